@@ -1,0 +1,64 @@
+//! `evidenced log`
+
+use serde::Serialize;
+
+use super::{open_store, Format, EXIT_OK};
+use crate::config::Config;
+use crate::digest::Digest;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Output format: one line per record, or a JSON array.
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: Format,
+}
+
+#[derive(Serialize)]
+struct Line {
+    seq: u64,
+    recorded_at: String,
+    collector: String,
+    kind: String,
+    status: &'static str,
+    items: usize,
+    errors: usize,
+    hash: Digest,
+}
+
+pub async fn run(config: &Config, args: &Args) -> anyhow::Result<u8> {
+    let store = open_store(config).await?;
+    let records = store.records().await?;
+    let lines: Vec<Line> = records
+        .iter()
+        .map(|r| Line {
+            seq: r.seq,
+            recorded_at: crate::human::fmt_time(r.record.recorded_at),
+            collector: r.record.collector.clone(),
+            kind: r.record.kind.clone(),
+            status: r.record.status.as_str(),
+            items: r.record.items.len(),
+            errors: r.record.errors.len(),
+            hash: r.hash,
+        })
+        .collect();
+    match args.format {
+        Format::Json => println!("{}", serde_json::to_string_pretty(&lines)?),
+        Format::Text => {
+            for l in &lines {
+                println!(
+                    "{:>6}  {}  {:<28}  {:<8}  {:>3} items  {}",
+                    l.seq,
+                    l.recorded_at,
+                    format!("{}/{}", l.collector, l.kind),
+                    l.status,
+                    l.items,
+                    l.hash
+                );
+            }
+            if lines.is_empty() {
+                eprintln!("the store is empty");
+            }
+        }
+    }
+    Ok(EXIT_OK)
+}

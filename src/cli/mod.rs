@@ -1,0 +1,121 @@
+//! The command line: `evidenced [--config FILE] [--store URL] <command>`.
+//!
+//! Exit codes: 0 ok; 1 verification found problems; 2 bad usage, configuration or input;
+//! 3 the work could not be completed (store or AWS unreachable, I/O error).
+
+mod log;
+mod submit;
+mod verify;
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+use crate::chain::EvidenceStore;
+use crate::config::{Config, ConfigError};
+use crate::store::AnyStore;
+
+/// Exit code: success.
+pub const EXIT_OK: u8 = 0;
+/// Exit code: verification found problems.
+pub const EXIT_PROBLEMS: u8 = 1;
+/// Exit code: bad usage, configuration or input.
+pub const EXIT_USAGE: u8 = 2;
+/// Exit code: the work could not be completed.
+pub const EXIT_FAILURE: u8 = 3;
+
+/// Continuously collected, tamper-evident evidence for AWS FTR and Competency reviews.
+///
+/// evidenced keeps evidence (AWS state, backup and restore records, drill logs) in a
+/// hash-chained, content-addressed store that an auditor can verify offline.
+#[derive(Debug, Parser)]
+#[command(name = "evidenced", version, about, long_about = None)]
+pub struct Cli {
+    /// Configuration file (TOML). Environment variables EVIDENCED_<SECTION>__<KEY>
+    /// override it, e.g. EVIDENCED_STORE__URL.
+    #[arg(long, global = true, env = "EVIDENCED_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Evidence store: a directory, a file:// URL, or s3://bucket/prefix. Overrides the
+    /// configuration's [store] url. Default: ./evidence
+    #[arg(long, global = true, value_name = "URL")]
+    pub store: Option<String>,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Output format for commands that print results.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Accept human records: drill logs, restore-test records, RTO/RPO objectives and
+    /// access reviews (Markdown with +++ TOML front matter, TOML, or JSON).
+    ///
+    /// Every file is validated before anything is written; if any file is invalid the
+    /// command exits 2, names the file and the field, and stores nothing. Each valid file
+    /// becomes one record holding its original bytes and its normalised form.
+    /// Resubmitting identical content is a no-op.
+    Submit(submit::Args),
+    /// Verify the store or an auditor bundle: every record link and hash, sequence
+    /// continuity, every referenced blob's presence and digest.
+    ///
+    /// Each problem is reported with its place (sequence, key, expected and actual
+    /// value). Exit 0 when clean, 1 when any problem is found.
+    Verify(verify::Args),
+    /// Show the chain, one line per record: sequence, recorded time, collector/kind,
+    /// status, item count, record hash.
+    Log(log::Args),
+}
+
+/// Errors that are the caller's to fix (exit code 2).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UsageError(pub String);
+
+/// Resolve configuration: file, then environment, then flags.
+pub fn load_config(cli: &Cli) -> Result<Config, ConfigError> {
+    let mut config = Config::load(cli.config.as_deref(), std::env::vars())?;
+    if let Some(url) = &cli.store {
+        config.store.url = url.clone();
+    }
+    Ok(config)
+}
+
+/// Open the configured store.
+pub async fn open_store(config: &Config) -> anyhow::Result<EvidenceStore<AnyStore>> {
+    let store = AnyStore::open(&config.store.settings())
+        .await
+        .map_err(|e| UsageError(e.to_string()))?;
+    Ok(EvidenceStore::new(store))
+}
+
+/// Run the parsed command and return the process exit code.
+pub async fn run(cli: Cli) -> anyhow::Result<u8> {
+    let config = load_config(&cli)?;
+    match &cli.command {
+        Command::Submit(args) => submit::run(&config, args).await,
+        Command::Verify(args) => verify::run(&config, args).await,
+        Command::Log(args) => log::run(&config, args).await,
+    }
+}
+
+/// The exit code for an error that ended a command.
+pub fn exit_code_for(err: &anyhow::Error) -> u8 {
+    for cause in err.chain() {
+        if cause.is::<UsageError>() || cause.is::<ConfigError>() {
+            return EXIT_USAGE;
+        }
+        if let Some(e) = cause.downcast_ref::<crate::submit::SubmitError>() {
+            if e.is_input() {
+                return EXIT_USAGE;
+            }
+        }
+    }
+    EXIT_FAILURE
+}

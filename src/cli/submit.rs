@@ -1,0 +1,74 @@
+//! `evidenced submit FILE...`
+
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+
+use super::{open_store, UsageError, EXIT_OK};
+use crate::config::Config;
+use crate::submit::{self, Outcome, SUBMIT_COLLECTOR};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Files to submit (.md with +++ TOML front matter, .toml, .json).
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+}
+
+pub async fn run(config: &Config, args: &Args) -> anyhow::Result<u8> {
+    let now = time::OffsetDateTime::now_utc();
+    // Validate everything before writing anything.
+    let mut prepared = Vec::new();
+    for path in &args.files {
+        let name = path.display().to_string();
+        let meta = std::fs::metadata(path).map_err(|e| UsageError(format!("{name}: {e}")))?;
+        if meta.len() > crate::human::MAX_SIZE as u64 {
+            return Err(UsageError(format!(
+                "{name}: file is {} bytes; human records are limited to {} bytes",
+                meta.len(),
+                crate::human::MAX_SIZE
+            ))
+            .into());
+        }
+        let bytes = std::fs::read(path).map_err(|e| UsageError(format!("{name}: {e}")))?;
+        let human = crate::human::parse(&name, &bytes, now).map_err(submit::SubmitError::from)?;
+        prepared.push((name, submit::prepare(human, SUBMIT_COLLECTOR)?));
+    }
+    let mut seen = std::collections::HashMap::new();
+    for (name, p) in &prepared {
+        let item = &p.draft.items[0].name;
+        if let Some(other) = seen.insert(item.clone(), name.clone()) {
+            return Err(UsageError(format!(
+                "{name}: field `id`: {} {:?} is also submitted by {other}",
+                p.human.kind, p.human.id
+            ))
+            .into());
+        }
+    }
+    let store = open_store(config).await?;
+    let index = submit::existing_ids(&store)
+        .await
+        .context("reading the store to check record ids")?;
+    for (name, p) in &prepared {
+        submit::check_duplicate(&index, p, name)?;
+    }
+    for (name, p) in prepared {
+        let kind = p.human.kind.clone();
+        let id = p.human.id.clone();
+        let outcome = match submit::check_duplicate(&index, &p, &name)? {
+            Some(seq) => Outcome::AlreadyStored { seq },
+            None => submit::commit(&store, p)
+                .await
+                .with_context(|| format!("{name}: storing the record"))?,
+        };
+        match outcome {
+            Outcome::Committed { seq, hash } => {
+                println!("{name}: stored {kind} {id} as record {seq} ({hash})");
+            }
+            Outcome::AlreadyStored { seq } => {
+                println!("{name}: {kind} {id} is already stored as record {seq}; nothing written");
+            }
+        }
+    }
+    Ok(EXIT_OK)
+}

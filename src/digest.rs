@@ -1,0 +1,135 @@
+//! SHA-256 digests as they appear in records (`sha256:<64 lowercase hex>`).
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use sha2::{Digest as _, Sha256};
+
+/// The domain tag prepended to a record's bytes before hashing, so that a record hash can
+/// never be confused with a blob digest computed over the same bytes.
+pub const RECORD_DOMAIN: &[u8] = b"evidenced/record/v1\n";
+
+/// A SHA-256 digest.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Digest(pub [u8; 32]);
+
+/// A digest string that is not `sha256:` followed by 64 lowercase hex digits.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid digest {0:?}: expected \"sha256:\" followed by 64 lowercase hex digits")]
+pub struct DigestParseError(pub String);
+
+impl Digest {
+    /// The all-zero digest, used as `prev` of the first record.
+    pub const ZERO: Digest = Digest([0; 32]);
+
+    /// Digest of a byte string.
+    pub fn of(bytes: &[u8]) -> Digest {
+        Digest(Sha256::digest(bytes).into())
+    }
+
+    /// Hash of a record: SHA-256 over [`RECORD_DOMAIN`] followed by the record's bytes.
+    pub fn of_record(bytes: &[u8]) -> Digest {
+        let mut h = Sha256::new();
+        h.update(RECORD_DOMAIN);
+        h.update(bytes);
+        Digest(h.finalize().into())
+    }
+
+    /// The 64 hex digits, without the `sha256:` prefix.
+    pub fn hex(&self) -> String {
+        hex::encode(self.0)
+    }
+
+    /// Base64 of the raw digest, as S3 expects in `x-amz-checksum-sha256`.
+    pub fn base64(&self) -> String {
+        use base64::Engine as _;
+        base64::engine::general_purpose::STANDARD.encode(self.0)
+    }
+}
+
+impl fmt::Display for Digest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "sha256:{}", self.hex())
+    }
+}
+
+impl fmt::Debug for Digest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+impl FromStr for Digest {
+    type Err = DigestParseError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let hex_part = s
+            .strip_prefix("sha256:")
+            .ok_or_else(|| DigestParseError(s.to_string()))?;
+        if hex_part.len() != 64
+            || !hex_part
+                .bytes()
+                .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+        {
+            return Err(DigestParseError(s.to_string()));
+        }
+        let mut out = [0u8; 32];
+        hex::decode_to_slice(hex_part, &mut out).map_err(|_| DigestParseError(s.to_string()))?;
+        Ok(Digest(out))
+    }
+}
+
+impl Serialize for Digest {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for Digest {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+/// Incremental hashing for streamed content.
+#[derive(Default)]
+pub struct Hasher(Sha256);
+
+impl Hasher {
+    pub fn update(&mut self, bytes: &[u8]) {
+        self.0.update(bytes);
+    }
+    pub fn finish(self) -> Digest {
+        Digest(self.0.finalize().into())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trips_and_rejects_bad_forms() {
+        let d = Digest::of(b"abc");
+        assert_eq!(
+            d.to_string(),
+            "sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+        assert_eq!(d.to_string().parse::<Digest>().unwrap(), d);
+        assert!(
+            "sha256:BA7816BF8F01CFEA414140DE5DAE2223B00361A396177A9CB410FF61F20015AD"
+                .parse::<Digest>()
+                .is_err()
+        );
+        assert!("ba7816bf".parse::<Digest>().is_err());
+    }
+
+    #[test]
+    fn record_hash_carries_domain_tag() {
+        assert_ne!(Digest::of_record(b"{}"), Digest::of(b"{}"));
+        let mut tagged = RECORD_DOMAIN.to_vec();
+        tagged.extend_from_slice(b"{}");
+        assert_eq!(Digest::of_record(b"{}"), Digest::of(&tagged));
+    }
+}

@@ -1,0 +1,41 @@
+//! evidenced: continuously collected, tamper-evident evidence for AWS Foundational Technical
+//! Review (FTR) and Competency validations.
+//!
+//! # Layout
+//!
+//! The data flow is one way: input → store → verification (and, later, requirements and
+//! reports read only what the store holds).
+//!
+//! - [`canonical`]: RFC 8785 canonical JSON, the byte form of every document and record.
+//! - [`digest`]: SHA-256 digests and the domain-tagged record hash.
+//! - [`record`]: the record, the unit of the chain (the on-disk contract, docs/FORMAT.md).
+//! - [`store`]: backends that only move bytes by key: [`store::LocalStore`] (the embedded
+//!   default, `./evidence`) and [`store::S3Store`], chosen at run time by [`store::AnyStore`].
+//! - [`chain`]: [`chain::EvidenceStore`], the chain semantics over any backend: blobs first,
+//!   then the record at the next sequence number with a conditional create.
+//! - [`verify`]: walks records and blobs and names each problem with its place.
+//! - [`human`]: parsing and validating drill logs, objectives and access reviews.
+//! - [`submit`]: turning validated human records into records.
+//! - [`config`]: the TOML configuration with `EVIDENCED_<SECTION>__<KEY>` overrides.
+//! - [`cli`]: the `evidenced` command line (the only place that uses `anyhow`).
+//! - [`telemetry`]: `tracing` setup.
+//! - [`failpoint`]: named pause points that crash tests use to kill a writer at an exact step.
+//!
+//! # Error handling
+//!
+//! Each module has its own `thiserror` enum whose messages name the file, key, field or
+//! sequence number at fault and, where there is one, the next step. Only [`cli`] turns them
+//! into `anyhow` errors and exit codes.
+
+pub mod canonical;
+pub mod chain;
+pub mod cli;
+pub mod config;
+pub mod digest;
+pub mod failpoint;
+pub mod human;
+pub mod record;
+pub mod store;
+pub mod submit;
+pub mod telemetry;
+pub mod verify;

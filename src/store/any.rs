@@ -1,0 +1,160 @@
+//! Choosing a backend from a store URL: a path or `file://` URL, or `s3://bucket/prefix`.
+
+use std::path::PathBuf;
+
+use aws_config::meta::region::RegionProviderChain;
+use aws_config::BehaviorVersion;
+
+use super::{LocalStore, ObjectStore, PutOutcome, S3Store, StoreError};
+use crate::digest::Digest;
+
+/// Where the store lives, parsed from its URL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoreLocation {
+    Local(PathBuf),
+    S3 { bucket: String, prefix: String },
+}
+
+impl StoreLocation {
+    pub fn parse(url: &str) -> Result<StoreLocation, StoreError> {
+        let invalid = |reason: &str| StoreError::InvalidUrl {
+            url: url.to_string(),
+            reason: reason.to_string(),
+        };
+        if let Some(rest) = url.strip_prefix("s3://") {
+            let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+            if bucket.is_empty() {
+                return Err(invalid("missing bucket name (expected s3://bucket/prefix)"));
+            }
+            return Ok(StoreLocation::S3 {
+                bucket: bucket.to_string(),
+                prefix: prefix.trim_matches('/').to_string(),
+            });
+        }
+        if url.starts_with("file://") {
+            let parsed = url::Url::parse(url).map_err(|e| invalid(&e.to_string()))?;
+            let path = parsed
+                .to_file_path()
+                .map_err(|_| invalid("not a local file path"))?;
+            return Ok(StoreLocation::Local(path));
+        }
+        if url.contains("://") {
+            return Err(invalid(
+                "unsupported scheme (use a path, file://, or s3://)",
+            ));
+        }
+        if url.is_empty() {
+            return Err(invalid("empty"));
+        }
+        Ok(StoreLocation::Local(PathBuf::from(url)))
+    }
+}
+
+/// What is needed to open a store.
+#[derive(Debug, Clone, Default)]
+pub struct StoreSettings {
+    pub url: String,
+    /// S3-compatible endpoint or emulator, e.g. `http://127.0.0.1:5000`.
+    pub endpoint_url: Option<String>,
+    pub force_path_style: bool,
+    pub region: Option<String>,
+}
+
+/// Any backend, chosen at run time.
+#[derive(Debug, Clone)]
+pub enum AnyStore {
+    Local(LocalStore),
+    S3(S3Store),
+}
+
+impl AnyStore {
+    /// Open the store the settings name. For S3, credentials come from the default
+    /// provider chain only (environment, ECS task role, instance profile).
+    pub async fn open(settings: &StoreSettings) -> Result<AnyStore, StoreError> {
+        match StoreLocation::parse(&settings.url)? {
+            StoreLocation::Local(path) => Ok(AnyStore::Local(LocalStore::new(path))),
+            StoreLocation::S3 { bucket, prefix } => {
+                let client = s3_client(settings).await;
+                Ok(AnyStore::S3(S3Store::new(client, bucket, prefix)))
+            }
+        }
+    }
+}
+
+/// Build an S3 client from the default chain, with the endpoint and addressing overrides.
+pub async fn s3_client(settings: &StoreSettings) -> aws_sdk_s3::Client {
+    let region = RegionProviderChain::first_try(
+        settings.region.clone().map(aws_sdk_s3::config::Region::new),
+    )
+    .or_default_provider()
+    .or_else("us-east-1");
+    let sdk = aws_config::defaults(BehaviorVersion::latest())
+        .region(region)
+        .load()
+        .await;
+    let mut conf = aws_sdk_s3::config::Builder::from(&sdk);
+    if let Some(ep) = &settings.endpoint_url {
+        conf = conf.endpoint_url(ep);
+    }
+    conf = conf.force_path_style(settings.force_path_style);
+    aws_sdk_s3::Client::from_conf(conf.build())
+}
+
+impl ObjectStore for AnyStore {
+    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        match self {
+            AnyStore::Local(s) => s.get(key).await,
+            AnyStore::S3(s) => s.get(key).await,
+        }
+    }
+    async fn put_if_absent(&self, key: &str, bytes: &[u8]) -> Result<PutOutcome, StoreError> {
+        match self {
+            AnyStore::Local(s) => s.put_if_absent(key, bytes).await,
+            AnyStore::S3(s) => s.put_if_absent(key, bytes).await,
+        }
+    }
+    async fn list(&self, prefix: &str) -> Result<Vec<String>, StoreError> {
+        match self {
+            AnyStore::Local(s) => s.list(prefix).await,
+            AnyStore::S3(s) => s.list(prefix).await,
+        }
+    }
+    async fn head(&self, key: &str) -> Result<Option<u64>, StoreError> {
+        match self {
+            AnyStore::Local(s) => s.head(key).await,
+            AnyStore::S3(s) => s.head(key).await,
+        }
+    }
+    async fn digest(&self, key: &str) -> Result<Option<(Digest, u64)>, StoreError> {
+        match self {
+            AnyStore::Local(s) => s.digest(key).await,
+            AnyStore::S3(s) => s.digest(key).await,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_store_urls() {
+        assert_eq!(
+            StoreLocation::parse("./evidence").unwrap(),
+            StoreLocation::Local("./evidence".into())
+        );
+        assert_eq!(
+            StoreLocation::parse("file:///var/lib/ev").unwrap(),
+            StoreLocation::Local("/var/lib/ev".into())
+        );
+        assert_eq!(
+            StoreLocation::parse("s3://bkt/a/b/").unwrap(),
+            StoreLocation::S3 {
+                bucket: "bkt".into(),
+                prefix: "a/b".into()
+            }
+        );
+        assert!(StoreLocation::parse("s3:///x").is_err());
+        assert!(StoreLocation::parse("gs://x").is_err());
+    }
+}

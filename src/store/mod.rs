@@ -1,0 +1,128 @@
+//! Backends that only move bytes by key. All chain semantics live above them, in
+//! [`crate::chain`], once.
+//!
+//! Keys are relative, `/`-separated, and made only of `[A-Za-z0-9._-]` segments; a backend
+//! maps them under its root (a directory or an S3 prefix).
+
+mod any;
+mod local;
+mod s3;
+
+use std::future::Future;
+
+pub use any::{AnyStore, StoreLocation, StoreSettings};
+pub use local::LocalStore;
+pub use s3::S3Store;
+
+use crate::digest::Digest;
+
+/// Result of a conditional create.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PutOutcome {
+    /// This call created the object.
+    Created,
+    /// An object already existed at the key; nothing was changed.
+    AlreadyExists,
+}
+
+/// Errors from a backend, naming the key and the operation.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("invalid object key {key:?}: {reason}")]
+    InvalidKey { key: String, reason: &'static str },
+    #[error("{op} {key}: {source}")]
+    Io {
+        op: &'static str,
+        key: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{op} {key}: {message}")]
+    Remote {
+        op: &'static str,
+        key: String,
+        message: String,
+    },
+    #[error("{key}: the store returned checksum {actual} but we sent {expected}; the object may be corrupt")]
+    ChecksumMismatch {
+        key: String,
+        expected: String,
+        actual: String,
+    },
+    #[error("invalid store URL {url:?}: {reason}")]
+    InvalidUrl { url: String, reason: String },
+}
+
+/// A store of immutable objects. Implementations never overwrite or delete.
+pub trait ObjectStore: Send + Sync {
+    /// The object's bytes, or `None` when absent.
+    fn get(&self, key: &str) -> impl Future<Output = Result<Option<Vec<u8>>, StoreError>> + Send;
+
+    /// Create the object unless one exists at `key`. Atomic: concurrent callers never both
+    /// get [`PutOutcome::Created`], and a reader never sees a partial object.
+    fn put_if_absent(
+        &self,
+        key: &str,
+        bytes: &[u8],
+    ) -> impl Future<Output = Result<PutOutcome, StoreError>> + Send;
+
+    /// Every key under `prefix`, sorted, following pagination to the end.
+    fn list(&self, prefix: &str) -> impl Future<Output = Result<Vec<String>, StoreError>> + Send;
+
+    /// Size of the object, or `None` when absent.
+    fn head(&self, key: &str) -> impl Future<Output = Result<Option<u64>, StoreError>> + Send;
+
+    /// SHA-256 and size of the object's bytes, or `None` when absent. Backends that can
+    /// stream (the local directory) override this to avoid holding whole blobs in memory.
+    fn digest(
+        &self,
+        key: &str,
+    ) -> impl Future<Output = Result<Option<(Digest, u64)>, StoreError>> + Send {
+        async move {
+            Ok(self
+                .get(key)
+                .await?
+                .map(|b| (Digest::of(&b), b.len() as u64)))
+        }
+    }
+}
+
+/// Reject keys that could escape the store root or that backends would map ambiguously.
+pub fn check_key(key: &str) -> Result<(), StoreError> {
+    let bad = |reason| {
+        Err(StoreError::InvalidKey {
+            key: key.to_string(),
+            reason,
+        })
+    };
+    if key.is_empty() || key.len() > 512 {
+        return bad("empty or longer than 512 bytes");
+    }
+    for seg in key.split('/') {
+        if seg.is_empty() || seg == "." || seg == ".." {
+            return bad("empty, '.' or '..' path segment");
+        }
+        if !seg
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+        {
+            return bad("only A-Z a-z 0-9 . _ - and / are allowed");
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_cannot_escape_the_root() {
+        assert!(check_key("blobs/sha256/ab/abcd").is_ok());
+        for bad in [
+            "", "/abs", "a//b", "../x", "a/../b", "a/./b", "a b", "a\\b", "é",
+        ] {
+            assert!(check_key(bad).is_err(), "{bad:?} accepted");
+        }
+    }
+}

@@ -1,0 +1,205 @@
+//! The S3 backend: production storage.
+//!
+//! Every create is a conditional `PutObject` with `If-None-Match: *` and an
+//! `x-amz-checksum-sha256` computed here; the checksum S3 echoes back is cross-checked. A
+//! 412 means the key exists (possibly because the SDK retried a put that had in fact
+//! succeeded: the chain layer reads back to tell the two apart). A 409 (a concurrent
+//! conditional write in flight) is retried here with backoff.
+
+use std::time::Duration;
+
+use aws_sdk_s3::error::ProvideErrorMetadata;
+use aws_sdk_s3::primitives::ByteStream;
+use aws_sdk_s3::types::ChecksumAlgorithm;
+use aws_sdk_s3::Client;
+
+use super::{check_key, ObjectStore, PutOutcome, StoreError};
+use crate::digest::Digest;
+
+/// A store under `s3://bucket/prefix`.
+#[derive(Debug, Clone)]
+pub struct S3Store {
+    client: Client,
+    bucket: String,
+    prefix: String,
+}
+
+/// Attempts for a conditional put answered with 409 ConditionalRequestConflict.
+const CONFLICT_ATTEMPTS: u32 = 5;
+
+fn remote<E: std::error::Error + Send + Sync + 'static + ProvideErrorMetadata>(
+    op: &'static str,
+    key: &str,
+    err: &aws_sdk_s3::error::SdkError<E>,
+) -> StoreError {
+    let message = match err.as_service_error() {
+        Some(svc) => format!(
+            "{}: {}",
+            svc.code().unwrap_or("error"),
+            svc.message().unwrap_or("no message")
+        ),
+        None => aws_smithy_types::error::display::DisplayErrorContext(err).to_string(),
+    };
+    StoreError::Remote {
+        op,
+        key: key.to_string(),
+        message,
+    }
+}
+
+fn status_of<E>(err: &aws_sdk_s3::error::SdkError<E>) -> Option<u16> {
+    err.raw_response().map(|r| r.status().as_u16())
+}
+
+impl S3Store {
+    pub fn new(client: Client, bucket: impl Into<String>, prefix: impl Into<String>) -> S3Store {
+        let prefix = prefix.into().trim_matches('/').to_string();
+        S3Store {
+            client,
+            bucket: bucket.into(),
+            prefix,
+        }
+    }
+
+    pub fn bucket(&self) -> &str {
+        &self.bucket
+    }
+
+    fn full_key(&self, key: &str) -> Result<String, StoreError> {
+        check_key(key)?;
+        Ok(if self.prefix.is_empty() {
+            key.to_string()
+        } else {
+            format!("{}/{key}", self.prefix)
+        })
+    }
+
+    fn strip(&self, full: &str) -> Option<String> {
+        if self.prefix.is_empty() {
+            Some(full.to_string())
+        } else {
+            full.strip_prefix(&self.prefix)
+                .and_then(|k| k.strip_prefix('/'))
+                .map(str::to_string)
+        }
+    }
+}
+
+impl ObjectStore for S3Store {
+    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        let full = self.full_key(key)?;
+        let resp = self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(&full)
+            .send()
+            .await;
+        match resp {
+            Ok(out) => {
+                let bytes = out.body.collect().await.map_err(|e| StoreError::Remote {
+                    op: "GetObject",
+                    key: full.clone(),
+                    message: e.to_string(),
+                })?;
+                Ok(Some(bytes.into_bytes().to_vec()))
+            }
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_key()) => Ok(None),
+            Err(e) if status_of(&e) == Some(404) => Ok(None),
+            Err(e) => Err(remote("GetObject", &full, &e)),
+        }
+    }
+
+    async fn put_if_absent(&self, key: &str, bytes: &[u8]) -> Result<PutOutcome, StoreError> {
+        let full = self.full_key(key)?;
+        let checksum = Digest::of(bytes).base64();
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let resp = self
+                .client
+                .put_object()
+                .bucket(&self.bucket)
+                .key(&full)
+                .if_none_match("*")
+                .checksum_algorithm(ChecksumAlgorithm::Sha256)
+                .checksum_sha256(&checksum)
+                .body(ByteStream::from(bytes.to_vec()))
+                .send()
+                .await;
+            match resp {
+                Ok(out) => {
+                    if let Some(echo) = out.checksum_sha256() {
+                        // Full-object checksums come back as plain base64; anything else
+                        // (a composite "...-N") is not comparable and is left to verify.
+                        if !echo.contains('-') && echo != checksum {
+                            return Err(StoreError::ChecksumMismatch {
+                                key: full,
+                                expected: checksum,
+                                actual: echo.to_string(),
+                            });
+                        }
+                    }
+                    return Ok(PutOutcome::Created);
+                }
+                Err(e) if status_of(&e) == Some(412) || e.code() == Some("PreconditionFailed") => {
+                    return Ok(PutOutcome::AlreadyExists)
+                }
+                Err(e)
+                    if (status_of(&e) == Some(409)
+                        || e.code() == Some("ConditionalRequestConflict"))
+                        && attempt < CONFLICT_ATTEMPTS =>
+                {
+                    let backoff = Duration::from_millis(50 * (1 << attempt))
+                        + Duration::from_millis(rand::random::<u64>() % 50);
+                    tracing::debug!(key = %full, attempt, "Conditional write conflict; retrying.");
+                    tokio::time::sleep(backoff).await;
+                }
+                Err(e) => return Err(remote("PutObject", &full, &e)),
+            }
+        }
+    }
+
+    async fn list(&self, prefix: &str) -> Result<Vec<String>, StoreError> {
+        let full_prefix = if self.prefix.is_empty() {
+            prefix.to_string()
+        } else {
+            format!("{}/{prefix}", self.prefix)
+        };
+        let mut pages = self
+            .client
+            .list_objects_v2()
+            .bucket(&self.bucket)
+            .prefix(&full_prefix)
+            .into_paginator()
+            .send();
+        let mut out = Vec::new();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| remote("ListObjectsV2", &full_prefix, &e))?;
+            for obj in page.contents() {
+                if let Some(k) = obj.key().and_then(|k| self.strip(k)) {
+                    out.push(k);
+                }
+            }
+        }
+        out.sort();
+        Ok(out)
+    }
+
+    async fn head(&self, key: &str) -> Result<Option<u64>, StoreError> {
+        let full = self.full_key(key)?;
+        let resp = self
+            .client
+            .head_object()
+            .bucket(&self.bucket)
+            .key(&full)
+            .send()
+            .await;
+        match resp {
+            Ok(out) => Ok(Some(out.content_length().unwrap_or(0).max(0) as u64)),
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_not_found()) => Ok(None),
+            Err(e) if status_of(&e) == Some(404) => Ok(None),
+            Err(e) => Err(remote("HeadObject", &full, &e)),
+        }
+    }
+}

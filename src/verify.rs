@@ -1,0 +1,364 @@
+//! `verify`: walk every record and every referenced blob, and name each problem with its
+//! place. The algorithm is the one docs/FORMAT.md ("Verifying") spells out for independent
+//! verifiers; keep the two in step.
+
+use std::collections::BTreeMap;
+
+use futures::stream::{self, StreamExt};
+use serde::Serialize;
+
+use crate::canonical;
+use crate::chain::{blob_key, parse_record_key, record_key, RECORDS_PREFIX};
+use crate::digest::Digest;
+use crate::record::{Record, FORMAT_VERSION};
+use crate::store::{ObjectStore, StoreError};
+
+/// One problem found, with its place.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Problem {
+    /// Machine-readable name of the failed check, e.g. `blob-digest-mismatch`.
+    pub check: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub seq: Option<u64>,
+    pub key: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expected: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub actual: Option<String>,
+    pub message: String,
+}
+
+/// The outcome of a verification.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub ok: bool,
+    pub records: u64,
+    pub blobs: u64,
+    pub blob_bytes: u64,
+    /// Sequence number and hash of the last record, when the chain is not empty.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub head_seq: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub head_hash: Option<Digest>,
+    pub problems: Vec<Problem>,
+}
+
+/// Hooks for showing progress on long runs.
+pub trait Progress: Send + Sync {
+    fn start(&self, total_bytes: u64);
+    fn advance(&self, bytes: u64);
+    fn finish(&self);
+}
+
+/// No progress display.
+pub struct Silent;
+
+impl Progress for Silent {
+    fn start(&self, _: u64) {}
+    fn advance(&self, _: u64) {}
+    fn finish(&self) {}
+}
+
+struct Expected {
+    size: u64,
+    /// First record that references the blob, for the message.
+    seq: u64,
+    name: String,
+}
+
+/// Verify the chain and blobs in `store`. `concurrency` bounds the blobs hashed at once.
+/// Errors are reserved for a store that cannot be read at all; damage is reported as
+/// problems.
+pub async fn verify<S: ObjectStore>(
+    store: &S,
+    concurrency: usize,
+    progress: &dyn Progress,
+) -> Result<Report, StoreError> {
+    let mut problems = Vec::new();
+    let mut keys: Vec<(u64, String)> = Vec::new();
+    for key in store.list(RECORDS_PREFIX).await? {
+        match parse_record_key(&key) {
+            Some(seq) => keys.push((seq, key)),
+            None => problems.push(Problem {
+                check: "unexpected-key",
+                seq: None,
+                expected: None,
+                actual: None,
+                message: format!(
+                    "{key} is not a record key (expected {RECORDS_PREFIX}<20-digit sequence>.json)"
+                ),
+                key,
+            }),
+        }
+    }
+    keys.sort();
+
+    let fetched: Vec<(u64, String, Result<Option<Vec<u8>>, StoreError>)> = stream::iter(keys)
+        .map(|(seq, key)| async move {
+            let r = store.get(&key).await;
+            (seq, key, r)
+        })
+        .buffered(concurrency.max(4))
+        .collect()
+        .await;
+
+    let mut expected_blobs: BTreeMap<Digest, Expected> = BTreeMap::new();
+    let mut next_seq = 1u64;
+    let mut prev_hash: Option<(u64, Digest)> = None;
+    let mut records = 0u64;
+    let mut head: Option<(u64, Digest)> = None;
+
+    for (seq, key, bytes) in fetched {
+        let bytes = match bytes? {
+            Some(b) => b,
+            None => {
+                problems.push(problem(
+                    "missing-record",
+                    Some(seq),
+                    &key,
+                    None,
+                    None,
+                    format!("record {seq} was listed but could not be read"),
+                ));
+                prev_hash = None;
+                continue;
+            }
+        };
+        records += 1;
+        if seq > next_seq {
+            let missing = if seq - next_seq == 1 {
+                format!("record {next_seq} is missing")
+            } else {
+                format!("records {next_seq} to {} are missing", seq - 1)
+            };
+            problems.push(problem(
+                "missing-record",
+                Some(next_seq),
+                &record_key(next_seq),
+                Some(next_seq.to_string()),
+                Some(seq.to_string()),
+                format!(
+                    "{missing}: the sequence jumps from {} to {seq}",
+                    next_seq.saturating_sub(1)
+                ),
+            ));
+            prev_hash = None;
+        }
+        next_seq = seq + 1;
+        let hash = Digest::of_record(&bytes);
+        head = Some((seq, hash));
+
+        let record = match Record::from_bytes(&bytes) {
+            Ok(r) => Some(r),
+            Err(e) => {
+                problems.push(problem(
+                    "unreadable-record",
+                    Some(seq),
+                    &key,
+                    None,
+                    None,
+                    format!("record {seq} does not parse: {e}"),
+                ));
+                None
+            }
+        };
+        if record.is_some() && !canonical::is_canonical(&bytes) {
+            problems.push(problem(
+                "non-canonical-record",
+                Some(seq),
+                &key,
+                None,
+                None,
+                format!("record {seq} is not in canonical JSON form (RFC 8785); it was rewritten after it was committed"),
+            ));
+        }
+        if let Some(r) = &record {
+            if r.seq != seq {
+                problems.push(problem(
+                    "seq-mismatch",
+                    Some(seq),
+                    &key,
+                    Some(seq.to_string()),
+                    Some(r.seq.to_string()),
+                    format!("the record stored at sequence {seq} says it is record {}: records were moved or swapped", r.seq),
+                ));
+            }
+            if r.format != FORMAT_VERSION {
+                problems.push(problem(
+                    "unsupported-format",
+                    Some(seq),
+                    &key,
+                    Some(FORMAT_VERSION.to_string()),
+                    Some(r.format.to_string()),
+                    format!(
+                        "record {seq} has format {} which this verifier does not know",
+                        r.format
+                    ),
+                ));
+            }
+            let expected_prev = if seq == 1 {
+                Some(Digest::ZERO)
+            } else {
+                prev_hash.filter(|(p, _)| *p + 1 == seq).map(|(_, h)| h)
+            };
+            if let Some(expected_prev) = expected_prev {
+                if r.prev != expected_prev {
+                    let message = if seq == 1 {
+                        "record 1 must have the all-zero prev: the start of the chain was replaced"
+                            .to_string()
+                    } else {
+                        format!(
+                            "record {seq}'s prev is not the hash of record {}: record {} was altered, or record {seq} was not written on this chain",
+                            seq - 1,
+                            seq - 1
+                        )
+                    };
+                    problems.push(problem(
+                        "broken-link",
+                        Some(seq),
+                        &key,
+                        Some(expected_prev.to_string()),
+                        Some(r.prev.to_string()),
+                        message,
+                    ));
+                }
+            }
+            for item in &r.items {
+                expected_blobs.entry(item.digest).or_insert(Expected {
+                    size: item.size,
+                    seq,
+                    name: item.name.clone(),
+                });
+            }
+        }
+        prev_hash = Some((seq, hash));
+    }
+
+    let total: u64 = expected_blobs.values().map(|e| e.size).sum();
+    progress.start(total);
+    let checked: Vec<(Digest, u64, Result<Option<(Digest, u64)>, StoreError>)> =
+        stream::iter(expected_blobs.iter())
+            .map(|(digest, exp)| async move {
+                let r = store.digest(&blob_key(digest)).await;
+                progress.advance(exp.size);
+                (*digest, exp.size, r)
+            })
+            .buffer_unordered(concurrency.max(1))
+            .collect()
+            .await;
+    progress.finish();
+
+    let mut blob_problems = Vec::new();
+    for (digest, size, result) in checked {
+        let exp = &expected_blobs[&digest];
+        let key = blob_key(&digest);
+        match result? {
+            None => blob_problems.push(problem(
+                "missing-blob",
+                Some(exp.seq),
+                &key,
+                Some(digest.to_string()),
+                None,
+                format!(
+                    "blob of item {:?} (record {}) is missing",
+                    exp.name, exp.seq
+                ),
+            )),
+            Some((actual, actual_size)) => {
+                if actual != digest {
+                    blob_problems.push(problem(
+                        "blob-digest-mismatch",
+                        Some(exp.seq),
+                        &key,
+                        Some(digest.to_string()),
+                        Some(actual.to_string()),
+                        format!("blob of item {:?} (record {}) does not hash to its address: its bytes were changed", exp.name, exp.seq),
+                    ));
+                } else if actual_size != size {
+                    blob_problems.push(problem(
+                        "blob-size-mismatch",
+                        Some(exp.seq),
+                        &key,
+                        Some(size.to_string()),
+                        Some(actual_size.to_string()),
+                        format!(
+                            "blob of item {:?} (record {}) has another size than recorded",
+                            exp.name, exp.seq
+                        ),
+                    ));
+                }
+            }
+        }
+    }
+    blob_problems.sort_by(|a, b| (a.seq, &a.key).cmp(&(b.seq, &b.key)));
+    problems.extend(blob_problems);
+
+    Ok(Report {
+        ok: problems.is_empty(),
+        records,
+        blobs: expected_blobs.len() as u64,
+        blob_bytes: total,
+        head_seq: head.map(|h| h.0),
+        head_hash: head.map(|h| h.1),
+        problems,
+    })
+}
+
+fn problem(
+    check: &'static str,
+    seq: Option<u64>,
+    key: &str,
+    expected: Option<String>,
+    actual: Option<String>,
+    message: String,
+) -> Problem {
+    Problem {
+        check,
+        seq,
+        key: key.to_string(),
+        expected,
+        actual,
+        message,
+    }
+}
+
+impl Report {
+    /// Human-readable lines: one per problem, then a summary.
+    pub fn to_text(&self) -> String {
+        let mut out = String::new();
+        for p in &self.problems {
+            out.push_str("PROBLEM ");
+            out.push_str(p.check);
+            if let Some(s) = p.seq {
+                out.push_str(&format!(" seq={s}"));
+            }
+            out.push_str(&format!(" key={}", p.key));
+            if let Some(e) = &p.expected {
+                out.push_str(&format!(" expected={e}"));
+            }
+            if let Some(a) = &p.actual {
+                out.push_str(&format!(" actual={a}"));
+            }
+            out.push_str(&format!(": {}\n", p.message));
+        }
+        let head = match (self.head_seq, &self.head_hash) {
+            (Some(s), Some(h)) => format!(", head {s} {h}"),
+            _ => String::new(),
+        };
+        if self.ok {
+            out.push_str(&format!(
+                "OK: {} records, {} blobs ({} bytes) verified{head}\n",
+                self.records, self.blobs, self.blob_bytes
+            ));
+        } else {
+            out.push_str(&format!(
+                "FAILED: {} problem(s) in {} records, {} blobs ({} bytes){head}\n",
+                self.problems.len(),
+                self.records,
+                self.blobs,
+                self.blob_bytes
+            ));
+        }
+        out
+    }
+}
