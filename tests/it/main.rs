@@ -1,1 +1,6 @@
-fn main() {}
+//! The one integration-test binary (every extra binary is another long link of the AWS
+//! SDK). Tests that need AWS talk to a moto server on 127.0.0.1 started by
+//! [`support::moto`]; none reaches real AWS.
+
+#[allow(dead_code)]
+mod support;
