@@ -16,6 +16,8 @@
 //! - [`verify`]: walks records and blobs and names each problem with its place.
 //! - [`human`]: parsing and validating drill logs, objectives and access reviews.
 //! - [`submit`]: turning validated human records into records.
+//! - [`daemon`]: `evidenced run`: cron scheduling without overlap, catch-up, graceful
+//!   shutdown with a deadline, and the health state behind `evidenced healthcheck`.
 //! - [`config`]: the TOML configuration with `EVIDENCED_<SECTION>__<KEY>` overrides.
 //! - [`cli`]: the `evidenced` command line (the only place that uses `anyhow`).
 //! - [`telemetry`]: `tracing` setup.
@@ -31,6 +33,7 @@ pub mod canonical;
 pub mod chain;
 pub mod cli;
 pub mod config;
+pub mod daemon;
 pub mod digest;
 pub mod failpoint;
 pub mod human;
