@@ -71,32 +71,31 @@ class NoValue:
     """AWS::NoValue: the enclosing list item or key disappears."""
 
 
-def physical_name(logical: str, resource: dict) -> str:
+KEY_ID = "00000000-0000-4000-8000-000000000002"
+
+
+def physical_name(logical: str) -> str:
+    """Placeholder physical name of a resource created by the template."""
     return f"{logical.lower()}-placeholder"
 
 
 def ref(logical: str, resources: dict) -> str:
-    res = resources[logical]
-    kind = res["Type"]
-    name = physical_name(logical, res)
-    if kind == "AWS::S3::Bucket":
-        return name
+    """What !Ref returns for the resource types the policies refer to."""
+    kind = resources[logical]["Type"]
     if kind == "AWS::KMS::Key":
-        return "00000000-0000-4000-8000-000000000002"
+        return KEY_ID
     if kind == "AWS::SNS::Topic":
-        return f"arn:aws:sns:{REGION}:{ACCOUNT}:{name}"
-    if kind in ("AWS::Logs::LogGroup", "AWS::ECS::Cluster", "AWS::IAM::Role"):
-        return name
-    return name
+        return f"arn:aws:sns:{REGION}:{ACCOUNT}:{physical_name(logical)}"
+    # Buckets, log groups, clusters, roles: their name.
+    return physical_name(logical)
 
 
 def get_att(logical: str, attr: str, resources: dict) -> str:
-    res = resources[logical]
-    kind = res["Type"]
-    name = physical_name(logical, res)
+    kind = resources[logical]["Type"]
+    name = physical_name(logical)
     arns = {
         "AWS::S3::Bucket": f"arn:aws:s3:::{name}",
-        "AWS::KMS::Key": f"arn:aws:kms:{REGION}:{ACCOUNT}:key/00000000-0000-4000-8000-000000000002",
+        "AWS::KMS::Key": f"arn:aws:kms:{REGION}:{ACCOUNT}:key/{KEY_ID}",
         "AWS::IAM::Role": f"arn:aws:iam::{ACCOUNT}:role/{name}",
         "AWS::SNS::Topic": f"arn:aws:sns:{REGION}:{ACCOUNT}:{name}",
         "AWS::Logs::LogGroup": f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:{name}:*",
