@@ -19,8 +19,14 @@ async fn main() -> anyhow::Result<()> {
     }
     let dir = &args[0];
     let total_mib: u64 = args[1].parse().context("TOTAL_MIB")?;
-    let blob_kib: u64 = args.get(2).map_or(Ok(4096), |s| s.parse()).context("BLOB_KIB")?;
-    let per_record: usize = args.get(3).map_or(Ok(8), |s| s.parse()).context("ITEMS_PER_RECORD")?;
+    let blob_kib: u64 = args
+        .get(2)
+        .map_or(Ok(4096), |s| s.parse())
+        .context("BLOB_KIB")?;
+    let per_record: usize = args
+        .get(3)
+        .map_or(Ok(8), |s| s.parse())
+        .context("ITEMS_PER_RECORD")?;
     let blobs = (total_mib * 1024).div_ceil(blob_kib);
     let store = EvidenceStore::new(LocalStore::new(dir));
     let mut rng = rand::rngs::StdRng::seed_from_u64(0x5eed);

@@ -144,7 +144,10 @@ mod tests {
         assert!(state().judge(dead).unwrap_err().contains("not alive"));
         let mut s = state();
         s.last_commit_at = Some(datetime!(2026-01-01 00:29 UTC));
-        assert!(s.judge(now).unwrap_err().contains("twice the shortest schedule"));
+        assert!(s
+            .judge(now)
+            .unwrap_err()
+            .contains("twice the shortest schedule"));
         s.last_commit_at = None;
         assert!(s.judge(now).unwrap_err().contains("no run committed"));
         let mut s = state();

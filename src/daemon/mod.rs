@@ -146,7 +146,11 @@ impl Shared {
         if running.swap(true, Ordering::SeqCst) {
             self.stats.skipped.fetch_add(1, Ordering::SeqCst);
             self.stats.changed.notify_waiters();
-            tracing::warn!(collector = job, reason, "Run skipped: the previous run is still going.");
+            tracing::warn!(
+                collector = job,
+                reason,
+                "Run skipped: the previous run is still going."
+            );
             return;
         }
         if self.token.is_cancelled() {
@@ -216,7 +220,11 @@ pub async fn run(
         return Err(DaemonError::NoJobs);
     }
     let now = OffsetDateTime::now_utc();
-    let min_interval = jobs.iter().map(|j| j.interval).min().unwrap_or(Duration::from_secs(60));
+    let min_interval = jobs
+        .iter()
+        .map(|j| j.interval)
+        .min()
+        .unwrap_or(Duration::from_secs(60));
     let shared = Arc::new(Shared {
         runner,
         metrics,
@@ -270,7 +278,8 @@ pub async fn run(
     let heartbeat = {
         let shared = Arc::clone(&shared);
         tokio::spawn(async move {
-            let mut tick = tokio::time::interval(shared.settings.heartbeat.max(Duration::from_secs(1)));
+            let mut tick =
+                tokio::time::interval(shared.settings.heartbeat.max(Duration::from_secs(1)));
             loop {
                 tokio::select! {
                     _ = shared.token.cancelled() => break,
@@ -281,17 +290,28 @@ pub async fn run(
     };
 
     shutdown.await;
-    tracing::info!(deadline_s = shared.settings.shutdown_deadline.as_secs(), "Shutdown requested; finishing in-flight runs.");
+    tracing::info!(
+        deadline_s = shared.settings.shutdown_deadline.as_secs(),
+        "Shutdown requested; finishing in-flight runs."
+    );
     if let Err(e) = scheduler.shutdown().await {
         tracing::warn!(error = %e, "Scheduler did not shut down cleanly.");
     }
     shared.token.cancel();
     shared.tracker.close();
-    let abandoned = match tokio::time::timeout(shared.settings.shutdown_deadline, shared.tracker.wait()).await {
+    let abandoned = match tokio::time::timeout(
+        shared.settings.shutdown_deadline,
+        shared.tracker.wait(),
+    )
+    .await
+    {
         Ok(()) => 0,
         Err(_) => {
             let n = shared.tracker.len() as u64;
-            tracing::warn!(abandoned = n, "Shutdown deadline passed; abandoning runs that have not committed.");
+            tracing::warn!(
+                abandoned = n,
+                "Shutdown deadline passed; abandoning runs that have not committed."
+            );
             n
         }
     };
@@ -303,3 +323,6 @@ pub async fn run(
         abandoned,
     })
 }
+
+#[cfg(test)]
+mod tests;

@@ -37,13 +37,14 @@ pub fn parse(expr: &str) -> Result<Cron, ScheduleError> {
 /// catch-up at start ("older than one interval") and for staleness ("twice the interval").
 pub fn interval(expr: &str) -> Result<Duration, ScheduleError> {
     let cron = parse(expr)?;
-    let mut it = cron.iter_after(Utc::now());
-    let (Some(a), Some(b)) = (it.next(), it.next()) else {
-        return Err(ScheduleError {
-            expr: expr.to_string(),
-            reason: "never fires".into(),
-        });
+    let never = || ScheduleError {
+        expr: expr.to_string(),
+        reason: "never fires".into(),
     };
+    let a = cron
+        .find_next_occurrence(&Utc::now(), false)
+        .map_err(|_| never())?;
+    let b = cron.find_next_occurrence(&a, false).map_err(|_| never())?;
     Ok((b - a).to_std().unwrap_or(Duration::from_secs(1)))
 }
 
@@ -53,9 +54,16 @@ mod tests {
 
     #[test]
     fn intervals_of_common_schedules() {
-        assert_eq!(interval("* * * * * *").unwrap(), Duration::from_secs(1));
-        assert_eq!(interval("0 */15 * * * *").unwrap(), Duration::from_secs(900));
-        assert_eq!(interval("0 0 3 * * *").unwrap(), Duration::from_secs(86_400));
+        let i = interval("* * * * * *");
+        assert_eq!(i.as_ref().ok(), Some(&Duration::from_secs(1)), "{i:?}");
+        assert_eq!(
+            interval("0 */15 * * * *").unwrap(),
+            Duration::from_secs(900)
+        );
+        assert_eq!(
+            interval("0 0 3 * * *").unwrap(),
+            Duration::from_secs(86_400)
+        );
         assert!(parse("0 * * * *").is_err(), "5 fields accepted");
         assert!(parse("0 0 25 * * *").is_err(), "hour 25 accepted");
     }
