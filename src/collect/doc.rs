@@ -46,11 +46,12 @@ impl Evidence {
 
 /// `backup/restore-jobs.json` → `application/vnd.evidenced.aws.backup.restore-jobs+json`.
 pub fn media_type_for(name: &str) -> String {
-    let stem = name.strip_suffix(".json").unwrap_or(name);
-    format!(
-        "application/vnd.evidenced.aws.{}+json",
-        stem.replace('/', ".")
-    )
+    let stem = name.strip_suffix(".json").unwrap_or(name).replace('/', ".");
+    match stem.starts_with("inbox.") {
+        // The inbox is ours, not an AWS service.
+        true => format!("application/vnd.evidenced.{stem}+json"),
+        false => format!("application/vnd.evidenced.aws.{stem}+json"),
+    }
 }
 
 /// An AWS timestamp as RFC 3339 (UTC, `Z`), the form every document uses.

@@ -120,6 +120,18 @@ pub async fn run<S: ObjectStore>(
             .map_err(SubmitError::from)
             .and_then(|h| submit::prepare(h, &opts.name))
             .and_then(|p| submit::check_duplicate(&index, &p, &file).map(|d| (p, d)));
+        let prepared = match prepared {
+            Err(SubmitError::IdReused { seq, .. })
+                if same_bytes(store, &index, &bytes, &file, now).await? =>
+            {
+                // The same file under another name: a duplicate, not a conflict.
+                human::parse(&file, &bytes, now)
+                    .map_err(SubmitError::from)
+                    .and_then(|h| submit::prepare(h, &opts.name))
+                    .map(|p| (p, Some(seq)))
+            }
+            other => other,
+        };
         let (p, dup) = match prepared {
             Ok(v) => v,
             Err(e) if e.is_input() => {
@@ -224,6 +236,28 @@ fn reject(
         region: None,
         message: reason.to_string(),
     });
+}
+
+/// True when the record stored under this file's kind and id came from identical bytes
+/// (only the file name differs).
+async fn same_bytes<S: ObjectStore>(
+    store: &EvidenceStore<S>,
+    index: &std::collections::HashMap<String, (Digest, u64)>,
+    bytes: &[u8],
+    file: &str,
+    now: time::OffsetDateTime,
+) -> Result<bool, CollectError> {
+    let Ok(h) = human::parse(file, bytes, now) else {
+        return Ok(false);
+    };
+    let Some((digest, _)) = index.get(&submit::canonical_item_name(&h.kind, &h.id)) else {
+        return Ok(false);
+    };
+    let Some(stored) = store.blob(digest).await? else {
+        return Ok(false);
+    };
+    let stored: serde_json::Value = serde_json::from_slice(&stored).unwrap_or_default();
+    Ok(stored["source"]["digest"] == h.canonical["source"]["digest"])
 }
 
 fn other(e: SubmitError) -> CollectError {
