@@ -16,6 +16,8 @@
 //! - [`verify`]: walks records and blobs and names each problem with its place.
 //! - [`human`]: parsing and validating drill logs, objectives and access reviews.
 //! - [`submit`]: turning validated human records into records.
+//! - [`collect`]: collectors of AWS state (Backup, Config, CloudWatch, S3 posture) and the
+//!   drill inbox; one record per run and scope, partial and failed runs included.
 //! - [`daemon`]: `evidenced run`: cron scheduling without overlap, catch-up, graceful
 //!   shutdown with a deadline, and the health state behind `evidenced healthcheck`.
 //! - [`config`]: the TOML configuration with `EVIDENCED_<SECTION>__<KEY>` overrides.
@@ -32,6 +34,7 @@
 pub mod canonical;
 pub mod chain;
 pub mod cli;
+pub mod collect;
 pub mod config;
 pub mod daemon;
 pub mod digest;

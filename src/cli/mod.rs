@@ -3,6 +3,7 @@
 //! Exit codes: 0 ok; 1 verification found problems; 2 bad usage, configuration or input;
 //! 3 the work could not be completed (store or AWS unreachable, I/O error).
 
+mod collect;
 mod log;
 mod submit;
 mod verify;
@@ -71,6 +72,10 @@ pub enum Command {
     /// Show the chain, one line per record: sequence, recorded time, collector/kind,
     /// status, item count, record hash.
     Log(log::Args),
+    /// Run the configured collectors: AWS Backup, Config, CloudWatch, S3 posture and the
+    /// drill inbox. Each run in each account and region is one record, complete, partial
+    /// or failed; a failed run is recorded, never skipped.
+    Collect(collect::Args),
 }
 
 /// Errors that are the caller's to fix (exit code 2).
@@ -102,6 +107,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Submit(args) => submit::run(&config, args).await,
         Command::Verify(args) => verify::run(&config, args).await,
         Command::Log(args) => log::run(&config, args).await,
+        Command::Collect(args) => collect::run(&config, args).await,
     }
 }
 
