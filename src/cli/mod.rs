@@ -4,7 +4,9 @@
 //! 3 the work could not be completed (store or AWS unreachable, I/O error).
 
 mod collect;
+mod healthcheck;
 mod log;
+mod run;
 mod submit;
 mod verify;
 
@@ -76,6 +78,14 @@ pub enum Command {
     /// drill inbox. Each run in each account and region is one record, complete, partial
     /// or failed; a failed run is recorded, never skipped.
     Collect(collect::Args),
+    /// Run as a service: every [[collector]] on its cron schedule (6 fields, UTC), one run
+    /// at a time per collector, catch-up at start, graceful shutdown on SIGTERM within
+    /// [daemon] shutdown_deadline_secs. Logs JSON lines on stdout.
+    Run(run::Args),
+    /// Check the running daemon's health (the ECS container health check): exit 0 when it
+    /// is alive, its last commit is younger than twice its shortest schedule and its last
+    /// AWS calls succeeded; exit 1 with the reason otherwise.
+    Healthcheck(healthcheck::Args),
 }
 
 /// Errors that are the caller's to fix (exit code 2).
@@ -108,6 +118,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Verify(args) => verify::run(&config, args).await,
         Command::Log(args) => log::run(&config, args).await,
         Command::Collect(args) => collect::run(&config, args).await,
+        Command::Run(args) => run::run(&config, args).await,
+        Command::Healthcheck(args) => healthcheck::run(&config, args).await,
     }
 }
 

@@ -10,6 +10,7 @@ mod inbox;
 mod support;
 
 mod config_files;
+mod daemon;
 mod format_doc;
 mod store_local;
 mod store_s3;
