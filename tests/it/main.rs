@@ -12,6 +12,7 @@ mod support;
 mod config_files;
 mod daemon;
 mod format_doc;
+mod kill;
 mod store_local;
 mod store_s3;
 mod submit_input;
