@@ -16,7 +16,7 @@ use clap::{Parser, Subcommand};
 
 use crate::chain::EvidenceStore;
 use crate::config::{Config, ConfigError};
-use crate::store::AnyStore;
+use crate::store::{AnyStore, StoreLocation};
 
 /// Exit code: success.
 pub const EXIT_OK: u8 = 0;
@@ -102,9 +102,15 @@ pub fn load_config(cli: &Cli) -> Result<Config, ConfigError> {
     Ok(config)
 }
 
-/// Open the configured store.
+/// Open the configured store. An S3 store shares the `[aws]` SDK settings (timeouts,
+/// retries, connection-pool idle timeout) with the collectors.
 pub async fn open_store(config: &Config) -> anyhow::Result<EvidenceStore<AnyStore>> {
-    let store = AnyStore::open(&config.store.settings())
+    let settings = config.store.settings();
+    let sdk = match StoreLocation::parse(&settings.url) {
+        Ok(StoreLocation::S3 { .. }) => Some(crate::collect::aws::sdk_config(&config.aws).await),
+        _ => None,
+    };
+    let store = AnyStore::open(&settings, sdk.as_ref())
         .await
         .map_err(|e| UsageError(e.to_string()))?;
     Ok(EvidenceStore::new(store))

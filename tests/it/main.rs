@@ -11,6 +11,8 @@ mod support;
 
 mod config_files;
 mod daemon;
+mod faultproxy;
+mod faults;
 mod format_doc;
 mod kill;
 mod store_local;
