@@ -14,6 +14,7 @@ mod daemon;
 mod faultproxy;
 mod faults;
 mod format_doc;
+mod fuzz_regressions;
 mod kill;
 mod store_local;
 mod store_s3;
