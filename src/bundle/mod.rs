@@ -79,7 +79,7 @@ pub struct BundleMeta {
     pub to: String,
     /// Hash of record 1.
     pub chain: String,
-    /// Last record included (the last recorded at or before `to`).
+    /// Last record included (the last recorded at or before `max(to, at)`).
     pub last_seq: u64,
     /// First record recorded at or after `from`; blobs of earlier records are included
     /// only when the report reads them.

@@ -1,4 +1,4 @@
-//! Writing a bundle: records 1 ..= the last recorded at or before `to` (so every link
+//! Writing a bundle: records 1 ..= the last recorded at or before `max(to, at)` (so every link
 //! verifies from the start of the chain), the blobs of the period's records and those the
 //! report reads, the checkpoints up to the last record, public keys, the report in three
 //! formats, the catalog, the docs, VERIFY.md and the MANIFEST.
@@ -81,14 +81,17 @@ pub async fn write<S: ObjectStore>(
 ) -> Result<Written, BundleError> {
     let w = spec.window;
     let records = store.records().await?;
+    // Everything the report may read: records up to the end of the period, or up to the
+    // evaluation time when that is later.
+    let end = w.to.max(w.at);
     let included: Vec<_> = records
         .iter()
-        .filter(|r| r.record.recorded_at <= w.to)
+        .filter(|r| r.record.recorded_at <= end)
         .collect();
     let Some(last) = included.last().map(|r| r.seq) else {
         return Err(BundleError::Input(format!(
             "the store has no record recorded at or before {}",
-            fmt_time(w.to)
+            fmt_time(end)
         )));
     };
     // Records are contiguous from 1; anything else is damage that verify should name.

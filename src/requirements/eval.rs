@@ -1,7 +1,8 @@
 //! Evaluation: a pure function of (catalog, evidence, window, options).
 //!
-//! Only records recorded at or before `min(at, to)` count, so a report made later, or from a
-//! bundle that ends at `to`, says the same thing about the same period.
+//! Only records recorded at or before `at` count: the answer is what the store knew at that
+//! time, so a report made later, or from a bundle holding the records up to `at`, says the
+//! same thing. Calendar periods are those of `[from, min(to, at)]`.
 
 use std::collections::BTreeMap;
 
@@ -138,7 +139,7 @@ pub fn evaluate(catalog: &Catalog, ev: &Evidence, w: Window, opts: &Options) -> 
                 .unwrap_or(catalog.settings.due_soon_days);
             let ctx = Ctx {
                 w,
-                cutoff: w.at.min(w.to),
+                cutoff: w.at,
                 lead: Duration::days(i64::from(lead)),
                 late_after: Duration::days(i64::from(catalog.settings.late_after_days)),
                 opts,
@@ -228,7 +229,7 @@ fn every(r: &Requirement, found: &Found, ctx: &Ctx, out: &mut Outcome) {
     let Some(kind) = r.period else { return };
     let what = r.what();
     let at = ctx.w.at;
-    let spans = Span::covering(kind, ctx.w.from, ctx.cutoff);
+    let spans = Span::covering(kind, ctx.w.from, ctx.w.to.min(at));
     if spans.is_empty() {
         out.findings
             .push("the review period is empty (from is after to or at)".to_string());

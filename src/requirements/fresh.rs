@@ -73,7 +73,7 @@ pub(super) fn fresh(
         let mut gaps = Vec::new();
         for pair in times.windows(2) {
             let (a, b) = (pair[0].0, pair[1].0);
-            if b > w.from && a < cutoff && b - a > max_gap {
+            if b > w.from && a < w.to.min(w.at) && b - a > max_gap {
                 gaps.push(format!(
                     "collector {name}: no committed record from {} to {} ({} h; at most {} h allowed)",
                     fmt_time(a),
@@ -83,7 +83,7 @@ pub(super) fn fresh(
                 ));
             }
         }
-        if w.at - last > max_gap && last < cutoff {
+        if w.at - last > max_gap {
             gaps.push(format!(
                 "collector {name}: no committed record since {} ({} h; at most {} h allowed)",
                 fmt_time(last),

@@ -2,5 +2,6 @@
 //! SDK). Tests that need AWS talk to a moto server on 127.0.0.1 started by
 //! [`support::moto`]; none reaches real AWS.
 
+mod requirements;
 #[allow(dead_code)]
 mod support;
