@@ -5,7 +5,7 @@
 //!
 //! The archive is written to a temporary file beside the output and renamed into place, so
 //! an interrupted run leaves no half bundle under the requested name. Member headers are
-//! fixed (mode 0644, owner 0, mtime = the end of the period) so the same inputs give the
+//! fixed (mode 0644, owner 0, mtime = the earlier of the end of the period and `at`) so the same inputs give the
 //! same archive.
 
 use std::collections::BTreeSet;
@@ -131,7 +131,7 @@ pub async fn write<S: ObjectStore>(
     let mut tar = Tar {
         builder: tar::Builder::new(gz),
         manifest: Vec::new(),
-        mtime: u64::try_from(w.to.unix_timestamp()).unwrap_or(0),
+        mtime: u64::try_from(w.to.min(w.at).unix_timestamp()).unwrap_or(0),
         out: out_name.clone(),
     };
 

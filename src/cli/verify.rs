@@ -135,10 +135,15 @@ async fn verify_bundle(
                 head_hash: None,
                 problems: Vec::new(),
             };
+            let key = match &e {
+                bundle::BundleError::Unsafe { member, .. } => member.clone(),
+                bundle::BundleError::Malformed { file, .. } => file.clone(),
+                _ => path.display().to_string(),
+            };
             let p = Problem {
                 check: "unsafe-or-malformed-bundle",
                 seq: None,
-                key: path.display().to_string(),
+                key,
                 expected: None,
                 actual: None,
                 message: format!("{e}; nothing was extracted outside a temporary directory"),
@@ -157,7 +162,14 @@ async fn verify_bundle(
         !(p.check == "missing-blob" && p.expected.as_ref().is_some_and(|d| excused.contains(d)))
     });
     let cps = crate::checkpoint::verify::verify(&store, None::<&LocalStore>, trusted).await?;
-    extra.extend(cps.problems);
+    // Name places as paths inside the bundle.
+    for p in report.problems.iter_mut() {
+        p.key = format!("{}/{}", bundle::STORE_DIR, p.key);
+    }
+    extra.extend(cps.problems.into_iter().map(|mut p| {
+        p.key = format!("{}/{}", bundle::STORE_DIR, p.key);
+        p
+    }));
     if report.head_seq != Some(opened.meta.last_seq) {
         extra.push(Problem {
             check: "bundle-truncated",

@@ -1,6 +1,8 @@
 //! Signed checkpoints: written after `submit` commits, copied to a witness, and checked by
 //! `verify`, which names a truncated or rewritten tail.
 
+#![allow(clippy::unwrap_used)] // test helpers outside #[test] fns
+
 use std::path::{Path, PathBuf};
 
 use evidenced::chain::record_key;
@@ -87,7 +89,7 @@ fn each_submit_writes_a_signed_checkpoint_to_the_store_and_the_witness() {
         assert_eq!(in_store, in_witness);
         let text = String::from_utf8(in_store).unwrap();
         assert!(
-            text.starts_with(&format!("evidenced checkpoint v1\nchain sha256:")),
+            text.starts_with("evidenced checkpoint v1\nchain sha256:"),
             "{text}"
         );
         assert!(text.contains(&format!("\nseq {seq}\n")), "{text}");

@@ -1,5 +1,7 @@
 //! `evidenced submit` + `evidenced report` end to end on a local store.
 
+#![allow(clippy::unwrap_used)] // test helpers outside #[test] fns
+
 use std::path::Path;
 
 use serde_json::Value;

@@ -1,0 +1,535 @@
+//! Auditor bundles: round trip (`report --bundle` equals `report`; `verify` is clean),
+//! tampering of any member is located, and hostile archives are refused without writing
+//! outside a temporary directory.
+
+#![allow(clippy::unwrap_used)] // test helpers outside #[test] fns
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use evidenced::chain::EvidenceStore;
+use evidenced::store::LocalStore;
+use serde_json::json;
+use time::{Duration, OffsetDateTime};
+
+use crate::checkpoint::{signed_store, Signed};
+use crate::requirements::{drill, job, restore_jobs_draft};
+use crate::support::{ok, run, stdout, write};
+
+fn ts(t: OffsetDateTime) -> String {
+    evidenced::human::fmt_time(t)
+}
+
+struct Fixture {
+    s: Signed,
+    bundle: PathBuf,
+    at: String,
+    from: String,
+    to: String,
+}
+
+/// A signed store with human records and machine restore jobs, and its bundle.
+async fn fixture() -> Fixture {
+    let s = signed_store();
+    let now = OffsetDateTime::now_utc();
+    let store = EvidenceStore::new(LocalStore::new(&s.store));
+    let q = now - Duration::days(100);
+    let (draft, blob) = restore_jobs_draft(
+        json!([
+            job("j-ok", "COMPLETED", q, Some("SUCCESSFUL")),
+            job("j-bad", "FAILED", q, None)
+        ]),
+        q,
+    );
+    store.append(draft, &[blob]).await.unwrap();
+    // One more submission through the CLI so a checkpoint covers the head.
+    let f = write(
+        s.dir.path(),
+        "rt.toml",
+        &drill("restore-test", "rt-now", now - Duration::days(2), "pass"),
+    );
+    ok(run(&[
+        "--config", &s.config, "--store", &s.store, "submit", &f,
+    ]));
+    let at = ts(now + Duration::minutes(1));
+    let from = ts(now - Duration::days(365));
+    let to = at.clone();
+    let bundle = s.dir.path().join("audit.tar.gz");
+    let out = ok(run(&[
+        "--store",
+        &s.store,
+        "bundle",
+        "--from",
+        &from,
+        "--to",
+        &to,
+        "--at",
+        &at,
+        "-o",
+        bundle.to_str().unwrap(),
+    ]));
+    assert!(out.contains("records (1.."), "{out}");
+    Fixture {
+        s,
+        bundle,
+        at,
+        from,
+        to,
+    }
+}
+
+fn members(path: &Path) -> Vec<(String, Vec<u8>)> {
+    let f = std::fs::File::open(path).unwrap();
+    let mut a = tar::Archive::new(flate2::read::GzDecoder::new(f));
+    a.entries()
+        .unwrap()
+        .map(|e| {
+            let mut e = e.unwrap();
+            let name = e.path().unwrap().display().to_string();
+            let mut v = Vec::new();
+            e.read_to_end(&mut v).unwrap();
+            (name, v)
+        })
+        .collect()
+}
+
+fn pack(members: &[(String, Vec<u8>)], path: &Path) {
+    let f = std::fs::File::create(path).unwrap();
+    let mut b = tar::Builder::new(flate2::write::GzEncoder::new(
+        f,
+        flate2::Compression::fast(),
+    ));
+    for (name, data) in members {
+        let mut h = tar::Header::new_gnu();
+        h.set_size(data.len() as u64);
+        h.set_mode(0o644);
+        b.append_data(&mut h, name, &data[..]).unwrap();
+    }
+    b.into_inner().unwrap().finish().unwrap();
+}
+
+fn verify(bundle: &Path, extra: &[&str]) -> (Option<i32>, String) {
+    let mut args = vec!["verify", bundle.to_str().unwrap()];
+    args.extend_from_slice(extra);
+    let out = run(&args);
+    (out.status.code(), stdout(&out))
+}
+
+#[tokio::test]
+async fn report_from_the_bundle_equals_report_from_the_store_and_verify_is_clean() {
+    let fx = fixture().await;
+    let (code, out) = verify(&fx.bundle, &[]);
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.starts_with("OK:"), "{out}");
+
+    for format in ["json", "md", "html"] {
+        let from_store = ok(run(&[
+            "--store",
+            &fx.s.store,
+            "report",
+            "--format",
+            format,
+            "--at",
+            &fx.at,
+            "--from",
+            &fx.from,
+            "--to",
+            &fx.to,
+        ]));
+        let from_bundle = ok(run(&[
+            "report",
+            "--bundle",
+            fx.bundle.to_str().unwrap(),
+            "--format",
+            format,
+        ]));
+        assert_eq!(from_store, from_bundle, "{format} differs");
+        let bundled = members(&fx.bundle)
+            .into_iter()
+            .find(|(n, _)| *n == format!("report/report.{format}"))
+            .unwrap()
+            .1;
+        assert_eq!(
+            String::from_utf8(bundled).unwrap(),
+            from_store,
+            "bundled {format} report differs"
+        );
+    }
+    // The machine evidence made it into the bundle and the report.
+    let v: serde_json::Value = serde_json::from_str(&ok(run(&[
+        "report",
+        "--bundle",
+        fx.bundle.to_str().unwrap(),
+        "--format",
+        "json",
+    ])))
+    .unwrap();
+    let bar = v["requirements"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["id"] == "BAR-002")
+        .unwrap();
+    assert!(
+        bar["evidence"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["label"] == "restore job j-ok"),
+        "{bar:#}"
+    );
+    assert!(!bar["evidence"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|c| c["label"] == "restore job j-bad"));
+}
+
+#[tokio::test]
+async fn the_bundle_has_the_documented_layout() {
+    let fx = fixture().await;
+    let m = members(&fx.bundle);
+    let names: Vec<&str> = m.iter().map(|(n, _)| n.as_str()).collect();
+    for want in [
+        "bundle.json",
+        "MANIFEST",
+        "VERIFY.md",
+        "docs/FORMAT.md",
+        "catalog/requirements.toml",
+        "report/report.json",
+        "report/report.md",
+        "report/report.html",
+        "store/chain/records/00000000000000000001.json",
+    ] {
+        assert!(names.contains(&want), "{want} missing: {names:?}");
+    }
+    assert!(names
+        .iter()
+        .any(|n| n.starts_with("store/chain/checkpoints/")));
+    assert!(names
+        .iter()
+        .any(|n| n.starts_with("store/chain/keys/") && n.ends_with(".pem")));
+    // MANIFEST lists every other file with its SHA-256, as sha256sum -c reads it.
+    let manifest =
+        String::from_utf8(m.iter().find(|(n, _)| n == "MANIFEST").unwrap().1.clone()).unwrap();
+    assert_eq!(manifest.lines().count(), m.len() - 1);
+    for (name, data) in &m {
+        if name != "MANIFEST" {
+            let line = format!("{}  {name}", evidenced::digest::Digest::of(data).hex());
+            assert!(
+                manifest.lines().any(|l| l == line),
+                "{name} not listed correctly"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn flipping_a_byte_in_any_member_is_detected_and_located() {
+    let fx = fixture().await;
+    let m = members(&fx.bundle);
+    let dir = fx.s.dir.path();
+    for i in 0..m.len() {
+        let mut changed = m.clone();
+        let data = &mut changed[i].1;
+        let pos = data.len() / 2;
+        data[pos] ^= 0x01;
+        let p = dir.join(format!("flip-{i}.tar.gz"));
+        pack(&changed, &p);
+        let (code, out) = verify(&p, &[]);
+        let name = &m[i].0;
+        assert_eq!(
+            code,
+            Some(1),
+            "flipping a byte of {name} went unnoticed:\n{out}"
+        );
+        if name != "MANIFEST" {
+            assert!(
+                out.contains(&format!("key={name}")),
+                "{name} not located:\n{out}"
+            );
+        } else {
+            assert!(out.contains("MANIFEST"), "{out}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn removing_a_record_is_detected_and_located() {
+    let fx = fixture().await;
+    let m = members(&fx.bundle);
+    let gone = "store/chain/records/00000000000000000003.json";
+    let kept: Vec<_> = m.iter().filter(|(n, _)| n != gone).cloned().collect();
+    let p = fx.s.dir.path().join("removed.tar.gz");
+    pack(&kept, &p);
+    let (code, out) = verify(&p, &[]);
+    assert_eq!(code, Some(1), "{out}");
+    assert!(out.contains("PROBLEM missing-record seq=3"), "{out}");
+    assert!(
+        out.contains("PROBLEM manifest-file-missing") && out.contains(&format!("key={gone}")),
+        "{out}"
+    );
+}
+
+#[tokio::test]
+async fn truncating_the_chain_past_the_checkpoint_is_detected_even_with_a_consistent_manifest() {
+    let fx = fixture().await;
+    let m = members(&fx.bundle);
+    let meta: serde_json::Value =
+        serde_json::from_slice(&m.iter().find(|(n, _)| n == "bundle.json").unwrap().1).unwrap();
+    let last = meta["last_seq"].as_u64().unwrap();
+    assert_eq!(meta["checkpoint_seq"].as_u64(), Some(last));
+    let cut: Vec<String> = (last - 1..=last)
+        .map(|s| format!("store/chain/records/{s:020}.json"))
+        .collect();
+    // The attacker drops the tail and rewrites bundle.json and MANIFEST to match; only the
+    // signed checkpoint still names the old head.
+    let mut kept: Vec<(String, Vec<u8>)> = Vec::new();
+    for (n, d) in &m {
+        if cut.contains(n) || n == "MANIFEST" {
+            continue;
+        }
+        if n == "bundle.json" {
+            let mut v = meta.clone();
+            v["last_seq"] = json!(last - 2);
+            kept.push((n.clone(), serde_json::to_vec_pretty(&v).unwrap()));
+        } else {
+            kept.push((n.clone(), d.clone()));
+        }
+    }
+    let manifest: String = kept
+        .iter()
+        .map(|(n, d)| format!("{}  {n}\n", evidenced::digest::Digest::of(d).hex()))
+        .collect();
+    kept.push(("MANIFEST".into(), manifest.into_bytes()));
+    let p = fx.s.dir.path().join("truncated.tar.gz");
+    pack(&kept, &p);
+    let (code, out) = verify(&p, &[]);
+    assert_eq!(code, Some(1), "{out}");
+    assert!(
+        out.contains(&format!("PROBLEM chain-truncated seq={last}")),
+        "{out}"
+    );
+    assert!(
+        !out.contains("manifest-"),
+        "the manifest was made consistent: {out}"
+    );
+}
+
+fn raw_header(name: &str, kind: tar::EntryType, size: u64, link: Option<&str>) -> tar::Header {
+    let mut h = tar::Header::new_gnu();
+    {
+        let g = h.as_gnu_mut().unwrap();
+        g.name[..name.len()].copy_from_slice(name.as_bytes());
+        if let Some(l) = link {
+            g.linkname[..l.len()].copy_from_slice(l.as_bytes());
+        }
+    }
+    h.set_entry_type(kind);
+    h.set_size(size);
+    h.set_mode(0o644);
+    h.set_cksum();
+    h
+}
+
+fn hostile(path: &Path, entries: &[(tar::Header, Vec<u8>)]) {
+    let f = std::fs::File::create(path).unwrap();
+    let mut b = tar::Builder::new(flate2::write::GzEncoder::new(
+        f,
+        flate2::Compression::fast(),
+    ));
+    for (h, d) in entries {
+        b.append(h, &d[..]).unwrap();
+    }
+    b.into_inner().unwrap().finish().unwrap();
+}
+
+#[test]
+fn hostile_bundles_are_refused_without_writing_outside_a_temporary_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let tag = format!("{:08x}", rand::random::<u32>());
+    let tmp = std::env::temp_dir();
+    let outside = dir.path().join("outside");
+    std::fs::create_dir(&outside).unwrap();
+    let dotdot = format!("../evidenced-escape-{tag}");
+    let abs = tmp
+        .join(format!("evidenced-abs-{tag}"))
+        .display()
+        .to_string();
+    let data = b"owned".to_vec();
+    let cases: Vec<(&str, Vec<(tar::Header, Vec<u8>)>, Vec<&str>)> = vec![
+        (
+            "dotdot",
+            vec![(
+                raw_header(&dotdot, tar::EntryType::Regular, 5, None),
+                data.clone(),
+            )],
+            vec![],
+        ),
+        (
+            "absolute",
+            vec![(
+                raw_header(&abs, tar::EntryType::Regular, 5, None),
+                data.clone(),
+            )],
+            vec![],
+        ),
+        (
+            "symlink",
+            vec![
+                (
+                    raw_header(
+                        "store",
+                        tar::EntryType::Symlink,
+                        0,
+                        Some(outside.to_str().unwrap()),
+                    ),
+                    vec![],
+                ),
+                (
+                    raw_header("store/planted", tar::EntryType::Regular, 5, None),
+                    data.clone(),
+                ),
+            ],
+            vec![],
+        ),
+        (
+            "hardlink",
+            vec![(
+                raw_header("passwd", tar::EntryType::Link, 0, Some("/etc/passwd")),
+                vec![],
+            )],
+            vec![],
+        ),
+        (
+            "device",
+            vec![(raw_header("dev", tar::EntryType::Char, 0, None), vec![])],
+            vec![],
+        ),
+        (
+            "oversized",
+            vec![(
+                raw_header("big", tar::EntryType::Regular, 4096, None),
+                vec![7u8; 4096],
+            )],
+            vec!["--max-member-bytes", "1024"],
+        ),
+    ];
+    for (name, entries, flags) in cases {
+        let p = dir.path().join(format!("{name}.tar.gz"));
+        hostile(&p, &entries);
+        let (code, out) = verify(&p, &flags);
+        assert_eq!(code, Some(1), "{name} accepted:\n{out}");
+        assert!(
+            out.contains("PROBLEM unsafe-or-malformed-bundle") && out.contains("refused"),
+            "{name}: {out}"
+        );
+        let report = run(&["report", "--bundle", p.to_str().unwrap()]);
+        assert_eq!(
+            report.status.code(),
+            Some(2),
+            "{name}: report accepted the bundle"
+        );
+    }
+    assert!(
+        !tmp.join(format!("evidenced-escape-{tag}")).exists(),
+        "`..` member escaped"
+    );
+    assert!(!Path::new(&abs).exists(), "absolute member was written");
+    assert_eq!(
+        std::fs::read_dir(&outside).unwrap().count(),
+        0,
+        "symlink was followed"
+    );
+}
+
+#[test]
+fn a_lying_member_size_cannot_exceed_the_total_cap() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("many.tar.gz");
+    let entries: Vec<(tar::Header, Vec<u8>)> = (0..4)
+        .map(|i| {
+            (
+                raw_header(&format!("f{i}"), tar::EntryType::Regular, 600, None),
+                vec![1u8; 600],
+            )
+        })
+        .collect();
+    hostile(&p, &entries);
+    let (code, out) = verify(&p, &["--max-total-bytes", "1500"]);
+    assert_eq!(code, Some(1), "{out}");
+    assert!(out.contains("total cap"), "{out}");
+}
+
+/// The shell steps of the bundled VERIFY.md, run as written in a directory holding
+/// `audit.tar.gz`.
+fn shell_verify(dir: &Path, bundle_bytes: &[u8]) -> String {
+    std::fs::write(dir.join("audit.tar.gz"), bundle_bytes).unwrap();
+    let doc = String::from_utf8(
+        members(&dir.join("audit.tar.gz"))
+            .into_iter()
+            .find(|(n, _)| n == "VERIFY.md")
+            .unwrap()
+            .1,
+    )
+    .unwrap();
+    let script = doc
+        .split("```sh\n")
+        .nth(2)
+        .unwrap()
+        .split("```")
+        .next()
+        .unwrap();
+    let out = std::process::Command::new("bash")
+        .arg("-c")
+        .arg(script)
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+#[tokio::test]
+async fn verify_md_shell_steps_check_a_bundle_with_standard_tools_alone() {
+    let fx = fixture().await;
+    let clean = tempfile::tempdir().unwrap();
+    std::fs::copy(&fx.bundle, clean.path().join("audit.tar.gz")).unwrap();
+    let bytes = std::fs::read(&fx.bundle).unwrap();
+    let out = shell_verify(clean.path(), &bytes);
+    assert!(
+        out.contains("no unlisted files") && out.contains("Signature Verified Successfully"),
+        "{out}"
+    );
+    let head = out
+        .lines()
+        .find_map(|l| l.strip_prefix("checkpoint head: "))
+        .unwrap();
+    let rec = out
+        .lines()
+        .find(|l| l.starts_with("record ") && l.contains(":     "))
+        .unwrap();
+    assert!(rec.ends_with(head), "{out}");
+    for bad in ["changed", "broken link", "missing", "FAILED", "wrong seq"] {
+        assert!(!out.contains(bad), "{bad}: {out}");
+    }
+
+    // A changed blob is caught by the same steps.
+    let mut m = members(&fx.bundle);
+    let blob = m
+        .iter_mut()
+        .find(|(n, _)| n.starts_with("store/blobs/"))
+        .unwrap();
+    blob.1[0] ^= 1;
+    let name = blob.0.clone();
+    let tampered = tempfile::tempdir().unwrap();
+    pack(&m, &tampered.path().join("audit.tar.gz"));
+    let bytes = std::fs::read(tampered.path().join("audit.tar.gz")).unwrap();
+    let out = shell_verify(tampered.path(), &bytes);
+    let short = name.strip_prefix("store/").unwrap();
+    assert!(out.contains(&format!("{short}: changed")), "{out}");
+    assert!(out.contains("FAILED"), "sha256sum -c should fail: {out}");
+}
