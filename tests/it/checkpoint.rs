@@ -190,3 +190,65 @@ fn verify_with_an_untrusted_public_key_rejects_the_checkpoints() {
         stdout(&out)
     );
 }
+
+#[tokio::test]
+async fn an_s3_witness_receives_each_checkpoint_and_catches_a_truncated_store() {
+    let bucket = crate::support::lock_bucket("witness").await;
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("signing.pem");
+    ok(run(&["keygen", key.to_str().unwrap()]));
+    let config = write(
+        dir.path(),
+        "evidenced.toml",
+        &format!(
+            "[checkpoint]\nkey_file = {:?}\nwitness = \"s3://{bucket}/witness\"\n",
+            key.display().to_string()
+        ),
+    );
+    let store = dir.path().join("evidence").display().to_string();
+    let files = crate::support::example_files();
+    for f in &files[..2] {
+        ok(crate::support::run_s3(&[
+            "--config",
+            &config,
+            "--store",
+            &store,
+            "submit",
+            f.to_str().unwrap(),
+        ]));
+    }
+    let client = crate::support::s3_client().await;
+    let listed = client
+        .list_objects_v2()
+        .bucket(&bucket)
+        .prefix("witness/chain/checkpoints/")
+        .send()
+        .await
+        .unwrap();
+    let keys: Vec<String> = listed
+        .contents()
+        .iter()
+        .filter_map(|o| o.key().map(str::to_string))
+        .collect();
+    assert_eq!(
+        keys,
+        [
+            format!("witness/{}", checkpoint_key(1)),
+            format!("witness/{}", checkpoint_key(2))
+        ]
+    );
+    let out = crate::support::run_s3(&["--config", &config, "--store", &store, "verify"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+
+    // Remove record 2 and the store's checkpoint for it: the witness still has it.
+    std::fs::remove_file(path(&store, &record_key(2))).unwrap();
+    std::fs::remove_file(path(&store, &checkpoint_key(2))).unwrap();
+    let out = crate::support::run_s3(&["--config", &config, "--store", &store, "verify"]);
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("PROBLEM checkpoint-missing-from-store seq=2"),
+        "{text}"
+    );
+    assert!(text.contains("PROBLEM chain-truncated seq=2"), "{text}");
+}
