@@ -24,6 +24,8 @@
 //!   evaluation, a pure function of (catalog, evidence, time); [`requirements::metrics`]
 //!   gives the per-requirement numbers the daemon publishes.
 //! - [`report`]: rendering an evaluation as JSON, Markdown or self-contained HTML.
+//! - [`daemon`]: `evidenced run`: cron scheduling without overlap, catch-up, graceful
+//!   shutdown with a deadline, and the health state behind `evidenced healthcheck`.
 //! - [`config`]: the TOML configuration with `EVIDENCED_<SECTION>__<KEY>` overrides.
 //! - [`cli`]: the `evidenced` command line (the only place that uses `anyhow`).
 //! - [`telemetry`]: `tracing` setup.
@@ -41,6 +43,7 @@ pub mod chain;
 pub mod checkpoint;
 pub mod cli;
 pub mod config;
+pub mod daemon;
 pub mod digest;
 pub mod failpoint;
 pub mod human;

@@ -2,8 +2,6 @@
 //! tampering of any member is located, and hostile archives are refused without writing
 //! outside a temporary directory.
 
-#![allow(clippy::unwrap_used)] // test helpers outside #[test] fns
-
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
@@ -357,7 +355,8 @@ fn hostile_bundles_are_refused_without_writing_outside_a_temporary_directory() {
         .display()
         .to_string();
     let data = b"owned".to_vec();
-    let cases: Vec<(&str, Vec<(tar::Header, Vec<u8>)>, Vec<&str>)> = vec![
+    type Case<'a> = (&'a str, Vec<(tar::Header, Vec<u8>)>, Vec<&'a str>);
+    let cases: Vec<Case> = vec![
         (
             "dotdot",
             vec![(

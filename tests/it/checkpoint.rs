@@ -1,8 +1,6 @@
 //! Signed checkpoints: written after `submit` commits, copied to a witness, and checked by
 //! `verify`, which names a truncated or rewritten tail.
 
-#![allow(clippy::unwrap_used)] // test helpers outside #[test] fns
-
 use std::path::{Path, PathBuf};
 
 use evidenced::chain::record_key;

@@ -1,7 +1,5 @@
 //! `evidenced submit` + `evidenced report` end to end on a local store.
 
-#![allow(clippy::unwrap_used)] // test helpers outside #[test] fns
-
 use std::path::Path;
 
 use serde_json::Value;

@@ -1,7 +1,5 @@
 //! Requirements evaluation with a fixed clock: the scenarios of the catalog's rules.
 
-#![allow(clippy::unwrap_used)] // test helpers outside #[test] fns
-
 use evidenced::chain::EvidenceStore;
 use evidenced::digest::Digest;
 use evidenced::record::{Draft, Item, Provenance, Record, Scope, Status as RunStatus};
