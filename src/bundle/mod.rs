@@ -6,7 +6,8 @@
 //! bundle.json                 period, evaluation time, chain id, last sequence, counts
 //! MANIFEST                    "<sha256 hex>  <path>" for every other file (sha256sum -c)
 //! VERIFY.md                   shell-only verification steps
-//! docs/FORMAT.md              the format, for independent verifiers
+//! docs/FORMAT.md              the record format, for independent verifiers
+//! docs/FORMAT-checkpoints-bundles.md   checkpoints, this layout, the catalog
 //! catalog/requirements.toml   the catalog the report was made with
 //! report/report.{json,md,html}
 //! store/...                   a store directory: chain/records (1 .. last), chain/checkpoints

@@ -24,8 +24,10 @@ use crate::report::{self, ReportFormat};
 use crate::requirements::{evaluate, Catalog, Evaluation, Evidence, Options, Window};
 use crate::store::ObjectStore;
 
-/// The format documentation shipped in every bundle.
-const FORMAT_DOC: &str = include_str!("../../docs/FORMAT-checkpoints-bundles.md");
+/// The format documentation shipped in every bundle: records and blobs, then checkpoints,
+/// bundles and the catalog.
+const FORMAT_DOC: &str = include_str!("../../docs/FORMAT.md");
+const FORMAT_CHECKPOINTS_DOC: &str = include_str!("../../docs/FORMAT-checkpoints-bundles.md");
 /// The verification steps shipped in every bundle.
 const VERIFY_DOC: &str = include_str!("../../docs/VERIFY.md");
 
@@ -195,6 +197,10 @@ pub async fn write<S: ObjectStore>(
         tar.add(name, report::render(&evaluation, format).as_bytes())?;
     }
     tar.add("docs/FORMAT.md", FORMAT_DOC.as_bytes())?;
+    tar.add(
+        "docs/FORMAT-checkpoints-bundles.md",
+        FORMAT_CHECKPOINTS_DOC.as_bytes(),
+    )?;
     tar.add("VERIFY.md", VERIFY_DOC.as_bytes())?;
     let mut manifest = tar.manifest.clone();
     manifest.sort();

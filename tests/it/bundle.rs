@@ -193,6 +193,7 @@ async fn the_bundle_has_the_documented_layout() {
         "MANIFEST",
         "VERIFY.md",
         "docs/FORMAT.md",
+        "docs/FORMAT-checkpoints-bundles.md",
         "catalog/requirements.toml",
         "report/report.json",
         "report/report.md",
