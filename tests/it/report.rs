@@ -205,3 +205,35 @@ fn report_rejects_bad_times_and_catalogs_with_exit_2() {
     let err = stderr(&out);
     assert!(err.contains("Z-9") && err.contains("period"), "{err}");
 }
+
+#[test]
+fn az_drill_350_days_before_at_is_due_soon_with_lead_days_30() {
+    let dir = tempfile::tempdir().unwrap();
+    let at = OffsetDateTime::now_utc() + Duration::minutes(1);
+    ok(submit(
+        dir.path(),
+        "az.toml",
+        &drill("az-failover", "az-350", at - Duration::days(350), "pass"),
+    ));
+    let store = store_arg(dir.path());
+    let at_s = ts(at);
+    let report = |lead: &str| -> Value {
+        serde_json::from_str(&ok(run(&[
+            "--store",
+            &store,
+            "report",
+            "--format",
+            "json",
+            "--at",
+            &at_s,
+            "--lead-days",
+            lead,
+        ])))
+        .unwrap()
+    };
+    let v = report("30");
+    let r = requirement(&v, "C-2.9");
+    assert_eq!(r["status"], "due-soon", "{r:#}");
+    assert_eq!(r["due"], ts(at + Duration::days(15)));
+    assert_eq!(requirement(&report("7"), "C-2.9")["status"], "pass");
+}
