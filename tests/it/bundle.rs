@@ -533,3 +533,102 @@ async fn verify_md_shell_steps_check_a_bundle_with_standard_tools_alone() {
     assert!(out.contains(&format!("{short}: changed")), "{out}");
     assert!(out.contains("FAILED"), "sha256sum -c should fail: {out}");
 }
+
+#[tokio::test]
+async fn a_bundle_for_a_later_period_leaves_out_earlier_blobs_the_report_does_not_read() {
+    let fx = fixture().await;
+    // The period starts after the six example submissions (records 1 to 6).
+    let r6 = std::fs::read(Path::new(&fx.s.store).join(evidenced::chain::record_key(6))).unwrap();
+    let r6 = evidenced::record::Record::from_bytes(&r6).unwrap();
+    let from = ts(r6.recorded_at + Duration::milliseconds(1));
+    let p = fx.s.dir.path().join("later.tar.gz");
+    ok(run(&[
+        "--store",
+        &fx.s.store,
+        "bundle",
+        "--from",
+        &from,
+        "--to",
+        &fx.to,
+        "--at",
+        &fx.at,
+        "-o",
+        p.to_str().unwrap(),
+    ]));
+    let names: Vec<String> = members(&p).into_iter().map(|(n, _)| n).collect();
+    // Every record is there (links verify from the start), the original drill files of
+    // records 1 to 6 are not (the report reads only their normalised form).
+    assert!(names.contains(&"store/chain/records/00000000000000000001.json".to_string()));
+    let original = r6
+        .items
+        .iter()
+        .find(|i| i.name.starts_with("original/"))
+        .unwrap();
+    let normalised = r6
+        .items
+        .iter()
+        .find(|i| i.name.starts_with("record/"))
+        .unwrap();
+    assert!(!names.contains(&format!(
+        "store/{}",
+        evidenced::chain::blob_key(&original.digest)
+    )));
+    assert!(names.contains(&format!(
+        "store/{}",
+        evidenced::chain::blob_key(&normalised.digest)
+    )));
+
+    let (code, out) = verify(&p, &[]);
+    assert_eq!(code, Some(0), "{out}");
+    let from_store = ok(run(&[
+        "--store",
+        &fx.s.store,
+        "report",
+        "--format",
+        "json",
+        "--at",
+        &fx.at,
+        "--from",
+        &from,
+        "--to",
+        &fx.to,
+    ]));
+    let from_bundle = ok(run(&[
+        "report",
+        "--bundle",
+        p.to_str().unwrap(),
+        "--format",
+        "json",
+    ]));
+    assert_eq!(from_store, from_bundle);
+
+    // A blob referenced only by the period's records is still required.
+    let store = EvidenceStore::new(LocalStore::new(&fx.s.store));
+    let records = store.records().await.unwrap();
+    let digests = |later: bool| -> std::collections::BTreeSet<String> {
+        records
+            .iter()
+            .filter(|r| (r.seq > 6) == later)
+            .flat_map(|r| r.record.items.iter().map(|i| i.digest.hex()))
+            .collect()
+    };
+    let (early, late) = (digests(false), digests(true));
+    let m = members(&p);
+    let idx = m
+        .iter()
+        .position(|(n, _)| {
+            let hex = n.rsplit('/').next().unwrap();
+            n.starts_with("store/blobs/") && late.contains(hex) && !early.contains(hex)
+        })
+        .unwrap();
+    let mut kept = m.clone();
+    let gone = kept.remove(idx).0;
+    let q = fx.s.dir.path().join("later-missing.tar.gz");
+    pack(&kept, &q);
+    let (code, out) = verify(&q, &[]);
+    assert_eq!(code, Some(1), "{out}");
+    assert!(
+        out.contains("PROBLEM missing-blob") && out.contains(&format!("key={gone}")),
+        "{out}"
+    );
+}
