@@ -234,3 +234,64 @@ pub async fn write<S: ObjectStore, W: ObjectStore>(
     tracing::debug!(seq = head.seq, head = %head.hash, "Checkpoint written.");
     Ok(Some(signed))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> Signed {
+        let checkpoint = Checkpoint {
+            chain: Digest::of(b"1"),
+            seq: 42,
+            head: Digest::of(b"42"),
+            time: time::macros::datetime!(2026-11-23 17:00:00.123 UTC),
+            key_id: "0123456789abcdef".into(),
+        };
+        Signed {
+            body: checkpoint.body().into_bytes(),
+            checkpoint,
+            signature: [7; 64],
+        }
+    }
+
+    #[test]
+    fn round_trips_and_signs_exactly_six_lines() {
+        let s = sample();
+        let bytes = s.to_bytes();
+        let text = String::from_utf8(bytes.clone()).unwrap();
+        assert_eq!(text.lines().count(), 7);
+        assert!(
+            text.contains("\nseq 42\nhead sha256:")
+                && text.contains("\ntime 2026-11-23T17:00:00.123Z\nkey 0123456789abcdef\n"),
+            "{text}"
+        );
+        assert_eq!(Signed::parse("k", &bytes).unwrap(), s);
+        assert_eq!(parse_checkpoint_key(&checkpoint_key(42)), Some(42));
+    }
+
+    #[test]
+    fn malformed_checkpoints_are_named() {
+        let good = String::from_utf8(sample().to_bytes()).unwrap();
+        for (bad, why) in [
+            (good.replace("seq 42", "seq x"), "seq is not a number"),
+            (
+                good.replace("evidenced checkpoint v1", "evidenced checkpoint v2"),
+                "line 1",
+            ),
+            (
+                good.replace("signature 0123456789abcdef", "signature ffffffffffffffff"),
+                "line 7 names key",
+            ),
+            (good.trim_end().to_string(), "7 lines"),
+            (good.replace("head sha256:", "head sha1:"), "line 4"),
+        ] {
+            let err = Signed::parse("chain/checkpoints/x.txt", bad.as_bytes())
+                .unwrap_err()
+                .to_string();
+            assert!(
+                err.contains("chain/checkpoints/x.txt") && err.contains(why),
+                "{why}: {err}"
+            );
+        }
+    }
+}

@@ -53,10 +53,11 @@ pub async fn after_commit<S: ObjectStore>(
     let Some(path) = &config.checkpoint.key_file else {
         return Ok(());
     };
-    let signer = KeyFileSigner::load(path).map_err(|e| UsageError(e.to_string()))?;
+    let after = "the records above are committed, but no checkpoint was written; the next committed run checkpoints the head once this is fixed";
+    let signer = KeyFileSigner::load(path).map_err(|e| UsageError(format!("{e}; {after}")))?;
     let witness = open_witness(config).await?;
     checkpoint::write(store, &signer, witness.as_ref())
         .await
-        .context("writing the checkpoint")?;
+        .with_context(|| format!("writing the checkpoint: {after}"))?;
     Ok(())
 }

@@ -36,6 +36,26 @@ pub struct Options {
     pub schedules: BTreeMap<String, Duration>,
 }
 
+impl Options {
+    /// Schedules from `(collector name, 6-field cron expression)` pairs, e.g. the
+    /// configuration's `[[collector]]` tables. A schedule that does not parse is skipped:
+    /// its collector falls back to the rule's `max_age_hours` (the daemon reports the
+    /// schedule error itself).
+    pub fn with_schedules<'a>(
+        mut self,
+        pairs: impl IntoIterator<Item = (&'a str, &'a str)>,
+    ) -> Options {
+        for (name, expr) in pairs {
+            if let Ok(i) = crate::daemon::schedule::interval(expr) {
+                if let Ok(d) = Duration::try_from(i) {
+                    self.schedules.insert(name.to_string(), d);
+                }
+            }
+        }
+        self
+    }
+}
+
 /// Status of one requirement.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]

@@ -686,3 +686,15 @@ human = "tabletop"
     assert_eq!(o.findings, ["2026-02 has no tabletop exercise"]);
     assert_eq!(o.due.as_deref(), Some("2026-04-01T00:00:00Z"));
 }
+
+#[test]
+fn schedules_come_from_cron_expressions() {
+    let o = Options::default().with_schedules([
+        ("backup", "0 0 3 * * *"),
+        ("alarms", "0 */15 * * * *"),
+        ("broken", "0 * * * *"),
+    ]);
+    assert_eq!(o.schedules.get("backup"), Some(&Duration::days(1)));
+    assert_eq!(o.schedules.get("alarms"), Some(&Duration::minutes(15)));
+    assert!(!o.schedules.contains_key("broken"));
+}
