@@ -19,11 +19,13 @@
 //! directory, refusing anything that could write elsewhere.
 
 pub mod read;
+mod report_check;
 pub mod write;
 
 use serde::{Deserialize, Serialize};
 
 pub use read::{check_manifest, open, Limits, Opened};
+pub use report_check::check_report;
 pub use write::{write, BundleSpec, Written};
 
 use crate::requirements::Window;
@@ -89,6 +91,9 @@ pub struct BundleMeta {
     pub checkpoint_seq: Option<u64>,
     pub records: u64,
     pub blobs: u64,
+    /// The due-soon lead time the report was made with, when it overrode the catalog's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lead_days: Option<u32>,
 }
 
 impl BundleMeta {

@@ -184,6 +184,7 @@ pub async fn write<S: ObjectStore>(
         checkpoint_seq,
         records: included.len() as u64,
         blobs: blobs.len() as u64,
+        lead_days: spec.options.lead_days,
     };
     let meta_json =
         serde_json::to_vec_pretty(&meta).map_err(|e| BundleError::Input(format!("{META}: {e}")))?;

@@ -96,7 +96,7 @@ pub fn window(
 }
 
 pub async fn run(config: &Config, args: &Args) -> anyhow::Result<u8> {
-    let (catalog, evidence, w) = match &args.bundle {
+    let (catalog, evidence, w, lead_days) = match &args.bundle {
         Some(path) => {
             let opened = crate::bundle::open(path, &crate::bundle::Limits::default())
                 .map_err(|e| UsageError(e.to_string()))?;
@@ -116,7 +116,12 @@ pub async fn run(config: &Config, args: &Args) -> anyhow::Result<u8> {
                 ),
             )?;
             let evidence = Evidence::load(&opened.store(), &catalog).await?;
-            (catalog, evidence, w)
+            (
+                catalog,
+                evidence,
+                w,
+                args.lead_days.or(opened.meta.lead_days),
+            )
         }
         None => {
             let catalog = match &args.catalog {
@@ -131,11 +136,11 @@ pub async fn run(config: &Config, args: &Args) -> anyhow::Result<u8> {
             )?;
             let store = open_store(config).await?;
             let evidence = Evidence::load(&store, &catalog).await?;
-            (catalog, evidence, w)
+            (catalog, evidence, w, args.lead_days)
         }
     };
     let opts = Options {
-        lead_days: args.lead_days,
+        lead_days,
         ..Options::default()
     };
     let evaluation = evaluate(&catalog, &evidence, w, &opts);

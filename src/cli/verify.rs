@@ -153,6 +153,7 @@ async fn verify_bundle(
         Err(e) => return Err(UsageError(e.to_string()).into()),
     };
     let mut extra = bundle::check_manifest(opened.root());
+    extra.extend(bundle::check_report(&opened).await);
     let store = opened.local_store();
     let mut report = walk(&store, args.jobs.unwrap_or(cpus)).await?;
     // Blobs of records recorded before the period are included only when the report reads

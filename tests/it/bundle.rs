@@ -632,3 +632,84 @@ async fn a_bundle_for_a_later_period_leaves_out_earlier_blobs_the_report_does_no
         "{out}"
     );
 }
+
+#[tokio::test]
+async fn a_report_rewritten_together_with_the_manifest_is_detected() {
+    let fx = fixture().await;
+    let mut m = members(&fx.bundle);
+    let report = m
+        .iter_mut()
+        .find(|(n, _)| n == "report/report.json")
+        .unwrap();
+    let text = String::from_utf8(report.1.clone()).unwrap();
+    assert!(text.contains("\"status\": \"fail\""));
+    report.1 = text
+        .replace("\"status\": \"fail\"", "\"status\": \"pass\"")
+        .into_bytes();
+    m.retain(|(n, _)| n != "MANIFEST");
+    let manifest: String = m
+        .iter()
+        .map(|(n, d)| format!("{}  {n}\n", evidenced::digest::Digest::of(d).hex()))
+        .collect();
+    m.push(("MANIFEST".into(), manifest.into_bytes()));
+    let p = fx.s.dir.path().join("rewritten.tar.gz");
+    pack(&m, &p);
+    let (code, out) = verify(&p, &[]);
+    assert_eq!(code, Some(1), "{out}");
+    assert!(
+        out.contains("PROBLEM report-mismatch key=report/report.json"),
+        "{out}"
+    );
+    assert!(!out.contains("manifest-"), "{out}");
+}
+
+#[tokio::test]
+async fn a_bundle_made_with_a_lead_time_reports_and_verifies_with_it() {
+    let fx = fixture().await;
+    let p = fx.s.dir.path().join("lead.tar.gz");
+    ok(run(&[
+        "--store",
+        &fx.s.store,
+        "bundle",
+        "--from",
+        &fx.from,
+        "--to",
+        &fx.to,
+        "--at",
+        &fx.at,
+        "--lead-days",
+        "200",
+        "-o",
+        p.to_str().unwrap(),
+    ]));
+    let (code, out) = verify(&p, &[]);
+    assert_eq!(code, Some(0), "{out}");
+    let from_store = ok(run(&[
+        "--store",
+        &fx.s.store,
+        "report",
+        "--format",
+        "json",
+        "--at",
+        &fx.at,
+        "--from",
+        &fx.from,
+        "--to",
+        &fx.to,
+        "--lead-days",
+        "200",
+    ]));
+    let from_bundle = ok(run(&[
+        "report",
+        "--bundle",
+        p.to_str().unwrap(),
+        "--format",
+        "json",
+    ]));
+    assert_eq!(from_store, from_bundle);
+    // 200 days of lead turns the example drills (months old) due-soon.
+    assert!(
+        from_bundle.contains("\"status\": \"due-soon\""),
+        "{from_bundle}"
+    );
+}
