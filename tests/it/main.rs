@@ -8,11 +8,15 @@
 mod support;
 
 mod bundle;
+mod bundle_hostile;
+mod bundle_tamper;
 mod checkpoint;
 mod config_files;
+mod evidence_fixtures;
 mod format_doc;
 mod report;
 mod requirements;
+mod requirements_rules;
 mod store_local;
 mod store_s3;
 mod submit_input;

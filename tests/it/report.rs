@@ -5,7 +5,7 @@ use std::path::Path;
 use serde_json::Value;
 use time::{Duration, OffsetDateTime};
 
-use crate::requirements::drill;
+use crate::evidence_fixtures::drill;
 use crate::support::{ok, run, stderr, stdout, write};
 
 fn ts(t: OffsetDateTime) -> String {
