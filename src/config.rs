@@ -9,6 +9,15 @@ use serde::Deserialize;
 
 use crate::store::StoreSettings;
 
+mod collectors;
+mod daemon;
+
+pub use collectors::{
+    AwsAccount, AwsConfig, BackupOptions, BackupPart, CloudwatchOptions, CollectorConfig,
+    ConfigOptions, InboxOptions, S3Options,
+};
+pub use daemon::DaemonConfig;
+
 /// Prefix of environment overrides.
 pub const ENV_PREFIX: &str = "EVIDENCED_";
 
@@ -30,6 +39,14 @@ pub enum ConfigError {
     },
     #[error("environment variable {var}: {message}")]
     Env { var: String, message: String },
+    #[error("{file}:{line}: [[collector]] {name:?}: key `{key}`: {message}")]
+    Collector {
+        file: String,
+        line: usize,
+        name: String,
+        key: &'static str,
+        message: String,
+    },
 }
 
 /// The whole configuration.
@@ -38,6 +55,12 @@ pub enum ConfigError {
 pub struct Config {
     #[serde(default)]
     pub store: StoreConfig,
+    #[serde(default)]
+    pub aws: AwsConfig,
+    #[serde(default, rename = "collector")]
+    pub collectors: Vec<CollectorConfig>,
+    #[serde(default)]
+    pub daemon: DaemonConfig,
     #[serde(default)]
     pub checkpoint: CheckpointConfig,
 }
@@ -158,13 +181,16 @@ impl Config {
             t.insert(key, env_value(&value));
             overridden.push(var);
         }
-        if overridden.is_empty() {
-            return toml::from_str(text).map_err(|e| located(file, text, &e));
-        }
-        Config::deserialize(toml::Value::Table(table)).map_err(|e| ConfigError::Env {
-            var: overridden.join(", "),
-            message: e.message().to_string(),
-        })
+        let config: Config = if overridden.is_empty() {
+            toml::from_str(text).map_err(|e| located(file, text, &e))?
+        } else {
+            Config::deserialize(toml::Value::Table(table)).map_err(|e| ConfigError::Env {
+                var: overridden.join(", "),
+                message: e.message().to_string(),
+            })?
+        };
+        collectors::validate(&config.collectors, file, text)?;
+        Ok(config)
     }
 }
 

@@ -24,11 +24,14 @@
 //!   evaluation, a pure function of (catalog, evidence, time); [`requirements::metrics`]
 //!   gives the per-requirement numbers the daemon publishes.
 //! - [`report`]: rendering an evaluation as JSON, Markdown or self-contained HTML.
+//! - [`collect`]: collectors of AWS state (Backup, Config, CloudWatch, S3 posture) and the
+//!   drill inbox; one record per run and scope, partial and failed runs included.
 //! - [`daemon`]: `evidenced run`: cron scheduling without overlap, catch-up, graceful
 //!   shutdown with a deadline, and the health state behind `evidenced healthcheck`.
 //! - [`config`]: the TOML configuration with `EVIDENCED_<SECTION>__<KEY>` overrides.
 //! - [`cli`]: the `evidenced` command line (the only place that uses `anyhow`).
 //! - [`telemetry`]: `tracing` setup.
+//! - `fuzzing` (hidden): entry points of the fuzz targets in `fuzz/`, replayed by tests.
 //! - [`failpoint`]: named pause points that crash tests use to kill a writer at an exact step.
 //!
 //! # Error handling
@@ -42,10 +45,13 @@ pub mod canonical;
 pub mod chain;
 pub mod checkpoint;
 pub mod cli;
+pub mod collect;
 pub mod config;
 pub mod daemon;
 pub mod digest;
 pub mod failpoint;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod human;
 pub mod record;
 pub mod report;

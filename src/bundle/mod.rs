@@ -94,6 +94,29 @@ pub struct BundleMeta {
     /// The due-soon lead time the report was made with, when it overrode the catalog's.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lead_days: Option<u32>,
+    /// Collector schedule intervals (seconds) the `fresh` rules used, from the operator's
+    /// configuration, so the report can be re-made without it.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub schedules: std::collections::BTreeMap<String, u64>,
+}
+
+impl BundleMeta {
+    /// The evaluation options the bundled report was made with.
+    pub fn options(&self) -> crate::requirements::Options {
+        crate::requirements::Options {
+            lead_days: self.lead_days,
+            schedules: self
+                .schedules
+                .iter()
+                .map(|(k, v)| {
+                    (
+                        k.clone(),
+                        time::Duration::seconds(i64::try_from(*v).unwrap_or(i64::MAX)),
+                    )
+                })
+                .collect(),
+        }
+    }
 }
 
 impl BundleMeta {

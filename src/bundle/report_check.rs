@@ -44,10 +44,7 @@ pub async fn check_report(opened: &Opened) -> Vec<Problem> {
             )]
         }
     };
-    let options = Options {
-        lead_days: opened.meta.lead_days,
-        ..Options::default()
-    };
+    let options: Options = opened.meta.options();
     let evaluation = evaluate(&catalog, &evidence, window, &options);
     let mut problems = Vec::new();
     for (path, format) in [

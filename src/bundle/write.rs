@@ -185,6 +185,12 @@ pub async fn write<S: ObjectStore>(
         records: included.len() as u64,
         blobs: blobs.len() as u64,
         lead_days: spec.options.lead_days,
+        schedules: spec
+            .options
+            .schedules
+            .iter()
+            .map(|(k, v)| (k.clone(), u64::try_from(v.whole_seconds()).unwrap_or(0)))
+            .collect(),
     };
     let meta_json =
         serde_json::to_vec_pretty(&meta).map_err(|e| BundleError::Input(format!("{META}: {e}")))?;

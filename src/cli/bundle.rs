@@ -7,7 +7,7 @@ use super::{open_store, UsageError, EXIT_OK};
 use crate::bundle::{self, BundleError, BundleSpec};
 use crate::config::Config;
 use crate::requirements::catalog::DEFAULT_CATALOG;
-use crate::requirements::{Catalog, Options};
+use crate::requirements::Catalog;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -49,10 +49,7 @@ pub async fn run(config: &Config, args: &Args) -> anyhow::Result<u8> {
     if args.at.is_none() {
         w.at = w.to.min(crate::record::now_millis());
     }
-    let options = Options {
-        lead_days: args.lead_days,
-        ..Options::default()
-    };
+    let options = super::report::options(config, args.lead_days);
     let store = open_store(config).await?;
     let spec = BundleSpec {
         window: w,

@@ -39,7 +39,13 @@ pub async fn open_witness(config: &Config) -> anyhow::Result<Option<AnyStore>> {
         url: url.clone(),
         ..config.store.settings()
     };
-    let w = AnyStore::open(&settings)
+    let sdk = match crate::store::StoreLocation::parse(url) {
+        Ok(crate::store::StoreLocation::S3 { .. }) => {
+            Some(crate::collect::aws::sdk_config(&config.aws).await)
+        }
+        _ => None,
+    };
+    let w = AnyStore::open(&settings, sdk.as_ref())
         .await
         .map_err(|e| UsageError(format!("[checkpoint] witness: {e}")))?;
     Ok(Some(w))

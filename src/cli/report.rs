@@ -95,8 +95,17 @@ pub fn window(
     Ok(Window { at, from, to })
 }
 
+/// Evaluation options from the command line and the configured collectors' schedules.
+pub fn options(config: &Config, lead_days: Option<u32>) -> Options {
+    Options {
+        lead_days,
+        ..Options::default()
+    }
+    .with_schedules(config.collectors.iter().map(|c| (c.name(), c.schedule())))
+}
+
 pub async fn run(config: &Config, args: &Args) -> anyhow::Result<u8> {
-    let (catalog, evidence, w, lead_days) = match &args.bundle {
+    let (catalog, evidence, w, opts) = match &args.bundle {
         Some(path) => {
             let opened = crate::bundle::open(path, &crate::bundle::Limits::default())
                 .map_err(|e| UsageError(e.to_string()))?;
@@ -116,12 +125,9 @@ pub async fn run(config: &Config, args: &Args) -> anyhow::Result<u8> {
                 ),
             )?;
             let evidence = Evidence::load(&opened.store(), &catalog).await?;
-            (
-                catalog,
-                evidence,
-                w,
-                args.lead_days.or(opened.meta.lead_days),
-            )
+            let mut opts = opened.meta.options();
+            opts.lead_days = args.lead_days.or(opts.lead_days);
+            (catalog, evidence, w, opts)
         }
         None => {
             let catalog = match &args.catalog {
@@ -136,12 +142,8 @@ pub async fn run(config: &Config, args: &Args) -> anyhow::Result<u8> {
             )?;
             let store = open_store(config).await?;
             let evidence = Evidence::load(&store, &catalog).await?;
-            (catalog, evidence, w, args.lead_days)
+            (catalog, evidence, w, options(config, args.lead_days))
         }
-    };
-    let opts = Options {
-        lead_days,
-        ..Options::default()
     };
     let evaluation = evaluate(&catalog, &evidence, w, &opts);
     let text = report::render(&evaluation, args.format);

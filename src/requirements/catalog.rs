@@ -184,6 +184,9 @@ pub struct Conditions {
     /// Field equals value.
     #[serde(default)]
     pub equals: BTreeMap<String, toml::Value>,
+    /// Field is absent, null, or anything but the value.
+    #[serde(default)]
+    pub not_equals: BTreeMap<String, toml::Value>,
     /// Field equals one of the values.
     #[serde(default)]
     pub one_of: BTreeMap<String, Vec<toml::Value>>,

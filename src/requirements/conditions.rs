@@ -63,6 +63,14 @@ pub fn first_failure(c: &Conditions, fact: &Value) -> Option<String> {
             None => return Some(format!("{field} is absent (expected {want})")),
         }
     }
+    for (field, banned) in &c.not_equals {
+        let banned = toml_json(banned);
+        if let Some(v) = lookup(fact, field) {
+            if same(v, &banned) {
+                return Some(format!("{field} is {v}"));
+            }
+        }
+    }
     for (field, allowed) in &c.one_of {
         let allowed: Vec<Value> = allowed.iter().map(toml_json).collect();
         match lookup(fact, field) {
@@ -136,6 +144,11 @@ mod tests {
         );
         assert!(first_failure(&conds("equals = { status = \"FAILED\" }"), &fact).is_some());
         assert!(first_failure(&conds("one_of = { status = [\"A\", \"B\"] }"), &fact).is_some());
+        assert!(first_failure(&conds("not_equals = { status = \"COMPLETED\" }"), &fact).is_some());
+        assert_eq!(
+            first_failure(&conds("not_equals = { missing = true }"), &fact),
+            None
+        );
         assert_eq!(
             first_failure(
                 &conds("one_of = { status = [\"A\", \"COMPLETED\"] }"),

@@ -381,8 +381,13 @@ fn present(r: &Requirement, found: &Found, out: &mut Outcome) {
     } else if !found.failing.is_empty() {
         out.status = Status::Fail;
         const SHOWN: usize = 20;
-        out.findings
-            .extend(found.failing.iter().take(SHOWN).cloned());
+        out.findings.extend(
+            found
+                .failing
+                .iter()
+                .take(SHOWN)
+                .map(|f| format!("{what} {f}")),
+        );
         if found.failing.len() > SHOWN {
             out.findings
                 .push(format!("and {} more", found.failing.len() - SHOWN));

@@ -249,9 +249,11 @@ fn label(m: &Matcher, v: &Value, key: Option<&str>, item: &str) -> String {
         return format!("{h} {id}");
     }
     match (key, &m.key) {
-        (Some(k), Some(field)) => {
+        // `restore_job_id` → "restore job <id>"; other keys (names, ARNs) speak for themselves.
+        (Some(k), Some(field)) if field.ends_with("_id") => {
             format!("{} {k}", field.trim_end_matches("_id").replace('_', " "))
         }
+        (Some(k), Some(_)) => k.to_string(),
         _ => item.to_string(),
     }
 }

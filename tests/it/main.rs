@@ -4,6 +4,8 @@
 
 // Test code: a panic with its location is the right failure report.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod inbox;
 #[allow(dead_code)]
 mod support;
 
@@ -12,8 +14,13 @@ mod bundle_hostile;
 mod bundle_tamper;
 mod checkpoint;
 mod config_files;
+mod daemon;
 mod evidence_fixtures;
+mod faultproxy;
+mod faults;
 mod format_doc;
+mod fuzz_regressions;
+mod kill;
 mod report;
 mod requirements;
 mod requirements_rules;

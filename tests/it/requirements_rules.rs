@@ -39,7 +39,7 @@ fn present_rules_are_unknown_without_evidence_and_judge_the_latest_snapshot() {
     );
 
     let alarms = |v: serde_json::Value, t: OffsetDateTime| {
-        let blob = evidenced::canonical::value_to_vec(&json!({"alarms": v})).unwrap();
+        let blob = evidenced::canonical::value_to_vec(&json!({"account": "1", "region": "us-east-1", "metric_alarms": v, "composite_alarms": []})).unwrap();
         let draft = Draft {
             collector: "cloudwatch".into(),
             kind: "cloudwatch".into(),
@@ -62,7 +62,7 @@ fn present_rules_are_unknown_without_evidence_and_judge_the_latest_snapshot() {
         (draft, blob)
     };
     let (d, blob) = alarms(
-        json!([{"alarm_arn": "a1", "alarm_actions": ["sns"]}, {"alarm_arn": "a2", "alarm_actions": []}]),
+        json!([{"name": "a1", "alarm_actions": ["sns"]}, {"name": "a2", "alarm_actions": []}]),
         at - Duration::days(2),
     );
     b.add(d, vec![blob], at - Duration::days(2));
@@ -71,11 +71,11 @@ fn present_rules_are_unknown_without_evidence_and_judge_the_latest_snapshot() {
     assert_eq!(arc.status, Status::Fail);
     assert_eq!(
         arc.findings,
-        ["alarm arn a2: alarm_actions is absent or empty"]
+        ["CloudWatch alarm a2: alarm_actions is absent or empty"]
     );
 
     let (d, blob) = alarms(
-        json!([{"alarm_arn": "a1", "alarm_actions": ["sns"]}, {"alarm_arn": "a2", "alarm_actions": ["sns"]}]),
+        json!([{"name": "a1", "alarm_actions": ["sns"]}, {"name": "a2", "alarm_actions": ["sns"]}]),
         at - Duration::days(1),
     );
     b.add(d, vec![blob], at - Duration::days(1));

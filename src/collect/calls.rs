@@ -1,0 +1,187 @@
+//! Recording the AWS API calls of a run, with their request ids, for the record's
+//! provenance: an auditor can match each stored document to the calls that produced it
+//! (and AWS support can trace a request id).
+
+use std::future::Future;
+use std::sync::Mutex;
+
+use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_runtime_api::http::Response;
+use aws_smithy_types::error::display::DisplayErrorContext;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+use aws_types::request_id::RequestId;
+
+use crate::record::{ApiCall, RunError};
+
+/// A failed AWS call, with the service's error code when it sent one.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{operation}: {message}")]
+pub struct CallError {
+    /// `service:Operation`, e.g. `backup:ListBackupJobs`.
+    pub operation: String,
+    pub code: Option<String>,
+    pub message: String,
+}
+
+impl CallError {
+    /// The caller lacks permission: the operation is skipped and the run is partial.
+    pub fn is_access_denied(&self) -> bool {
+        self.code.as_deref().is_some_and(|c| {
+            c.contains("AccessDenied") || c == "UnauthorizedOperation" || c == "AuthorizationError"
+        })
+    }
+
+    pub fn to_run_error(&self, region: Option<&str>) -> RunError {
+        RunError {
+            operation: self.operation.clone(),
+            region: region.map(String::from),
+            message: match &self.code {
+                Some(code) if !self.message.contains(code.as_str()) => {
+                    format!("{code}: {}", self.message)
+                }
+                _ => self.message.clone(),
+            },
+        }
+    }
+}
+
+/// The calls of one run in one scope, in the order they completed.
+#[derive(Debug, Default)]
+pub struct CallLog {
+    region: Option<String>,
+    calls: Mutex<Vec<ApiCall>>,
+}
+
+impl CallLog {
+    pub fn new(region: Option<String>) -> CallLog {
+        CallLog {
+            region,
+            calls: Mutex::new(Vec::new()),
+        }
+    }
+
+    pub fn region(&self) -> Option<&str> {
+        self.region.as_deref()
+    }
+
+    /// Add a call made elsewhere (e.g. the caller-identity lookup shared by every scope).
+    pub fn push(&self, call: ApiCall) {
+        if let Ok(mut calls) = self.calls.lock() {
+            calls.push(call);
+        }
+    }
+
+    /// Await an SDK call, recording its operation and request id whether it succeeds or
+    /// fails, and turn its error into a [`CallError`].
+    pub async fn call<T, E>(
+        &self,
+        operation: &str,
+        fut: impl Future<Output = Result<T, SdkError<E, Response>>>,
+    ) -> Result<T, CallError>
+    where
+        T: RequestId,
+        E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    {
+        self.record(operation, fut.await)
+    }
+
+    /// Like [`CallLog::call`] for one step of a paginator: `Ok(None)` after the last page.
+    pub async fn page<T, E>(
+        &self,
+        operation: &str,
+        fut: impl Future<Output = Option<Result<T, SdkError<E, Response>>>>,
+    ) -> Result<Option<T>, CallError>
+    where
+        T: RequestId,
+        E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    {
+        match fut.await {
+            None => Ok(None),
+            Some(r) => self.record(operation, r).map(Some),
+        }
+    }
+
+    /// Record a finished call.
+    pub fn record<T, E>(
+        &self,
+        operation: &str,
+        result: Result<T, SdkError<E, Response>>,
+    ) -> Result<T, CallError>
+    where
+        T: RequestId,
+        E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    {
+        let request_id = match &result {
+            Ok(out) => out.request_id().map(String::from),
+            Err(e) => e.request_id().map(String::from),
+        };
+        self.push(ApiCall {
+            operation: operation.to_string(),
+            region: self.region.clone(),
+            request_id,
+        });
+        result.map_err(|e| {
+            let code = e.code().map(String::from);
+            let message = match e.message() {
+                Some(m) => m.to_string(),
+                None => DisplayErrorContext(&e).to_string(),
+            };
+            tracing::debug!(operation, code = ?code, %message, "AWS call failed.");
+            CallError {
+                operation: operation.to_string(),
+                code,
+                message,
+            }
+        })
+    }
+
+    /// The calls recorded so far.
+    pub fn take(&self) -> Vec<ApiCall> {
+        self.calls
+            .lock()
+            .map(|mut c| std::mem::take(&mut *c))
+            .unwrap_or_default()
+    }
+}
+
+/// Errors met by a collector that carries on: each becomes a [`RunError`] in the record
+/// and makes the run partial.
+#[derive(Debug, Default)]
+pub struct Problems {
+    region: Option<String>,
+    errors: Mutex<Vec<RunError>>,
+}
+
+impl Problems {
+    pub fn new(region: Option<String>) -> Problems {
+        Problems {
+            region,
+            errors: Mutex::new(Vec::new()),
+        }
+    }
+
+    pub fn add(&self, e: &CallError) {
+        tracing::warn!(operation = %e.operation, region = ?self.region, error = %e.message, "Collection incomplete.");
+        if let Ok(mut errors) = self.errors.lock() {
+            errors.push(e.to_run_error(self.region.as_deref()));
+        }
+    }
+
+    /// Keep the value, or note the error and carry on with `None`.
+    pub fn ok<T>(&self, r: Result<T, CallError>) -> Option<T> {
+        match r {
+            Ok(v) => Some(v),
+            Err(e) => {
+                self.add(&e);
+                None
+            }
+        }
+    }
+
+    pub fn take(&self) -> Vec<RunError> {
+        self.errors
+            .lock()
+            .map(|mut e| std::mem::take(&mut *e))
+            .unwrap_or_default()
+    }
+}

@@ -1,0 +1,289 @@
+//! Configuration snapshots of the in-scope resource types: list the discovered resources of
+//! each type, then fetch their current configuration items 100 keys a call, retrying keys
+//! AWS reports as unprocessed.
+
+use aws_sdk_config::types::{
+    AggregateResourceIdentifier, BaseConfigurationItem, ResourceFilters, ResourceKey, ResourceType,
+};
+use futures::stream::{self, StreamExt};
+use serde::Serialize;
+
+use super::super::doc::ts_opt;
+use super::super::{CallError, CallLog, Problems, Target};
+use crate::config::ConfigOptions;
+
+/// Keys per BatchGetResourceConfig call (the API maximum).
+pub const BATCH: usize = 100;
+/// Rounds of retrying unprocessed keys before the run is marked partial.
+const UNPROCESSED_ROUNDS: usize = 5;
+
+#[derive(Debug, Serialize)]
+pub struct ResourcesDoc {
+    pub account: String,
+    pub region: String,
+    /// Set when items were read through a Config aggregator.
+    pub aggregator: Option<String>,
+    pub resource_types: Vec<String>,
+    pub items: Vec<ConfigItem>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ConfigItem {
+    pub resource_type: String,
+    pub resource_id: String,
+    pub resource_name: Option<String>,
+    pub arn: Option<String>,
+    pub account_id: Option<String>,
+    pub aws_region: Option<String>,
+    pub availability_zone: Option<String>,
+    pub status: Option<String>,
+    pub configuration_state_id: Option<String>,
+    pub capture_time: Option<String>,
+    pub resource_creation_time: Option<String>,
+    /// The configuration as AWS returned it, parsed when it is JSON.
+    pub configuration: Option<serde_json::Value>,
+    pub supplementary_configuration: std::collections::BTreeMap<String, serde_json::Value>,
+}
+
+fn json_or_string(s: &str) -> serde_json::Value {
+    serde_json::from_str(s).unwrap_or_else(|_| serde_json::Value::String(s.to_string()))
+}
+
+fn item(b: &BaseConfigurationItem) -> ConfigItem {
+    ConfigItem {
+        resource_type: b
+            .resource_type()
+            .map(|t| t.as_str().to_string())
+            .unwrap_or_default(),
+        resource_id: b.resource_id().unwrap_or_default().to_string(),
+        resource_name: b.resource_name().map(String::from),
+        arn: b.arn().map(String::from),
+        account_id: b.account_id().map(String::from),
+        aws_region: b.aws_region().map(String::from),
+        availability_zone: b.availability_zone().map(String::from),
+        status: b
+            .configuration_item_status()
+            .map(|s| s.as_str().to_string()),
+        configuration_state_id: b.configuration_state_id().map(String::from),
+        capture_time: ts_opt(b.configuration_item_capture_time()),
+        resource_creation_time: ts_opt(b.resource_creation_time()),
+        configuration: b.configuration().map(json_or_string),
+        supplementary_configuration: b
+            .supplementary_configuration()
+            .map(|m| {
+                m.iter()
+                    .map(|(k, v)| (k.clone(), json_or_string(v)))
+                    .collect()
+            })
+            .unwrap_or_default(),
+    }
+}
+
+pub async fn collect(
+    opts: &ConfigOptions,
+    target: &Target,
+    log: &CallLog,
+    problems: &Problems,
+) -> Option<ResourcesDoc> {
+    let mut items = match &opts.aggregator {
+        None => regional(opts, target, log, problems).await?,
+        Some(agg) => aggregated(agg, opts, target, log, problems).await?,
+    };
+    items.sort_by(|a, b| {
+        (
+            &a.resource_type,
+            &a.resource_id,
+            &a.account_id,
+            &a.aws_region,
+        )
+            .cmp(&(
+                &b.resource_type,
+                &b.resource_id,
+                &b.account_id,
+                &b.aws_region,
+            ))
+    });
+    let mut types = opts.resource_types.clone();
+    types.sort();
+    Some(ResourcesDoc {
+        account: target.account.clone(),
+        region: target.region.clone(),
+        aggregator: opts.aggregator.clone(),
+        resource_types: types,
+        items,
+    })
+}
+
+async fn regional(
+    opts: &ConfigOptions,
+    target: &Target,
+    log: &CallLog,
+    problems: &Problems,
+) -> Option<Vec<ConfigItem>> {
+    let c = &target.clients.config;
+    // Listing: one paginator per type, types in parallel.
+    let listed: Vec<Result<Vec<ResourceKey>, CallError>> =
+        stream::iter(opts.resource_types.clone())
+            .map(|t| async move {
+                let mut keys = Vec::new();
+                let mut pages = c
+                    .list_discovered_resources()
+                    .resource_type(ResourceType::from(t.as_str()))
+                    .into_paginator()
+                    .send();
+                while let Some(p) = log
+                    .page("config:ListDiscoveredResources", pages.next())
+                    .await?
+                {
+                    for r in p.resource_identifiers() {
+                        if let (Some(rt), Some(id)) = (r.resource_type(), r.resource_id()) {
+                            if let Ok(k) = ResourceKey::builder()
+                                .resource_type(rt.clone())
+                                .resource_id(id)
+                                .build()
+                            {
+                                keys.push(k);
+                            }
+                        }
+                    }
+                }
+                Ok(keys)
+            })
+            .buffer_unordered(target.concurrency)
+            .collect()
+            .await;
+    let mut keys = Vec::new();
+    for r in listed {
+        match r {
+            Ok(k) => keys.extend(k),
+            Err(e) => problems.add(&e),
+        }
+    }
+    let batches: Vec<Vec<ResourceKey>> = keys.chunks(BATCH).map(|c| c.to_vec()).collect();
+    let fetched: Vec<Vec<ConfigItem>> = stream::iter(batches)
+        .map(|mut batch| async move {
+            let mut out = Vec::new();
+            for _ in 0..UNPROCESSED_ROUNDS {
+                let r = log
+                    .call(
+                        "config:BatchGetResourceConfig",
+                        c.batch_get_resource_config()
+                            .set_resource_keys(Some(batch.clone()))
+                            .send(),
+                    )
+                    .await;
+                match r {
+                    Ok(o) => {
+                        out.extend(o.base_configuration_items().iter().map(item));
+                        batch = o.unprocessed_resource_keys().to_vec();
+                        if batch.is_empty() {
+                            return out;
+                        }
+                    }
+                    Err(e) => {
+                        problems.add(&e);
+                        return out;
+                    }
+                }
+            }
+            problems.add(&CallError {
+                operation: "config:BatchGetResourceConfig".into(),
+                code: None,
+                message: format!(
+                    "{} resource keys still unprocessed after {UNPROCESSED_ROUNDS} attempts",
+                    batch.len()
+                ),
+            });
+            out
+        })
+        .buffer_unordered(target.concurrency)
+        .collect()
+        .await;
+    Some(fetched.into_iter().flatten().collect())
+}
+
+async fn aggregated(
+    aggregator: &str,
+    opts: &ConfigOptions,
+    target: &Target,
+    log: &CallLog,
+    problems: &Problems,
+) -> Option<Vec<ConfigItem>> {
+    let c = &target.clients.config;
+    let filter = ResourceFilters::builder().region(&target.region).build();
+    let listed: Vec<Result<Vec<AggregateResourceIdentifier>, CallError>> =
+        stream::iter(opts.resource_types.clone())
+            .map(|t| {
+                let filter = filter.clone();
+                async move {
+                    let mut ids = Vec::new();
+                    let mut pages = c
+                        .list_aggregate_discovered_resources()
+                        .configuration_aggregator_name(aggregator)
+                        .resource_type(ResourceType::from(t.as_str()))
+                        .filters(filter)
+                        .into_paginator()
+                        .send();
+                    while let Some(p) = log
+                        .page("config:ListAggregateDiscoveredResources", pages.next())
+                        .await?
+                    {
+                        ids.extend(p.resource_identifiers().iter().cloned());
+                    }
+                    Ok(ids)
+                }
+            })
+            .buffer_unordered(target.concurrency)
+            .collect()
+            .await;
+    let mut ids = Vec::new();
+    for r in listed {
+        match r {
+            Ok(k) => ids.extend(k),
+            Err(e) => problems.add(&e),
+        }
+    }
+    let batches: Vec<Vec<AggregateResourceIdentifier>> =
+        ids.chunks(BATCH).map(|c| c.to_vec()).collect();
+    let fetched: Vec<Vec<ConfigItem>> = stream::iter(batches)
+        .map(|mut batch| async move {
+            let mut out = Vec::new();
+            for _ in 0..UNPROCESSED_ROUNDS {
+                let r = log
+                    .call(
+                        "config:BatchGetAggregateResourceConfig",
+                        c.batch_get_aggregate_resource_config()
+                            .configuration_aggregator_name(aggregator)
+                            .set_resource_identifiers(Some(batch.clone()))
+                            .send(),
+                    )
+                    .await;
+                match r {
+                    Ok(o) => {
+                        out.extend(o.base_configuration_items().iter().map(item));
+                        batch = o.unprocessed_resource_identifiers().to_vec();
+                        if batch.is_empty() {
+                            return out;
+                        }
+                    }
+                    Err(e) => {
+                        problems.add(&e);
+                        return out;
+                    }
+                }
+            }
+            problems.add(&CallError {
+                operation: "config:BatchGetAggregateResourceConfig".into(),
+                code: None,
+                message: format!(
+                    "{} resource identifiers still unprocessed after {UNPROCESSED_ROUNDS} attempts",
+                    batch.len()
+                ),
+            });
+            out
+        })
+        .buffer_unordered(target.concurrency)
+        .collect()
+        .await;
+    Some(fetched.into_iter().flatten().collect())
+}

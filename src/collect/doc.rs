@@ -1,0 +1,85 @@
+//! Evidence documents: canonical JSON bytes with an item name and media type.
+
+use serde::Serialize;
+use time::OffsetDateTime;
+
+use crate::canonical::{self, CanonicalError};
+use crate::digest::Digest;
+use crate::record::Item;
+
+/// One document to store.
+#[derive(Debug, Clone)]
+pub struct Evidence {
+    /// `<service>/<thing>.json`.
+    pub name: String,
+    pub media_type: String,
+    pub bytes: Vec<u8>,
+    /// When AWS reported this state (the end of the reads that produced it).
+    pub observed_at: OffsetDateTime,
+}
+
+impl Evidence {
+    /// Canonical JSON of `doc`, with the media type derived from `name`.
+    pub fn json<T: Serialize>(
+        name: &str,
+        doc: &T,
+        observed_at: OffsetDateTime,
+    ) -> Result<Evidence, CanonicalError> {
+        Ok(Evidence {
+            name: name.to_string(),
+            media_type: media_type_for(name),
+            bytes: canonical::to_vec(doc)?,
+            observed_at,
+        })
+    }
+
+    pub fn item(&self) -> Item {
+        Item {
+            name: self.name.clone(),
+            digest: Digest::of(&self.bytes),
+            size: self.bytes.len() as u64,
+            media_type: self.media_type.clone(),
+            observed_at: self.observed_at,
+        }
+    }
+}
+
+/// `backup/restore-jobs.json` → `application/vnd.evidenced.aws.backup.restore-jobs+json`.
+pub fn media_type_for(name: &str) -> String {
+    let stem = name.strip_suffix(".json").unwrap_or(name).replace('/', ".");
+    match stem.starts_with("inbox.") {
+        // The inbox is ours, not an AWS service.
+        true => format!("application/vnd.evidenced.{stem}+json"),
+        false => format!("application/vnd.evidenced.aws.{stem}+json"),
+    }
+}
+
+/// An AWS timestamp as RFC 3339 (UTC, `Z`), the form every document uses.
+pub fn ts(t: &aws_smithy_types::DateTime) -> String {
+    t.fmt(aws_smithy_types::date_time::Format::DateTime)
+        .unwrap_or_else(|_| t.secs().to_string())
+}
+
+/// Optional timestamp.
+pub fn ts_opt(t: Option<&aws_smithy_types::DateTime>) -> Option<String> {
+    t.map(ts)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn media_type_follows_the_item_name() {
+        assert_eq!(
+            media_type_for("backup/restore-jobs.json"),
+            "application/vnd.evidenced.aws.backup.restore-jobs+json"
+        );
+    }
+
+    #[test]
+    fn timestamps_are_rfc3339_utc() {
+        let t = aws_smithy_types::DateTime::from_secs(1_767_225_600);
+        assert_eq!(ts(&t), "2026-01-01T00:00:00Z");
+    }
+}

@@ -1,0 +1,292 @@
+//! The inbox: human records (drill logs, restore-test records, objectives, access reviews)
+//! dropped as files into a directory or an S3 prefix, validated exactly like `submit`.
+//!
+//! Nothing is lost on any path:
+//! - accepted: stored as its own record (the same shape `submit` writes), then removed
+//!   from the inbox, and only after that record committed. A crash in between leaves the
+//!   file in the inbox; the next run finds identical content already stored and only
+//!   removes it, so nothing is stored twice;
+//! - identical to something already stored: removed, noted as a duplicate;
+//! - rejected (invalid, or an id already used by other content): its bytes and the reason
+//!   are recorded, then the file is moved to `rejected/<name>` beside `<name>.reason`.
+//!
+//! Each run also commits one record of its own (kind `inbox`, item `inbox/run.json`), so an
+//! empty inbox is evidence that it was looked at. Removing and moving inbox files are the
+//! only deletions this program ever makes, and only under the inbox prefix.
+
+mod source;
+
+use serde::Serialize;
+
+pub use source::{InboxError, Source};
+
+use super::{commit_run, CollectError, Evidence, RunReport};
+use crate::chain::EvidenceStore;
+use crate::config::InboxOptions;
+use crate::digest::Digest;
+use crate::record::{now_millis, RunError, Scope};
+use crate::store::ObjectStore;
+use crate::submit::{self, SubmitError};
+use crate::{failpoint, human};
+
+/// Folder of rejected files, inside the inbox.
+pub const REJECTED: &str = "rejected";
+
+/// The run document, `inbox/run.json`.
+#[derive(Debug, Default, Serialize)]
+pub struct RunDoc {
+    pub inbox: String,
+    pub accepted: Vec<Accepted>,
+    pub duplicates: Vec<Accepted>,
+    pub rejected: Vec<Rejected>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Accepted {
+    pub file: String,
+    pub kind: String,
+    pub id: String,
+    /// The record holding it.
+    pub seq: u64,
+    pub digest: Digest,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Rejected {
+    pub file: String,
+    /// Digest of the file's bytes, stored as item `inbox/rejected/<file>`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub digest: Option<Digest>,
+    pub reason: String,
+}
+
+/// Process the inbox once. Returns the records committed: one per accepted file, then the
+/// run's own record.
+pub async fn run<S: ObjectStore>(
+    store: &EvidenceStore<S>,
+    opts: &InboxOptions,
+    s3: Option<&aws_sdk_s3::Client>,
+) -> Result<Vec<RunReport>, CollectError> {
+    let mut reports = Vec::new();
+    let source = match Source::open(&opts.url, s3) {
+        Ok(s) => s,
+        Err(e) => {
+            return Ok(vec![
+                record_failure(store, opts, "inbox:open", e.to_string()).await?,
+            ])
+        }
+    };
+    let files = match source.list().await {
+        Ok(f) => f,
+        Err(e) => {
+            return Ok(vec![
+                record_failure(store, opts, "inbox:list", e.to_string()).await?,
+            ])
+        }
+    };
+    let mut index = submit::existing_ids(store).await?;
+    let mut doc = RunDoc {
+        inbox: opts.url.clone(),
+        ..RunDoc::default()
+    };
+    let mut evidence = Vec::new();
+    let mut errors = Vec::new();
+    let mut to_reject: Vec<(String, String)> = Vec::new();
+    let mut to_remove: Vec<String> = Vec::new();
+    for file in files {
+        let bytes = match source.read(&file, human::MAX_SIZE).await {
+            Ok(b) => b,
+            Err(InboxError::TooLarge { size, .. }) => {
+                let reason = format!(
+                    "{file}: file is {size} bytes; human records are limited to {} bytes",
+                    human::MAX_SIZE
+                );
+                reject(&mut doc, &mut errors, &file, None, &reason);
+                to_reject.push((file, reason));
+                continue;
+            }
+            Err(e) => {
+                // Left in place for the next run; the error is recorded.
+                errors.push(RunError {
+                    operation: "inbox:read".into(),
+                    region: None,
+                    message: e.to_string(),
+                });
+                continue;
+            }
+        };
+        let now = time::OffsetDateTime::now_utc();
+        let prepared = human::parse(&file, &bytes, now)
+            .map_err(SubmitError::from)
+            .and_then(|h| submit::prepare(h, &opts.name))
+            .and_then(|p| submit::check_duplicate(&index, &p, &file).map(|d| (p, d)));
+        let prepared = match prepared {
+            Err(SubmitError::IdReused { seq, .. })
+                if same_bytes(store, &index, &bytes, &file, now).await? =>
+            {
+                // The same file under another name: a duplicate, not a conflict.
+                human::parse(&file, &bytes, now)
+                    .map_err(SubmitError::from)
+                    .and_then(|h| submit::prepare(h, &opts.name))
+                    .map(|p| (p, Some(seq)))
+            }
+            other => other,
+        };
+        let (p, dup) = match prepared {
+            Ok(v) => v,
+            Err(e) if e.is_input() => {
+                let reason = e.to_string();
+                let digest = Digest::of(&bytes);
+                reject(&mut doc, &mut errors, &file, Some(digest), &reason);
+                evidence.push(Evidence {
+                    name: format!("inbox/rejected/{file}"),
+                    media_type: "application/octet-stream".into(),
+                    bytes,
+                    observed_at: now_millis(),
+                });
+                to_reject.push((file, reason));
+                continue;
+            }
+            Err(e) => return Err(other(e)),
+        };
+        let (kind, id, digest) = (
+            p.human.kind.clone(),
+            p.human.id.clone(),
+            p.draft.items[0].digest,
+        );
+        match dup {
+            Some(seq) => {
+                doc.duplicates.push(Accepted {
+                    file: file.clone(),
+                    kind,
+                    id,
+                    seq,
+                    digest,
+                });
+                to_remove.push(file);
+            }
+            None => {
+                let item_name = p.draft.items[0].name.clone();
+                let outcome = submit::commit(store, p).await.map_err(other)?;
+                let submit::Outcome::Committed { seq, .. } = outcome else {
+                    continue;
+                };
+                index.insert(item_name, (digest, seq));
+                reports.push(super::RunReport {
+                    collector: opts.name.clone(),
+                    kind: kind.clone(),
+                    seq,
+                    scope: Scope::default(),
+                    status: crate::record::Status::Complete,
+                    errors: Vec::new(),
+                    items: 2,
+                    new_blob_bytes: 0,
+                });
+                failpoint::hit("inbox-after-commit");
+                source.remove(&file).await.map_err(CollectError::Inbox)?;
+                doc.accepted.push(Accepted {
+                    file,
+                    kind,
+                    id,
+                    seq,
+                    digest,
+                });
+            }
+        }
+    }
+    evidence.insert(0, Evidence::json("inbox/run.json", &doc, now_millis())?);
+    let report = commit_run(
+        store,
+        &opts.name,
+        "inbox",
+        Scope::default(),
+        evidence,
+        errors,
+        None,
+        Vec::new(),
+    )
+    .await?;
+    // Only now that the run (with each rejection and its bytes) is committed do files
+    // leave the inbox.
+    for file in to_remove {
+        source.remove(&file).await?;
+    }
+    for (file, reason) in to_reject {
+        source.reject(&file, &reason).await?;
+    }
+    reports.push(report);
+    Ok(reports)
+}
+
+fn reject(
+    doc: &mut RunDoc,
+    errors: &mut Vec<RunError>,
+    file: &str,
+    digest: Option<Digest>,
+    reason: &str,
+) {
+    tracing::warn!(file, reason, "Inbox file rejected.");
+    doc.rejected.push(Rejected {
+        file: file.to_string(),
+        digest,
+        reason: reason.to_string(),
+    });
+    errors.push(RunError {
+        operation: "inbox:validate".into(),
+        region: None,
+        message: reason.to_string(),
+    });
+}
+
+/// True when the record stored under this file's kind and id came from identical bytes
+/// (only the file name differs).
+async fn same_bytes<S: ObjectStore>(
+    store: &EvidenceStore<S>,
+    index: &std::collections::HashMap<String, (Digest, u64)>,
+    bytes: &[u8],
+    file: &str,
+    now: time::OffsetDateTime,
+) -> Result<bool, CollectError> {
+    let Ok(h) = human::parse(file, bytes, now) else {
+        return Ok(false);
+    };
+    let Some((digest, _)) = index.get(&submit::canonical_item_name(&h.kind, &h.id)) else {
+        return Ok(false);
+    };
+    let Some(stored) = store.blob(digest).await? else {
+        return Ok(false);
+    };
+    let stored: serde_json::Value = serde_json::from_slice(&stored).unwrap_or_default();
+    Ok(stored["source"]["digest"] == h.canonical["source"]["digest"])
+}
+
+fn other(e: SubmitError) -> CollectError {
+    match e {
+        SubmitError::Chain(c) => CollectError::Chain(c),
+        SubmitError::Canonical(c) => CollectError::Canonical(c),
+        e => CollectError::Inbox(InboxError::Other(e.to_string())),
+    }
+}
+
+async fn record_failure<S: ObjectStore>(
+    store: &EvidenceStore<S>,
+    opts: &InboxOptions,
+    operation: &str,
+    message: String,
+) -> Result<RunReport, CollectError> {
+    commit_run(
+        store,
+        &opts.name,
+        "inbox",
+        Scope::default(),
+        Vec::new(),
+        vec![RunError {
+            operation: operation.into(),
+            region: None,
+            message,
+        }],
+        None,
+        Vec::new(),
+    )
+    .await
+}

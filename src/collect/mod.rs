@@ -1,0 +1,291 @@
+//! Collectors: read AWS state (and the drill inbox) and commit it as records.
+//!
+//! One run of a collector in one scope (account + region) is one record, whatever happens:
+//! `complete` when every call succeeded, `partial` with the failed operations named when
+//! some did (an access-denied region, a throttled call that ran out of retries), `failed`
+//! when nothing could be read. A gap is evidence, so it is never skipped silently.
+//!
+//! Collectors map SDK outputs to our own serde types (docs/EVIDENCE.md), sorted by id and
+//! free of fetch times, so unchanged account state serialises to the same canonical bytes
+//! and costs no new blob; the fetch time goes into each item's `observed_at`.
+
+pub mod aws;
+pub mod backup;
+pub mod calls;
+pub mod cloudwatch;
+pub mod configservice;
+mod doc;
+pub mod history;
+pub mod inbox;
+pub mod s3posture;
+
+use std::future::Future;
+
+pub use aws::{Clients, Target, Unreachable};
+pub use calls::{CallError, CallLog, Problems};
+pub use doc::{media_type_for, ts, Evidence};
+pub use history::History;
+
+use crate::chain::{ChainError, EvidenceStore};
+use crate::config::{CollectorConfig, Config};
+use crate::record::{now_millis, Draft, Item, RunError, Scope, Status};
+use crate::store::{ObjectStore, StoreLocation};
+
+/// Errors that stop a run from being recorded at all (the store, not AWS: AWS failures are
+/// recorded in the run's record).
+#[derive(Debug, thiserror::Error)]
+pub enum CollectError {
+    #[error(transparent)]
+    Chain(#[from] ChainError),
+    #[error(transparent)]
+    Canonical(#[from] crate::canonical::CanonicalError),
+    #[error(transparent)]
+    Inbox(#[from] inbox::InboxError),
+    #[error("no [[collector]] is named {0:?}")]
+    NoSuchCollector(String),
+}
+
+/// What a collector read in one scope.
+#[derive(Debug, Default)]
+pub struct Collected {
+    pub evidence: Vec<Evidence>,
+    pub errors: Vec<RunError>,
+}
+
+/// A collector of AWS state in one account and region. The config struct is the collector:
+/// adding one is a `[[collector]]` variant plus one file here.
+pub trait AwsCollector: Sync {
+    /// Read the state of `target`. `history` holds what earlier runs of this collector
+    /// stored (incremental collectors resume from it).
+    fn collect(
+        &self,
+        target: &Target,
+        history: &PrevState,
+        log: &CallLog,
+    ) -> impl Future<Output = Result<Collected, CollectError>> + Send;
+
+    /// Items of the previous run this collector resumes from (loaded into [`PrevState`]).
+    fn state_items(&self) -> &'static [&'static str] {
+        &[]
+    }
+}
+
+/// The bytes of the latest stored version of each state item of this collector and scope.
+#[derive(Debug, Default, Clone)]
+pub struct PrevState {
+    pub items: std::collections::HashMap<String, Vec<u8>>,
+}
+
+impl PrevState {
+    pub fn get(&self, name: &str) -> Option<&[u8]> {
+        self.items.get(name).map(|v| v.as_slice())
+    }
+}
+
+/// Summary of one committed run.
+#[derive(Debug, Clone)]
+pub struct RunReport {
+    pub collector: String,
+    pub kind: String,
+    pub seq: u64,
+    pub scope: Scope,
+    pub status: Status,
+    pub errors: Vec<RunError>,
+    pub items: usize,
+    pub new_blob_bytes: u64,
+}
+
+/// Derive the status of a run from what it read and what failed.
+pub fn status_of(items: usize, errors: &[RunError]) -> Status {
+    match (errors.is_empty(), items) {
+        (true, _) => Status::Complete,
+        (false, 0) => Status::Failed,
+        (false, _) => Status::Partial,
+    }
+}
+
+/// Commit one run: blobs, then the record.
+#[allow(clippy::too_many_arguments)]
+pub async fn commit_run<S: ObjectStore>(
+    store: &EvidenceStore<S>,
+    collector: &str,
+    kind: &str,
+    scope: Scope,
+    evidence: Vec<Evidence>,
+    errors: Vec<RunError>,
+    caller_arn: Option<String>,
+    api_calls: Vec<crate::record::ApiCall>,
+) -> Result<RunReport, CollectError> {
+    let status = status_of(evidence.len(), &errors);
+    let items: Vec<Item> = evidence.iter().map(Evidence::item).collect();
+    let blobs: Vec<Vec<u8>> = evidence.into_iter().map(|e| e.bytes).collect();
+    let draft = Draft {
+        collector: collector.to_string(),
+        kind: kind.to_string(),
+        scope: scope.clone(),
+        status,
+        errors: errors.clone(),
+        items,
+        caller_arn,
+        api_calls,
+    };
+    let n = draft.items.len();
+    let c = store.append(draft, &blobs).await?;
+    tracing::info!(collector, kind, seq = c.seq, status = status.as_str(), items = n, new_blob_bytes = c.new_blob_bytes, account = ?scope.account, region = ?scope.region, "Run recorded.");
+    Ok(RunReport {
+        collector: collector.to_string(),
+        kind: kind.to_string(),
+        seq: c.seq,
+        scope,
+        status,
+        errors,
+        items: n,
+        new_blob_bytes: c.new_blob_bytes,
+    })
+}
+
+/// Run an AWS collector in one target and commit the record.
+pub async fn run_target<S: ObjectStore, C: AwsCollector>(
+    store: &EvidenceStore<S>,
+    history: &History,
+    name: &str,
+    kind: &str,
+    collector: &C,
+    target: &Target,
+) -> Result<RunReport, CollectError> {
+    let scope = target.scope();
+    let prev = history
+        .load(store, name, &scope, collector.state_items())
+        .await?;
+    let log = CallLog::new(Some(target.region.clone()));
+    for call in &target.identity_calls {
+        log.push(call.clone());
+    }
+    let collected = collector.collect(target, &prev, &log).await?;
+    commit_run(
+        store,
+        name,
+        kind,
+        scope,
+        collected.evidence,
+        collected.errors,
+        target.caller_arn.clone(),
+        log.take(),
+    )
+    .await
+}
+
+/// Record a scope whose identity could not be established as a failed run.
+pub async fn record_unreachable<S: ObjectStore>(
+    store: &EvidenceStore<S>,
+    name: &str,
+    kind: &str,
+    u: &Unreachable,
+) -> Result<RunReport, CollectError> {
+    commit_run(
+        store,
+        name,
+        kind,
+        u.scope.clone(),
+        Vec::new(),
+        vec![u.error.clone()],
+        None,
+        u.calls.clone(),
+    )
+    .await
+}
+
+/// Run one collector in every target.
+pub async fn run_aws<S: ObjectStore, C: AwsCollector>(
+    store: &EvidenceStore<S>,
+    history: &History,
+    name: &str,
+    kind: &str,
+    collector: &C,
+    targets: &[Result<Target, Unreachable>],
+) -> Result<Vec<RunReport>, CollectError> {
+    use futures::stream::{self, StreamExt, TryStreamExt};
+    stream::iter(targets)
+        .map(|t| async move {
+            match t {
+                Ok(target) => run_target(store, history, name, kind, collector, target).await,
+                Err(u) => record_unreachable(store, name, kind, u).await,
+            }
+        })
+        .buffered(4)
+        .try_collect()
+        .await
+}
+
+/// Run the configured collectors once (all, or the one named `only`).
+pub async fn run_once<S: ObjectStore>(
+    store: &EvidenceStore<S>,
+    config: &Config,
+    only: Option<&str>,
+) -> Result<Vec<RunReport>, CollectError> {
+    let selected: Vec<&CollectorConfig> = config
+        .collectors
+        .iter()
+        .filter(|c| only.is_none_or(|n| c.name() == n))
+        .collect();
+    if let Some(n) = only {
+        if selected.is_empty() {
+            return Err(CollectError::NoSuchCollector(n.to_string()));
+        }
+    }
+    let needs_aws = selected
+        .iter()
+        .any(|c| !matches!(c, CollectorConfig::Inbox(i) if !i.url.starts_with("s3://")));
+    let sdk = match needs_aws {
+        true => Some(aws::sdk_config(&config.aws).await),
+        false => None,
+    };
+    let history = History::read(store).await?;
+    let mut reports = Vec::new();
+    for c in selected {
+        let (name, kind) = (c.name(), c.kind());
+        let regional = !matches!(c, CollectorConfig::S3(_) | CollectorConfig::Inbox(_));
+        let r = match c {
+            CollectorConfig::Inbox(o) => {
+                let s3 = sdk
+                    .as_ref()
+                    .map(|sdk| Clients::from_sdk(sdk, config.aws.force_path_style).s3);
+                inbox::run(store, o, s3.as_ref()).await?
+            }
+            _ => {
+                let Some(sdk) = &sdk else { continue };
+                let targets = aws::targets(&config.aws, sdk, regional).await;
+                match c {
+                    CollectorConfig::Backup(o) => {
+                        run_aws(store, &history, name, kind, o, &targets).await?
+                    }
+                    CollectorConfig::Config(o) => {
+                        run_aws(store, &history, name, kind, o, &targets).await?
+                    }
+                    CollectorConfig::Cloudwatch(o) => {
+                        run_aws(store, &history, name, kind, o, &targets).await?
+                    }
+                    CollectorConfig::S3(o) => {
+                        let store_bucket = match StoreLocation::parse(&config.store.url) {
+                            Ok(StoreLocation::S3 { bucket, .. }) => Some(bucket),
+                            _ => None,
+                        };
+                        let collector = s3posture::S3Posture {
+                            options: o.clone(),
+                            store_bucket,
+                        };
+                        run_aws(store, &history, name, kind, &collector, &targets).await?
+                    }
+                    CollectorConfig::Inbox(_) => Vec::new(),
+                }
+            }
+        };
+        reports.extend(r);
+    }
+    Ok(reports)
+}
+
+/// The time now, as recorded in `observed_at`.
+pub fn observed_now() -> time::OffsetDateTime {
+    now_millis()
+}

@@ -1,0 +1,432 @@
+//! `[aws]` (where to collect) and `[[collector]]` (what to collect, and when).
+//!
+//! Each `[[collector]]` table is one variant of [`CollectorConfig`], chosen by its `type`
+//! key, so adding a collector is one variant plus one file under `src/collect/`. Schedules
+//! are 6-field cron expressions (seconds first, UTC), checked at load so a typo fails at
+//! start-up, naming the collector, rather than silently never running.
+
+use serde::Deserialize;
+
+use super::ConfigError;
+
+/// `[aws]`: the accounts and regions collected, and how the SDK talks to AWS.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct AwsConfig {
+    /// Regions collected by the regional collectors (backup, config, cloudwatch).
+    #[serde(default = "default_regions")]
+    pub regions: Vec<String>,
+    /// Accounts reached by assuming a role. Empty: the account of the default credentials.
+    #[serde(default)]
+    pub accounts: Vec<AwsAccount>,
+    /// Endpoint for every AWS service (emulators, tests). Unset: AWS, or the SDK's own
+    /// `AWS_ENDPOINT_URL` when that is set.
+    #[serde(default)]
+    pub endpoint_url: Option<String>,
+    /// Path-style S3 addressing, needed by most emulators.
+    #[serde(default)]
+    pub force_path_style: bool,
+    /// Whole-operation timeout, retries included.
+    #[serde(default = "default_operation_timeout")]
+    pub operation_timeout_secs: u64,
+    /// Timeout of one attempt.
+    #[serde(default = "default_attempt_timeout")]
+    pub attempt_timeout_secs: u64,
+    #[serde(default = "default_connect_timeout")]
+    pub connect_timeout_secs: u64,
+    /// Idle pooled connections are closed after this long. Kept short: a daemon idle for
+    /// hours otherwise tries its first request on a connection the network has dropped.
+    #[serde(default = "default_pool_idle")]
+    pub pool_idle_timeout_secs: u64,
+    /// Attempts per operation (standard retry mode, exponential backoff with jitter).
+    #[serde(default = "default_max_attempts")]
+    pub max_attempts: u32,
+    /// Concurrent requests per service and scope.
+    #[serde(default = "default_concurrency")]
+    pub concurrency: usize,
+}
+
+/// One account reached through `sts:AssumeRole`.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct AwsAccount {
+    /// The account id, for messages before the role is assumed; the caller identity
+    /// returned by STS is what records carry.
+    #[serde(default)]
+    pub id: Option<String>,
+    pub role_arn: String,
+    #[serde(default)]
+    pub external_id: Option<String>,
+}
+
+fn default_regions() -> Vec<String> {
+    vec!["us-east-1".to_string()]
+}
+fn default_operation_timeout() -> u64 {
+    120
+}
+fn default_attempt_timeout() -> u64 {
+    30
+}
+fn default_connect_timeout() -> u64 {
+    5
+}
+fn default_pool_idle() -> u64 {
+    15
+}
+fn default_max_attempts() -> u32 {
+    5
+}
+fn default_concurrency() -> usize {
+    8
+}
+
+impl Default for AwsConfig {
+    fn default() -> AwsConfig {
+        AwsConfig {
+            regions: default_regions(),
+            accounts: Vec::new(),
+            endpoint_url: None,
+            force_path_style: false,
+            operation_timeout_secs: default_operation_timeout(),
+            attempt_timeout_secs: default_attempt_timeout(),
+            connect_timeout_secs: default_connect_timeout(),
+            pool_idle_timeout_secs: default_pool_idle(),
+            max_attempts: default_max_attempts(),
+            concurrency: default_concurrency(),
+        }
+    }
+}
+
+/// One `[[collector]]` table.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(tag = "type", rename_all = "lowercase")]
+pub enum CollectorConfig {
+    Backup(BackupOptions),
+    Config(ConfigOptions),
+    Cloudwatch(CloudwatchOptions),
+    S3(S3Options),
+    Inbox(InboxOptions),
+}
+
+/// `type = "backup"`.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct BackupOptions {
+    pub name: String,
+    pub schedule: String,
+    /// How far back the first run lists jobs (AWS keeps job listings for 30 days).
+    #[serde(default = "default_lookback_days")]
+    pub lookback_days: u32,
+    /// Overlap of each incremental listing with the previous one, so jobs created while
+    /// the previous run was listing are not missed.
+    #[serde(default = "default_overlap_hours")]
+    pub overlap_hours: u32,
+    /// What to read; default: everything. Leave out parts the role may not read (or an
+    /// emulator does not implement) rather than record every run as partial.
+    #[serde(default = "BackupPart::all")]
+    pub include: Vec<BackupPart>,
+}
+
+/// A part of the backup collection.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum BackupPart {
+    Plans,
+    Selections,
+    Vaults,
+    VaultPolicies,
+    ProtectedResources,
+    Jobs,
+    RestoreTesting,
+    ReportPlans,
+}
+
+impl BackupPart {
+    pub fn all() -> Vec<BackupPart> {
+        use BackupPart::*;
+        vec![
+            Plans,
+            Selections,
+            Vaults,
+            VaultPolicies,
+            ProtectedResources,
+            Jobs,
+            RestoreTesting,
+            ReportPlans,
+        ]
+    }
+}
+
+fn default_lookback_days() -> u32 {
+    30
+}
+fn default_overlap_hours() -> u32 {
+    24
+}
+
+/// `type = "config"`.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ConfigOptions {
+    pub name: String,
+    pub schedule: String,
+    /// Resource types snapshotted. Default: the stores and controls the requirements read.
+    #[serde(default = "default_resource_types")]
+    pub resource_types: Vec<String>,
+    /// Read configuration items through this aggregator instead of per region.
+    #[serde(default)]
+    pub aggregator: Option<String>,
+    /// Collect rule and conformance-pack compliance.
+    #[serde(default = "yes")]
+    pub compliance: bool,
+}
+
+/// The default in-scope resource types.
+pub fn default_resource_types() -> Vec<String> {
+    [
+        "AWS::S3::Bucket",
+        "AWS::RDS::DBInstance",
+        "AWS::RDS::DBCluster",
+        "AWS::DynamoDB::Table",
+        "AWS::EFS::FileSystem",
+        "AWS::EC2::Volume",
+        "AWS::CloudTrail::Trail",
+        "AWS::KMS::Key",
+        "AWS::Backup::BackupVault",
+    ]
+    .into_iter()
+    .map(String::from)
+    .collect()
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// `type = "cloudwatch"`.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct CloudwatchOptions {
+    pub name: String,
+    pub schedule: String,
+    /// Collect alarm state history (incrementally).
+    #[serde(default = "yes")]
+    pub history: bool,
+    /// How far back the first run reads alarm history.
+    #[serde(default = "default_lookback_days")]
+    pub lookback_days: u32,
+}
+
+/// `type = "s3"`.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct S3Options {
+    pub name: String,
+    pub schedule: String,
+    /// Buckets whose posture is recorded. Empty: the bucket of an `s3://` store.
+    #[serde(default)]
+    pub buckets: Vec<String>,
+    /// Record the posture of every bucket of the account.
+    #[serde(default)]
+    pub all_buckets: bool,
+}
+
+/// `type = "inbox"`.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct InboxOptions {
+    pub name: String,
+    pub schedule: String,
+    /// `s3://bucket/prefix/` or a directory.
+    pub url: String,
+}
+
+impl CollectorConfig {
+    pub fn name(&self) -> &str {
+        match self {
+            CollectorConfig::Backup(o) => &o.name,
+            CollectorConfig::Config(o) => &o.name,
+            CollectorConfig::Cloudwatch(o) => &o.name,
+            CollectorConfig::S3(o) => &o.name,
+            CollectorConfig::Inbox(o) => &o.name,
+        }
+    }
+
+    pub fn schedule(&self) -> &str {
+        match self {
+            CollectorConfig::Backup(o) => &o.schedule,
+            CollectorConfig::Config(o) => &o.schedule,
+            CollectorConfig::Cloudwatch(o) => &o.schedule,
+            CollectorConfig::S3(o) => &o.schedule,
+            CollectorConfig::Inbox(o) => &o.schedule,
+        }
+    }
+
+    /// The collector type, as written in `type =` and in each record's `kind`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            CollectorConfig::Backup(_) => "backup",
+            CollectorConfig::Config(_) => "config",
+            CollectorConfig::Cloudwatch(_) => "cloudwatch",
+            CollectorConfig::S3(_) => "s3",
+            CollectorConfig::Inbox(_) => "inbox",
+        }
+    }
+}
+
+/// Parse a 6-field cron expression (`sec min hour day-of-month month day-of-week`, UTC).
+pub fn parse_schedule(expr: &str) -> Result<croner::Cron, String> {
+    let fields = expr.split_whitespace().count();
+    if fields != 6 {
+        return Err(format!(
+            "{expr:?} has {fields} fields; expected 6 (sec min hour day-of-month month day-of-week), e.g. \"0 */15 * * * *\""
+        ));
+    }
+    croner::parser::CronParser::builder()
+        .seconds(croner::parser::Seconds::Required)
+        .build()
+        .parse(expr)
+        .map_err(|e| format!("{expr:?} is not a valid cron expression: {e}"))
+}
+
+/// Check names (present, unique, usable in messages) and schedules.
+pub(super) fn validate(
+    collectors: &[CollectorConfig],
+    file: &str,
+    text: &str,
+) -> Result<(), ConfigError> {
+    let mut seen = std::collections::HashSet::new();
+    for c in collectors {
+        let err = |key: &'static str, message: String| ConfigError::Collector {
+            file: file.to_string(),
+            line: line_of(text, c.name(), key),
+            name: c.name().to_string(),
+            key,
+            message,
+        };
+        if c.name().trim().is_empty() {
+            return Err(err("name", "must not be empty".into()));
+        }
+        if !seen.insert(c.name()) {
+            return Err(err(
+                "name",
+                "is used by another [[collector]]; names identify runs in the store".into(),
+            ));
+        }
+        parse_schedule(c.schedule()).map_err(|m| err("schedule", m))?;
+    }
+    Ok(())
+}
+
+/// Best-effort line of `key` in the `[[collector]]` table named `name` (1 when unknown).
+fn line_of(text: &str, name: &str, key: &str) -> usize {
+    let lines: Vec<&str> = text.lines().collect();
+    let needle = format!("{name:?}");
+    let Some(at) = lines
+        .iter()
+        .position(|l| l.trim_start().starts_with("name") && l.contains(&needle))
+    else {
+        return 1;
+    };
+    let start = lines[..at]
+        .iter()
+        .rposition(|l| l.trim_start().starts_with("[[collector]]"))
+        .unwrap_or(at);
+    lines[start..]
+        .iter()
+        .enumerate()
+        .skip(1)
+        .take_while(|(_, l)| !l.trim_start().starts_with('['))
+        .find(|(_, l)| {
+            l.trim_start()
+                .strip_prefix(key)
+                .is_some_and(|r| r.trim_start().starts_with('='))
+        })
+        .map(|(i, _)| start + i + 1)
+        .unwrap_or(at + 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::config::Config;
+
+    #[test]
+    fn collectors_parse_with_defaults() {
+        let text = r#"
+[aws]
+regions = ["us-east-1", "eu-west-1"]
+accounts = [{ id = "111122223333", role_arn = "arn:aws:iam::111122223333:role/r", external_id = "x" }]
+
+[[collector]]
+type = "backup"
+name = "backup"
+schedule = "0 0 * * * *"
+
+[[collector]]
+type = "inbox"
+name = "drills"
+schedule = "0 */5 * * * *"
+url = "./inbox"
+"#;
+        let c = Config::parse("f.toml", text, []).unwrap();
+        assert_eq!(c.aws.regions, ["us-east-1", "eu-west-1"]);
+        assert_eq!(c.aws.accounts[0].external_id.as_deref(), Some("x"));
+        assert_eq!(c.collectors.len(), 2);
+        assert_eq!(c.collectors[0].kind(), "backup");
+        match &c.collectors[0] {
+            super::CollectorConfig::Backup(b) => assert_eq!(b.lookback_days, 30),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(c.collectors[1].name(), "drills");
+    }
+
+    #[test]
+    fn bad_schedule_names_collector_key_and_line() {
+        let text = "[[collector]]\ntype = \"s3\"\nname = \"posture\"\nschedule = \"0 * * * *\"\n";
+        let err = Config::parse("f.toml", text, []).unwrap_err().to_string();
+        assert!(err.starts_with("f.toml:4:"), "{err}");
+        assert!(
+            err.contains("\"posture\"") && err.contains("`schedule`") && err.contains("6"),
+            "{err}"
+        );
+        let text = "[[collector]]\ntype = \"s3\"\nname = \"p\"\nschedule = \"0 61 * * * *\"\n";
+        let err = Config::parse("f.toml", text, []).unwrap_err().to_string();
+        assert!(err.contains("not a valid cron"), "{err}");
+    }
+
+    #[test]
+    fn unknown_collector_key_and_type_are_refused() {
+        let text =
+            "[[collector]]\ntype = \"s3\"\nname = \"p\"\nschedule = \"0 0 * * * *\"\nbukets = []\n";
+        let err = Config::parse("f.toml", text, []).unwrap_err().to_string();
+        assert!(err.contains("bukets"), "{err}");
+        let text = "[[collector]]\ntype = \"s4\"\nname = \"p\"\nschedule = \"0 0 * * * *\"\n";
+        let err = Config::parse("f.toml", text, []).unwrap_err().to_string();
+        assert!(err.contains("s4"), "{err}");
+    }
+
+    #[test]
+    fn duplicate_names_are_refused() {
+        let text = "[[collector]]\ntype = \"s3\"\nname = \"p\"\nschedule = \"0 0 * * * *\"\n[[collector]]\ntype = \"s3\"\nname = \"p\"\nschedule = \"0 0 * * * *\"\n";
+        let err = Config::parse("f.toml", text, []).unwrap_err().to_string();
+        assert!(err.contains("another"), "{err}");
+    }
+
+    #[test]
+    fn aws_endpoint_comes_from_the_environment() {
+        let env = [
+            (
+                "EVIDENCED_AWS__ENDPOINT_URL".to_string(),
+                "http://127.0.0.1:5000".to_string(),
+            ),
+            (
+                "EVIDENCED_AWS__FORCE_PATH_STYLE".to_string(),
+                "true".to_string(),
+            ),
+        ];
+        let c = Config::parse("f", "", env).unwrap();
+        assert_eq!(c.aws.endpoint_url.as_deref(), Some("http://127.0.0.1:5000"));
+        assert!(c.aws.force_path_style);
+    }
+}
