@@ -156,9 +156,10 @@ pub async fn run(config: &Config, _args: &Args) -> anyhow::Result<u8> {
         heartbeat: Duration::from_secs(d.heartbeat_secs.max(1)),
     };
     if let Some(port) = d.healthz_port {
-        daemon::healthz::serve(port, PathBuf::from(&d.health_file))
+        let bound = daemon::healthz::serve(port, PathBuf::from(&d.health_file))
             .await
             .with_context(|| format!("starting /healthz on port {port}"))?;
+        tracing::info!(port = bound, "Health endpoint listening.");
     }
     tracing::info!(collectors = jobs.len(), store = %config.store.url, "Daemon starting.");
     let runner = Arc::new(CollectRunner {

@@ -124,7 +124,15 @@ fn daemon_commits_inbox_files_and_stops_cleanly_on_sigterm() {
     let (store, inbox) = (dir.path().join("evidence"), dir.path().join("inbox"));
     std::fs::create_dir_all(&inbox).unwrap();
     let cfg = inbox_config(dir.path(), &store, &inbox, "* * * * * *");
+    let mut text = std::fs::read_to_string(&cfg).unwrap();
+    text = text.replace("[daemon]\n", "[daemon]\nhealthz_port = 0\n");
+    std::fs::write(&cfg, text).unwrap();
     let mut d = Daemon::start(&cfg, &[]);
+    let port = d.wait_for("the health endpoint", |v| {
+        message(v) == "Health endpoint listening."
+    })["port"]
+        .as_u64()
+        .unwrap();
     d.wait_for("catch-up", |v| message(v) == "Catch-up checked.");
     // Files dropped while it runs are committed.
     let ids: Vec<String> = (0..5).map(|i| format!("drop-{i}")).collect();
@@ -153,6 +161,11 @@ fn daemon_commits_inbox_files_and_stops_cleanly_on_sigterm() {
     let health = dir.path().join("health.json");
     let hc = run(&["healthcheck", "--file", health.to_str().unwrap()]);
     assert_eq!(hc.status.code(), Some(0), "{}", support::stdout(&hc));
+    assert_eq!(
+        http_get(port as u16, "/healthz").lines().next(),
+        Some("HTTP/1.1 200 OK")
+    );
+    assert!(http_get(port as u16, "/other").starts_with("HTTP/1.1 404"));
 
     // More files, then SIGTERM as a run starts.
     for i in 5..8 {
@@ -184,6 +197,15 @@ fn daemon_commits_inbox_files_and_stops_cleanly_on_sigterm() {
             "{id}: stored {n} times, in inbox: {in_inbox}\n{store_text}"
         );
     }
+}
+
+fn http_get(port: u16, path: &str) -> String {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    write!(s, "GET {path} HTTP/1.1\r\nHost: localhost\r\n\r\n").unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    out
 }
 
 /// Ids of human records in the store, one entry per record.
