@@ -97,6 +97,18 @@ pub async fn verify<S: ObjectStore>(
         }
     }
     keys.sort();
+    for key in store.overwritten(RECORDS_PREFIX).await? {
+        problems.push(Problem {
+            check: "overwritten-record",
+            seq: parse_record_key(&key),
+            expected: Some("1 version".into()),
+            actual: Some("2 or more versions".into()),
+            message: format!(
+                "{key} was written more than once (or deleted): a committed record was replaced; compare its versions in the bucket"
+            ),
+            key,
+        });
+    }
 
     let fetched: Vec<Fetched> = stream::iter(keys)
         .map(|(seq, key)| async move {

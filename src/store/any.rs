@@ -147,6 +147,12 @@ impl ObjectStore for AnyStore {
             AnyStore::S3(s) => s.digest(key).await,
         }
     }
+    async fn overwritten(&self, prefix: &str) -> Result<Vec<String>, StoreError> {
+        match self {
+            AnyStore::Local(s) => s.overwritten(prefix).await,
+            AnyStore::S3(s) => s.overwritten(prefix).await,
+        }
+    }
 }
 
 #[cfg(test)]

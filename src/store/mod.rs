@@ -85,6 +85,16 @@ pub trait ObjectStore: Send + Sync {
                 .map(|b| (Digest::of(&b), b.len() as u64)))
         }
     }
+
+    /// Keys under `prefix` that have been written more than once. Only a versioned backend
+    /// can tell (S3 with versioning, as the evidence bucket requires); others report none.
+    /// A record key with two versions means someone overwrote a committed record.
+    fn overwritten(
+        &self,
+        _prefix: &str,
+    ) -> impl Future<Output = Result<Vec<String>, StoreError>> + Send {
+        async { Ok(Vec::new()) }
+    }
 }
 
 /// Reject keys that could escape the store root or that backends would map ambiguously.

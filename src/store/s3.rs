@@ -202,4 +202,57 @@ impl ObjectStore for S3Store {
             Err(e) => Err(remote("HeadObject", &full, &e)),
         }
     }
+
+    async fn overwritten(&self, prefix: &str) -> Result<Vec<String>, StoreError> {
+        let full_prefix = if self.prefix.is_empty() {
+            prefix.to_string()
+        } else {
+            format!("{}/{prefix}", self.prefix)
+        };
+        let mut counts: std::collections::BTreeMap<String, u32> = Default::default();
+        let (mut key_marker, mut version_marker): (Option<String>, Option<String>) = (None, None);
+        loop {
+            let page = self
+                .client
+                .list_object_versions()
+                .bucket(&self.bucket)
+                .prefix(&full_prefix)
+                .set_key_marker(key_marker.take())
+                .set_version_id_marker(version_marker.take())
+                .send()
+                .await;
+            let page = match page {
+                Ok(p) => p,
+                Err(e) if e.code() == Some("AccessDenied") || status_of(&e) == Some(403) => {
+                    tracing::warn!(bucket = %self.bucket, "No s3:ListBucketVersions permission; overwritten records cannot be detected.");
+                    return Ok(Vec::new());
+                }
+                Err(e) => return Err(remote("ListObjectVersions", &full_prefix, &e)),
+            };
+            for v in page.versions() {
+                if let Some(k) = v.key().and_then(|k| self.strip(k)) {
+                    *counts.entry(k).or_default() += 1;
+                }
+            }
+            // A delete marker is a change too.
+            for m in page.delete_markers() {
+                if let Some(k) = m.key().and_then(|k| self.strip(k)) {
+                    *counts.entry(k).or_default() += 1;
+                }
+            }
+            if page.is_truncated() != Some(true) {
+                break;
+            }
+            key_marker = page.next_key_marker().map(str::to_string);
+            version_marker = page.next_version_id_marker().map(str::to_string);
+            if key_marker.is_none() {
+                break;
+            }
+        }
+        Ok(counts
+            .into_iter()
+            .filter(|(_, n)| *n > 1)
+            .map(|(k, _)| k)
+            .collect())
+    }
 }

@@ -84,3 +84,66 @@ async fn s3_conditional_create_refuses_to_overwrite() {
     assert_eq!(store.get("k/none").await.unwrap(), None);
     assert_eq!(store.list("k/").await.unwrap(), vec!["k/one".to_string()]);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn s3_record_overwritten_in_a_versioned_bucket_is_located() {
+    let bucket = support::lock_bucket("overwrite").await;
+    let url = format!("s3://{bucket}/p");
+    let dir = tempfile::tempdir().unwrap();
+    let files: Vec<String> = (0..3)
+        .map(|i| {
+            support::write(
+                dir.path(),
+                &format!("o{i}.toml"),
+                &restore_test(&format!("o{i}")),
+            )
+        })
+        .collect();
+    let u = url.clone();
+    tokio::task::spawn_blocking(move || {
+        let mut args = vec!["--store", u.as_str(), "submit"];
+        args.extend(files.iter().map(String::as_str));
+        ok(run_s3(&args));
+        assert!(ok(run_s3(&["--store", &u, "verify"])).starts_with("OK: 3 records"));
+    })
+    .await
+    .unwrap();
+    // Rewrite record 2 with its own bytes, without the conditional header: every byte is
+    // the same, but the bucket keeps both versions.
+    let client = support::s3_client().await;
+    let key = format!("p/{}", evidenced::chain::record_key(2));
+    let bytes = client
+        .get_object()
+        .bucket(&bucket)
+        .key(&key)
+        .send()
+        .await
+        .unwrap()
+        .body
+        .collect()
+        .await
+        .unwrap()
+        .into_bytes();
+    client
+        .put_object()
+        .bucket(&bucket)
+        .key(&key)
+        .checksum_algorithm(aws_sdk_s3::types::ChecksumAlgorithm::Sha256)
+        .checksum_sha256(evidenced::digest::Digest::of(&bytes).base64())
+        .body(bytes.to_vec().into())
+        .send()
+        .await
+        .unwrap();
+    let out = tokio::task::spawn_blocking(move || {
+        run_s3(&["--store", &url, "verify", "--format", "json"])
+    })
+    .await
+    .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", support::stdout(&out));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let problems = report["problems"].as_array().unwrap();
+    assert_eq!(problems.len(), 1, "{problems:#?}");
+    assert_eq!(problems[0]["check"], "overwritten-record");
+    assert_eq!(problems[0]["seq"], 2);
+    assert_eq!(problems[0]["key"], evidenced::chain::record_key(2));
+}
