@@ -44,6 +44,9 @@ pub struct AwsConfig {
     /// Concurrent requests per service and scope.
     #[serde(default = "default_concurrency")]
     pub concurrency: usize,
+    /// Rewrite known moto response defects (tests and the demo only; never against AWS).
+    #[serde(default)]
+    pub moto_compat: bool,
 }
 
 /// One account reached through `sts:AssumeRole`.
@@ -94,6 +97,7 @@ impl Default for AwsConfig {
             pool_idle_timeout_secs: default_pool_idle(),
             max_attempts: default_max_attempts(),
             concurrency: default_concurrency(),
+            moto_compat: false,
         }
     }
 }

@@ -2,6 +2,7 @@
 //! SDK). Tests that need AWS talk to a moto server on 127.0.0.1 started by
 //! [`support::moto`]; none reaches real AWS.
 
+mod collect_moto;
 mod inbox;
 #[allow(dead_code)]
 mod support;
