@@ -18,6 +18,8 @@
 //! - [`submit`]: turning validated human records into records.
 //! - [`collect`]: collectors of AWS state (Backup, Config, CloudWatch, S3 posture) and the
 //!   drill inbox; one record per run and scope, partial and failed runs included.
+//! - [`daemon`]: `evidenced run`: cron scheduling without overlap, catch-up, graceful
+//!   shutdown with a deadline, and the health state behind `evidenced healthcheck`.
 //! - [`config`]: the TOML configuration with `EVIDENCED_<SECTION>__<KEY>` overrides.
 //! - [`cli`]: the `evidenced` command line (the only place that uses `anyhow`).
 //! - [`telemetry`]: `tracing` setup.
@@ -34,6 +36,7 @@ pub mod chain;
 pub mod cli;
 pub mod collect;
 pub mod config;
+pub mod daemon;
 pub mod digest;
 pub mod failpoint;
 pub mod human;

@@ -59,6 +59,11 @@ impl Progress for Silent {
     fn finish(&self) {}
 }
 
+/// A record key with the result of reading it.
+type Fetched = (u64, String, Result<Option<Vec<u8>>, StoreError>);
+/// A blob digest and size with the result of hashing it.
+type Hashed = (Digest, u64, Result<Option<(Digest, u64)>, StoreError>);
+
 struct Expected {
     size: u64,
     /// First record that references the blob, for the message.
@@ -93,7 +98,7 @@ pub async fn verify<S: ObjectStore>(
     }
     keys.sort();
 
-    let fetched: Vec<(u64, String, Result<Option<Vec<u8>>, StoreError>)> = stream::iter(keys)
+    let fetched: Vec<Fetched> = stream::iter(keys)
         .map(|(seq, key)| async move {
             let r = store.get(&key).await;
             (seq, key, r)
@@ -236,16 +241,15 @@ pub async fn verify<S: ObjectStore>(
 
     let total: u64 = expected_blobs.values().map(|e| e.size).sum();
     progress.start(total);
-    let checked: Vec<(Digest, u64, Result<Option<(Digest, u64)>, StoreError>)> =
-        stream::iter(expected_blobs.iter())
-            .map(|(digest, exp)| async move {
-                let r = store.digest(&blob_key(digest)).await;
-                progress.advance(exp.size);
-                (*digest, exp.size, r)
-            })
-            .buffer_unordered(concurrency.max(1))
-            .collect()
-            .await;
+    let checked: Vec<Hashed> = stream::iter(expected_blobs.iter())
+        .map(|(digest, exp)| async move {
+            let r = store.digest(&blob_key(digest)).await;
+            progress.advance(exp.size);
+            (*digest, exp.size, r)
+        })
+        .buffer_unordered(concurrency.max(1))
+        .collect()
+        .await;
     progress.finish();
 
     let mut blob_problems = Vec::new();

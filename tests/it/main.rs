@@ -2,7 +2,17 @@
 //! SDK). Tests that need AWS talk to a moto server on 127.0.0.1 started by
 //! [`support::moto`]; none reaches real AWS.
 
-mod collect_moto;
-mod inbox;
+// Test code: a panic with its location is the right failure report.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 #[allow(dead_code)]
 mod support;
+
+mod config_files;
+mod format_doc;
+mod store_local;
+mod store_s3;
+mod submit_input;
+mod tamper;
+
+mod collect_moto;
+mod inbox;

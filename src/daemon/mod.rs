@@ -1,0 +1,328 @@
+//! `evidenced run`: the long-running service on ECS.
+//!
+//! tokio-cron-scheduler fires each job on its 6-field UTC cron schedule. The scheduler
+//! neither prevents overlapping runs nor waits at shutdown, so this module adds both:
+//! - one run at a time per job: a tick that finds the previous run still going is skipped
+//!   and the skip logged;
+//! - catch-up at start: a job whose last committed run is older than its interval (or that
+//!   never ran) runs at once;
+//! - a small random jitter before each run, so many tasks on one schedule do not stampede;
+//! - shutdown (the `shutdown` future: SIGTERM/SIGINT in production) stops the scheduler,
+//!   lets in-flight runs finish within a deadline below the ECS stop timeout, then returns;
+//!   what is still running is abandoned without committing half a record (a record is one
+//!   conditional create, so it is either committed whole or not at all).
+
+pub mod health;
+pub mod schedule;
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::path::PathBuf;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use time::OffsetDateTime;
+use tokio::sync::Notify;
+use tokio_cron_scheduler::{Job, JobScheduler};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use health::HealthState;
+
+/// One scheduled job (a configured collector).
+#[derive(Debug, Clone)]
+pub struct JobSpec {
+    pub name: String,
+    /// 6-field cron, UTC.
+    pub schedule: String,
+    /// Nominal interval of the schedule.
+    pub interval: Duration,
+}
+
+/// What one run of a job achieved.
+#[derive(Debug, Clone, Default)]
+pub struct RunOutcome {
+    /// Records committed (one per scope).
+    pub records: u64,
+    /// Records whose status was failed or partial.
+    pub failures: u64,
+    /// New blob bytes written.
+    pub bytes: u64,
+    /// Whether every AWS call succeeded.
+    pub aws_ok: bool,
+    /// Why the run could not be recorded at all, if so.
+    pub error: Option<String>,
+}
+
+/// Runs a job once; the daemon calls it on each tick.
+pub trait Runner: Send + Sync + 'static {
+    fn run<'a>(&'a self, job: &'a str) -> Pin<Box<dyn Future<Output = RunOutcome> + Send + 'a>>;
+}
+
+/// Receives each finished run (CloudWatch metrics in production).
+pub trait MetricsSink: Send + Sync + 'static {
+    fn run_finished<'a>(
+        &'a self,
+        job: &'a str,
+        outcome: &'a RunOutcome,
+        duration: Duration,
+    ) -> Pin<Box<dyn Future<Output = ()> + Send + 'a>>;
+}
+
+/// Daemon settings (`[daemon]` in the configuration).
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// How long in-flight runs may continue after a shutdown signal.
+    pub shutdown_deadline: Duration,
+    /// Upper bound of the random delay before each run.
+    pub jitter: Duration,
+    /// Where to write the health state for `evidenced healthcheck`.
+    pub health_file: Option<PathBuf>,
+    pub heartbeat: Duration,
+}
+
+/// Counters, shared with tests and the health endpoint.
+#[derive(Debug, Default)]
+pub struct Stats {
+    pub started: AtomicU64,
+    pub skipped: AtomicU64,
+    pub finished: AtomicU64,
+    /// Notified whenever a counter changes.
+    pub changed: Notify,
+}
+
+/// Errors that stop the daemon from starting.
+#[derive(Debug, thiserror::Error)]
+pub enum DaemonError {
+    #[error("scheduler: {0}")]
+    Scheduler(String),
+    #[error(transparent)]
+    Schedule(#[from] schedule::ScheduleError),
+    #[error("no collectors are configured: add [[collector]] tables to the configuration")]
+    NoJobs,
+}
+
+/// How the daemon ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Summary {
+    pub started: u64,
+    pub skipped: u64,
+    pub finished: u64,
+    /// Runs still going when the shutdown deadline passed.
+    pub abandoned: u64,
+}
+
+struct Shared {
+    runner: Arc<dyn Runner>,
+    metrics: Option<Arc<dyn MetricsSink>>,
+    settings: Settings,
+    stats: Arc<Stats>,
+    health: Mutex<HealthState>,
+    token: CancellationToken,
+    tracker: TaskTracker,
+}
+
+impl Shared {
+    fn write_health(&self) {
+        let Some(path) = &self.settings.health_file else {
+            return;
+        };
+        let state = match self.health.lock() {
+            Ok(mut h) => {
+                h.heartbeat_at = OffsetDateTime::now_utc();
+                h.clone()
+            }
+            Err(_) => return,
+        };
+        if let Err(e) = state.write(path) {
+            tracing::warn!(error = %e, "Could not write the health file.");
+        }
+    }
+
+    /// Start a run of `job` unless one is still going.
+    fn fire(self: &Arc<Self>, job: &str, running: &Arc<AtomicBool>, reason: &'static str) {
+        if running.swap(true, Ordering::SeqCst) {
+            self.stats.skipped.fetch_add(1, Ordering::SeqCst);
+            self.stats.changed.notify_waiters();
+            tracing::warn!(
+                collector = job,
+                reason,
+                "Run skipped: the previous run is still going."
+            );
+            return;
+        }
+        if self.token.is_cancelled() {
+            running.store(false, Ordering::SeqCst);
+            return;
+        }
+        let shared = Arc::clone(self);
+        let running = Arc::clone(running);
+        let job = job.to_string();
+        self.tracker.spawn(async move {
+            let jitter_ms = shared.settings.jitter.as_millis() as u64;
+            if jitter_ms > 0 {
+                let wait = Duration::from_millis(rand::random::<u64>() % jitter_ms);
+                tokio::select! {
+                    _ = shared.token.cancelled() => {
+                        running.store(false, Ordering::SeqCst);
+                        return;
+                    }
+                    _ = tokio::time::sleep(wait) => {}
+                }
+            }
+            shared.stats.started.fetch_add(1, Ordering::SeqCst);
+            shared.stats.changed.notify_waiters();
+            tracing::info!(collector = %job, reason, "Run started.");
+            let t0 = std::time::Instant::now();
+            let outcome = shared.runner.run(&job).await;
+            let elapsed = t0.elapsed();
+            if let Ok(mut h) = shared.health.lock() {
+                if outcome.records > 0 {
+                    h.last_commit_at = Some(OffsetDateTime::now_utc());
+                }
+                h.last_aws_ok = outcome.aws_ok && outcome.error.is_none();
+                h.last_error = outcome.error.clone();
+            }
+            shared.write_health();
+            if let Some(m) = &shared.metrics {
+                m.run_finished(&job, &outcome, elapsed).await;
+            }
+            tracing::info!(
+                collector = %job,
+                records = outcome.records,
+                failures = outcome.failures,
+                bytes = outcome.bytes,
+                duration_ms = elapsed.as_millis() as u64,
+                error = outcome.error.as_deref(),
+                "Run finished."
+            );
+            running.store(false, Ordering::SeqCst);
+            shared.stats.finished.fetch_add(1, Ordering::SeqCst);
+            shared.stats.changed.notify_waiters();
+        });
+    }
+}
+
+/// Run the daemon until `shutdown` resolves. `last_commits` maps each job to the time of its
+/// last committed record in the store (for catch-up and the initial health state).
+pub async fn run(
+    jobs: Vec<JobSpec>,
+    last_commits: HashMap<String, OffsetDateTime>,
+    runner: Arc<dyn Runner>,
+    metrics: Option<Arc<dyn MetricsSink>>,
+    settings: Settings,
+    stats: Arc<Stats>,
+    shutdown: impl Future<Output = ()>,
+) -> Result<Summary, DaemonError> {
+    if jobs.is_empty() {
+        return Err(DaemonError::NoJobs);
+    }
+    let now = OffsetDateTime::now_utc();
+    let min_interval = jobs
+        .iter()
+        .map(|j| j.interval)
+        .min()
+        .unwrap_or(Duration::from_secs(60));
+    let shared = Arc::new(Shared {
+        runner,
+        metrics,
+        health: Mutex::new(HealthState {
+            pid: std::process::id(),
+            started_at: now,
+            heartbeat_at: now,
+            heartbeat_secs: settings.heartbeat.as_secs().max(1),
+            min_interval_secs: min_interval.as_secs().max(1),
+            last_commit_at: last_commits.values().max().copied(),
+            last_aws_ok: true,
+            last_error: None,
+        }),
+        settings,
+        stats: Arc::clone(&stats),
+        token: CancellationToken::new(),
+        tracker: TaskTracker::new(),
+    });
+    shared.write_health();
+
+    let err = |e: tokio_cron_scheduler::JobSchedulerError| DaemonError::Scheduler(e.to_string());
+    let mut scheduler = JobScheduler::new().await.map_err(err)?;
+    let mut flags = Vec::new();
+    for job in &jobs {
+        schedule::parse(&job.schedule)?;
+        let running = Arc::new(AtomicBool::new(false));
+        flags.push((job.clone(), Arc::clone(&running)));
+        let shared = Arc::clone(&shared);
+        let name = job.name.clone();
+        let cron_job = Job::new_async(job.schedule.as_str(), move |_id, _sched| {
+            shared.fire(&name, &running, "schedule");
+            Box::pin(async {})
+        })
+        .map_err(err)?;
+        scheduler.add(cron_job).await.map_err(err)?;
+        tracing::info!(collector = %job.name, schedule = %job.schedule, interval_s = job.interval.as_secs(), "Scheduled.");
+    }
+    scheduler.start().await.map_err(err)?;
+
+    // Catch up: anything whose last commit is older than its interval runs now.
+    for (job, running) in &flags {
+        let due = match last_commits.get(&job.name) {
+            None => true,
+            Some(t) => (now - *t) > job.interval,
+        };
+        if due {
+            shared.fire(&job.name, running, "catch-up");
+        }
+    }
+
+    let heartbeat = {
+        let shared = Arc::clone(&shared);
+        tokio::spawn(async move {
+            let mut tick =
+                tokio::time::interval(shared.settings.heartbeat.max(Duration::from_secs(1)));
+            loop {
+                tokio::select! {
+                    _ = shared.token.cancelled() => break,
+                    _ = tick.tick() => shared.write_health(),
+                }
+            }
+        })
+    };
+
+    shutdown.await;
+    tracing::info!(
+        deadline_s = shared.settings.shutdown_deadline.as_secs(),
+        "Shutdown requested; finishing in-flight runs."
+    );
+    if let Err(e) = scheduler.shutdown().await {
+        tracing::warn!(error = %e, "Scheduler did not shut down cleanly.");
+    }
+    shared.token.cancel();
+    shared.tracker.close();
+    let abandoned = match tokio::time::timeout(
+        shared.settings.shutdown_deadline,
+        shared.tracker.wait(),
+    )
+    .await
+    {
+        Ok(()) => 0,
+        Err(_) => {
+            let n = shared.tracker.len() as u64;
+            tracing::warn!(
+                abandoned = n,
+                "Shutdown deadline passed; abandoning runs that have not committed."
+            );
+            n
+        }
+    };
+    heartbeat.abort();
+    Ok(Summary {
+        started: stats.started.load(Ordering::SeqCst),
+        skipped: stats.skipped.load(Ordering::SeqCst),
+        finished: stats.finished.load(Ordering::SeqCst),
+        abandoned,
+    })
+}
+
+#[cfg(test)]
+mod tests;

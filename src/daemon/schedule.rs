@@ -1,0 +1,70 @@
+//! Cron schedules: 6 fields (`sec min hour day-of-month month day-of-week`), UTC.
+
+use std::time::Duration;
+
+use chrono::Utc;
+use croner::parser::{CronParser, Seconds};
+use croner::Cron;
+
+/// A schedule that does not parse.
+#[derive(Debug, thiserror::Error)]
+#[error("schedule {expr:?} is not a 6-field cron expression (sec min hour dom month dow, UTC): {reason}")]
+pub struct ScheduleError {
+    pub expr: String,
+    pub reason: String,
+}
+
+/// Parse a 6-field cron expression, the same way the scheduler does.
+pub fn parse(expr: &str) -> Result<Cron, ScheduleError> {
+    if expr.split_whitespace().count() != 6 {
+        return Err(ScheduleError {
+            expr: expr.to_string(),
+            reason: "expected exactly 6 fields".into(),
+        });
+    }
+    CronParser::builder()
+        .seconds(Seconds::Required)
+        .dom_and_dow(true)
+        .build()
+        .parse(expr)
+        .map_err(|e| ScheduleError {
+            expr: expr.to_string(),
+            reason: e.to_string(),
+        })
+}
+
+/// The nominal interval of a schedule: the gap between its next two occurrences. Used for
+/// catch-up at start ("older than one interval") and for staleness ("twice the interval").
+pub fn interval(expr: &str) -> Result<Duration, ScheduleError> {
+    let cron = parse(expr)?;
+    let never = || ScheduleError {
+        expr: expr.to_string(),
+        reason: "never fires".into(),
+    };
+    let a = cron
+        .find_next_occurrence(&Utc::now(), false)
+        .map_err(|_| never())?;
+    let b = cron.find_next_occurrence(&a, false).map_err(|_| never())?;
+    Ok((b - a).to_std().unwrap_or(Duration::from_secs(1)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn intervals_of_common_schedules() {
+        let i = interval("* * * * * *");
+        assert_eq!(i.as_ref().ok(), Some(&Duration::from_secs(1)), "{i:?}");
+        assert_eq!(
+            interval("0 */15 * * * *").unwrap(),
+            Duration::from_secs(900)
+        );
+        assert_eq!(
+            interval("0 0 3 * * *").unwrap(),
+            Duration::from_secs(86_400)
+        );
+        assert!(parse("0 * * * *").is_err(), "5 fields accepted");
+        assert!(parse("0 0 25 * * *").is_err(), "hour 25 accepted");
+    }
+}

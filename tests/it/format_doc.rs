@@ -1,0 +1,137 @@
+//! docs/FORMAT.md is a contract: its worked example and its shell verifier are checked here.
+
+use std::collections::HashMap;
+
+use crate::support::{self, ok, root, run};
+use evidenced::canonical;
+use evidenced::digest::Digest;
+use evidenced::record::Record;
+
+/// Fenced blocks that follow `<!-- check:NAME -->` markers, by name.
+fn checked_blocks() -> HashMap<String, String> {
+    let doc = std::fs::read_to_string(root().join("docs/FORMAT.md")).unwrap();
+    let mut out = HashMap::new();
+    let mut lines = doc.lines();
+    while let Some(line) = lines.next() {
+        if let Some(name) = line
+            .strip_prefix("<!-- check:")
+            .and_then(|l| l.strip_suffix(" -->"))
+        {
+            let fence = lines.next().unwrap();
+            assert!(
+                fence.starts_with("```"),
+                "{name}: no fenced block after the marker"
+            );
+            let body: Vec<&str> = lines
+                .by_ref()
+                .take_while(|l| !l.starts_with("```"))
+                .collect();
+            out.insert(name.to_string(), body.join("\n"));
+        }
+    }
+    out
+}
+
+#[test]
+fn worked_example_hashes_are_real() {
+    let b = checked_blocks();
+    let original = format!("{}\n", b["original"]);
+    assert_eq!(original.len(), 215);
+    assert_eq!(
+        Digest::of(original.as_bytes()).to_string(),
+        b["original-digest"]
+    );
+
+    let canonical_doc = &b["canonical"];
+    assert_eq!(canonical_doc.len(), 352);
+    assert!(canonical::is_canonical(canonical_doc.as_bytes()));
+    assert_eq!(
+        Digest::of(canonical_doc.as_bytes()).to_string(),
+        b["canonical-digest"]
+    );
+
+    // The normalised form is what the parser produces from the original.
+    let parsed = evidenced::human::parse(
+        "tt-2026-04.json",
+        original.as_bytes(),
+        time::OffsetDateTime::now_utc(),
+    )
+    .unwrap();
+    assert_eq!(
+        canonical::value_to_vec(&parsed.canonical).unwrap(),
+        canonical_doc.as_bytes()
+    );
+
+    let record_bytes = b["record"].as_bytes();
+    assert!(canonical::is_canonical(record_bytes));
+    let record = Record::from_bytes(record_bytes).unwrap();
+    assert_eq!(
+        record.to_bytes().unwrap(),
+        record_bytes,
+        "record does not round-trip"
+    );
+    assert_eq!(record.seq, 1);
+    assert_eq!(record.prev, Digest::ZERO);
+    assert_eq!(record.items[0].digest.to_string(), b["canonical-digest"]);
+    assert_eq!(record.items[0].size, 352);
+    assert_eq!(record.items[1].digest.to_string(), b["original-digest"]);
+    assert_eq!(record.items[1].size, 215);
+    assert_eq!(
+        Digest::of_record(record_bytes).to_string(),
+        b["record-hash"]
+    );
+}
+
+/// The shell-only verifier in docs/FORMAT.md agrees with `evidenced verify`.
+#[test]
+fn shell_verifier_in_the_doc_checks_a_real_store() {
+    let doc = std::fs::read_to_string(root().join("docs/FORMAT.md")).unwrap();
+    let start = doc
+        .find("# Chain: sequence continuity")
+        .expect("shell block");
+    let end = doc[start..].find("```").expect("end of shell block") + start;
+    let script = &doc[start..end];
+
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("evidence");
+    let mut args = vec![
+        "--store".to_string(),
+        store.display().to_string(),
+        "submit".to_string(),
+    ];
+    args.extend(
+        support::example_files()
+            .iter()
+            .map(|p| p.display().to_string()),
+    );
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    ok(run(&args));
+    let verify = ok(run(&["--store", store.to_str().unwrap(), "verify"]));
+    let head = verify.split("head ").nth(1).unwrap().trim().to_string();
+
+    let sh = |s: &std::path::Path| {
+        std::process::Command::new("bash")
+            .args(["-c", script])
+            .current_dir(s)
+            .output()
+            .expect("bash, jq and sha256sum are needed for this test")
+    };
+    let out = sh(&store);
+    let text = format!("{}{}", support::stdout(&out), support::stderr(&out));
+    assert!(!text.contains("PROBLEM"), "{text}");
+    assert!(text.contains(&format!("head: record {head}")), "{text}");
+    assert!(text.contains("blobs OK"), "{text}");
+
+    // And it notices damage.
+    let rec = store.join("chain/records/00000000000000000002.json");
+    let mut bytes = std::fs::read(&rec).unwrap();
+    let pos = bytes.iter().position(|&b| b == b'c').unwrap();
+    bytes[pos] = b'd';
+    std::fs::write(&rec, bytes).unwrap();
+    let out = sh(&store);
+    let text = support::stdout(&out);
+    assert!(
+        text.contains("PROBLEM: chain/records/00000000000000000003.json: prev"),
+        "{text}"
+    );
+}
