@@ -14,5 +14,6 @@ mod store_s3;
 mod submit_input;
 mod tamper;
 
+mod collect_mocks;
 mod collect_moto;
 mod inbox;
