@@ -133,8 +133,19 @@ impl AwsCollector for ConfigOptions {
                 .push(Evidence::json("config/conformance-packs.json", &d, now)?);
         }
         if let Some(d) = res {
-            out.evidence
-                .push(Evidence::json("config/resources.json", &d, now)?);
+            let fields = [
+                ("account", serde_json::json!(d.account)),
+                ("region", serde_json::json!(d.region)),
+                ("aggregator", serde_json::json!(d.aggregator)),
+                ("resource_types", serde_json::json!(d.resource_types)),
+            ];
+            out.evidence.push(Evidence::list(
+                "config/resources.json",
+                &fields,
+                "items",
+                &d.items,
+                now,
+            )?);
         }
         out.errors = problems.take();
         Ok(out)

@@ -87,27 +87,6 @@ pub struct RestoreJob {
     pub status_message: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
-pub struct BackupJobsDoc<'a> {
-    pub account: &'a str,
-    pub region: &'a str,
-    pub backup_jobs: Vec<BackupJob>,
-}
-
-#[derive(Debug, Serialize)]
-pub struct CopyJobsDoc<'a> {
-    pub account: &'a str,
-    pub region: &'a str,
-    pub copy_jobs: Vec<CopyJob>,
-}
-
-#[derive(Debug, Serialize)]
-pub struct RestoreJobsDoc<'a> {
-    pub account: &'a str,
-    pub region: &'a str,
-    pub restore_jobs: Vec<RestoreJob>,
-}
-
 /// What one run read: the delta of each kind that could be listed, and the next state.
 #[derive(Debug)]
 pub struct JobsOutput {
@@ -121,31 +100,19 @@ pub struct JobsOutput {
 
 impl JobsOutput {
     pub fn into_evidence(self, at: OffsetDateTime) -> Result<Vec<Evidence>, CanonicalError> {
-        let (account, region) = (self.account.as_str(), self.region.as_str());
+        let fields = [
+            ("account", serde_json::Value::String(self.account.clone())),
+            ("region", serde_json::Value::String(self.region.clone())),
+        ];
         let mut out = Vec::new();
-        if let Some(backup_jobs) = self.backup {
-            let d = BackupJobsDoc {
-                account,
-                region,
-                backup_jobs,
-            };
-            out.push(Evidence::json(BACKUP_JOBS, &d, at)?);
+        if let Some(jobs) = self.backup {
+            out.push(Evidence::list(BACKUP_JOBS, &fields, "backup_jobs", &jobs, at)?);
         }
-        if let Some(copy_jobs) = self.copy {
-            let d = CopyJobsDoc {
-                account,
-                region,
-                copy_jobs,
-            };
-            out.push(Evidence::json(COPY_JOBS, &d, at)?);
+        if let Some(jobs) = self.copy {
+            out.push(Evidence::list(COPY_JOBS, &fields, "copy_jobs", &jobs, at)?);
         }
-        if let Some(restore_jobs) = self.restore {
-            let d = RestoreJobsDoc {
-                account,
-                region,
-                restore_jobs,
-            };
-            out.push(Evidence::json(RESTORE_JOBS, &d, at)?);
+        if let Some(jobs) = self.restore {
+            out.push(Evidence::list(RESTORE_JOBS, &fields, "restore_jobs", &jobs, at)?);
         }
         out.push(Evidence::json(STATE, &self.state, at)?);
         Ok(out)
