@@ -12,7 +12,9 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use aws_smithy_mocks::{create_mock_http_client, mock, MockResponse, MockResponseInterceptor, Rule, RuleMode};
+use aws_smithy_mocks::{
+    create_mock_http_client, mock, MockResponse, MockResponseInterceptor, Rule, RuleMode,
+};
 use aws_smithy_runtime_api::http::{Response, StatusCode};
 use aws_smithy_types::body::SdkBody;
 use evidenced::chain::EvidenceStore;
@@ -23,19 +25,24 @@ use evidenced::store::LocalStore;
 fn http(dir: &Path, name: &str, content_type: &str) -> Response {
     let bytes = std::fs::read(dir.join(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
     let mut r = Response::new(StatusCode::try_from(200).unwrap(), SdkBody::from(bytes));
-    r.headers_mut().insert("content-type", content_type.to_string());
-    r.headers_mut().insert("x-amzn-requestid", "bench".to_string());
+    r.headers_mut()
+        .insert("content-type", content_type.to_string());
+    r.headers_mut()
+        .insert("x-amzn-requestid", "bench".to_string());
     r
 }
 
 fn page(token: Option<&str>) -> usize {
-    token.and_then(|t| t.strip_prefix('p')).map_or(0, |n| n.parse().unwrap())
+    token
+        .and_then(|t| t.strip_prefix('p'))
+        .map_or(0, |n| n.parse().unwrap())
 }
 
 fn interceptor(rules: &[Rule]) -> MockResponseInterceptor {
-    rules
-        .iter()
-        .fold(MockResponseInterceptor::new().rule_mode(RuleMode::MatchAny), |i, r| i.with_rule(r))
+    rules.iter().fold(
+        MockResponseInterceptor::new().rule_mode(RuleMode::MatchAny),
+        |i, r| i.with_rule(r),
+    )
 }
 
 fn backup(dir: PathBuf) -> aws_sdk_backup::Client {
@@ -43,10 +50,16 @@ fn backup(dir: PathBuf) -> aws_sdk_backup::Client {
     use aws_sdk_backup::Client;
     let rules = vec![
         mock!(Client::list_backup_jobs).then_compute_response(move |r| {
-            MockResponse::Http(http(&dir, &format!("backup-jobs-{}.json", page(r.next_token())), "application/json"))
+            MockResponse::Http(http(
+                &dir,
+                &format!("backup-jobs-{}.json", page(r.next_token())),
+                "application/json",
+            ))
         }),
-        mock!(Client::list_copy_jobs).then_output(|| list_copy_jobs::ListCopyJobsOutput::builder().build()),
-        mock!(Client::list_restore_jobs).then_output(|| list_restore_jobs::ListRestoreJobsOutput::builder().build()),
+        mock!(Client::list_copy_jobs)
+            .then_output(|| list_copy_jobs::ListCopyJobsOutput::builder().build()),
+        mock!(Client::list_restore_jobs)
+            .then_output(|| list_restore_jobs::ListRestoreJobsOutput::builder().build()),
     ];
     aws_sdk_backup::Client::from_conf(
         aws_sdk_backup::Config::builder()
@@ -87,9 +100,15 @@ fn config(dir: PathBuf) -> aws_sdk_config::Client {
 
 fn cloudwatch(dir: PathBuf) -> aws_sdk_cloudwatch::Client {
     use aws_sdk_cloudwatch::Client;
-    let rules = vec![mock!(Client::describe_alarms).then_compute_response(move |r| {
-        MockResponse::Http(http(&dir, &format!("alarms-{}.xml", page(r.next_token())), "text/xml"))
-    })];
+    let rules = vec![
+        mock!(Client::describe_alarms).then_compute_response(move |r| {
+            MockResponse::Http(http(
+                &dir,
+                &format!("alarms-{}.xml", page(r.next_token())),
+                "text/xml",
+            ))
+        }),
+    ];
     aws_sdk_cloudwatch::Client::from_conf(
         aws_sdk_cloudwatch::Config::builder()
             .with_test_defaults()
@@ -111,7 +130,11 @@ fn peak_rss_mib() -> f64 {
 
 #[tokio::main]
 async fn main() {
-    let dir = PathBuf::from(std::env::args().nth(1).expect("usage: bench_collect FIXTURE_DIR"));
+    let dir = PathBuf::from(
+        std::env::args()
+            .nth(1)
+            .expect("usage: bench_collect FIXTURE_DIR"),
+    );
     let store_dir = tempfile::tempdir().unwrap();
     let store = EvidenceStore::new(LocalStore::new(store_dir.path().join("evidence")));
     let target = Target {
@@ -172,9 +195,13 @@ async fn main() {
             let doc: serde_json::Value =
                 serde_json::from_slice(&store.blob(&i.digest).await.unwrap().unwrap()).unwrap();
             match i.name.as_str() {
-                "backup/backup-jobs.json" => counts.0 = doc["backup_jobs"].as_array().unwrap().len(),
+                "backup/backup-jobs.json" => {
+                    counts.0 = doc["backup_jobs"].as_array().unwrap().len()
+                }
                 "config/resources.json" => counts.1 = doc["items"].as_array().unwrap().len(),
-                "cloudwatch/alarms.json" => counts.2 = doc["metric_alarms"].as_array().unwrap().len(),
+                "cloudwatch/alarms.json" => {
+                    counts.2 = doc["metric_alarms"].as_array().unwrap().len()
+                }
                 _ => {}
             }
         }

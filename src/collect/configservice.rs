@@ -139,7 +139,7 @@ impl AwsCollector for ConfigOptions {
                 ("aggregator", serde_json::json!(d.aggregator)),
                 ("resource_types", serde_json::json!(d.resource_types)),
             ];
-            out.evidence.push(Evidence::list(
+            out.evidence.push(Evidence::list_raw(
                 "config/resources.json",
                 &fields,
                 "items",

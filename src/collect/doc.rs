@@ -44,6 +44,21 @@ impl Evidence {
         items: &[T],
         observed_at: OffsetDateTime,
     ) -> Result<Evidence, CanonicalError> {
+        let items = items
+            .iter()
+            .map(|i| canonical::to_vec(i))
+            .collect::<Result<Vec<_>, _>>()?;
+        Evidence::list_raw(name, fields, list_key, &items, observed_at)
+    }
+
+    /// As [`Evidence::list`], with each item already in canonical form.
+    pub fn list_raw(
+        name: &str,
+        fields: &[(&str, serde_json::Value)],
+        list_key: &str,
+        items: &[Vec<u8>],
+        observed_at: OffsetDateTime,
+    ) -> Result<Evidence, CanonicalError> {
         // Keys are ASCII, so byte order is RFC 8785's UTF-16 order.
         let mut keys: Vec<&str> = fields.iter().map(|(k, _)| *k).collect();
         keys.push(list_key);
@@ -66,7 +81,7 @@ impl Evidence {
                         if j > 0 {
                             out.push(b',');
                         }
-                        out.extend(canonical::to_vec(item)?);
+                        out.extend_from_slice(item);
                     }
                     out.push(b']');
                 }
@@ -127,7 +142,10 @@ mod tests {
 
     #[test]
     fn list_documents_equal_whole_serialization() {
-        let items = vec![serde_json::json!({"b": 1, "a": [2.5, "x"]}), serde_json::json!(null)];
+        let items = vec![
+            serde_json::json!({"b": 1, "a": [2.5, "x"]}),
+            serde_json::json!(null),
+        ];
         let fields = [
             ("region", serde_json::json!("us-east-1")),
             ("account", serde_json::json!("1")),

@@ -92,9 +92,10 @@ pub struct RestoreJob {
 pub struct JobsOutput {
     pub account: String,
     pub region: String,
-    pub backup: Option<Vec<BackupJob>>,
-    pub copy: Option<Vec<CopyJob>>,
-    pub restore: Option<Vec<RestoreJob>>,
+    /// Canonical documents of [`BackupJob`], [`CopyJob`] and [`RestoreJob`], sorted by id.
+    pub backup: Option<Vec<Vec<u8>>>,
+    pub copy: Option<Vec<Vec<u8>>>,
+    pub restore: Option<Vec<Vec<u8>>>,
     pub state: JobsState,
 }
 
@@ -106,41 +107,63 @@ impl JobsOutput {
         ];
         let mut out = Vec::new();
         if let Some(jobs) = self.backup {
-            out.push(Evidence::list(BACKUP_JOBS, &fields, "backup_jobs", &jobs, at)?);
+            out.push(Evidence::list_raw(
+                BACKUP_JOBS,
+                &fields,
+                "backup_jobs",
+                &jobs,
+                at,
+            )?);
         }
         if let Some(jobs) = self.copy {
-            out.push(Evidence::list(COPY_JOBS, &fields, "copy_jobs", &jobs, at)?);
+            out.push(Evidence::list_raw(
+                COPY_JOBS,
+                &fields,
+                "copy_jobs",
+                &jobs,
+                at,
+            )?);
         }
         if let Some(jobs) = self.restore {
-            out.push(Evidence::list(RESTORE_JOBS, &fields, "restore_jobs", &jobs, at)?);
+            out.push(Evidence::list_raw(
+                RESTORE_JOBS,
+                &fields,
+                "restore_jobs",
+                &jobs,
+                at,
+            )?);
         }
         out.push(Evidence::json(STATE, &self.state, at)?);
         Ok(out)
     }
 }
 
-fn fingerprint<T: Serialize>(doc: &T) -> Result<String, CanonicalError> {
-    Ok(Digest::of(&canonical::to_vec(doc)?).hex()[..16].to_string())
+/// A job document's canonical bytes; kept instead of the struct so a 50,000-job listing
+/// is held once, compactly.
+fn enc<T: Serialize>(doc: &T) -> Result<Vec<u8>, crate::collect::CallError> {
+    canonical::to_vec(doc).map_err(|e| crate::collect::CallError {
+        operation: "evidenced:canonicalize".into(),
+        code: None,
+        message: e.to_string(),
+    })
 }
 
-/// Keep the jobs of `listed` that the state says are new or changed.
-fn delta<T: Serialize + Clone>(
-    state: &mut KindState,
-    listed: Vec<(String, String, bool, T)>,
-) -> Result<Vec<T>, CanonicalError> {
+/// Keep the jobs of `listed` (id, creation date, open, canonical document) that the state
+/// says are new or changed, sorted by id.
+fn delta(state: &mut KindState, listed: Vec<(String, String, bool, Vec<u8>)>) -> Vec<Vec<u8>> {
     let mut docs = std::collections::BTreeMap::new();
     let mut reduced = Vec::with_capacity(listed.len());
     for (id, created, open, doc) in listed {
         reduced.push(Listed {
             id: id.clone(),
             created,
-            fingerprint: fingerprint(&doc)?,
+            fingerprint: Digest::of(&doc).hex()[..16].to_string(),
             open,
         });
         docs.insert(id, doc);
     }
     let emit = state.absorb(reduced);
-    Ok(emit.iter().filter_map(|id| docs.remove(id)).collect())
+    emit.iter().filter_map(|id| docs.remove(id)).collect()
 }
 
 pub async fn collect(
@@ -187,7 +210,7 @@ pub async fn collect(
                         id.to_string(),
                         created.clone(),
                         open,
-                        BackupJob {
+                        enc(&BackupJob {
                             backup_job_id: id.to_string(),
                             state,
                             status_message: j.status_message().map(String::from),
@@ -211,7 +234,7 @@ pub async fn collect(
                             backup_size_in_bytes: j.backup_size_in_bytes(),
                             is_parent: j.is_parent(),
                             parent_job_id: j.parent_job_id().map(String::from),
-                        },
+                        })?,
                     ));
                 }
             }
@@ -238,7 +261,7 @@ pub async fn collect(
                         id.to_string(),
                         created.clone(),
                         open,
-                        CopyJob {
+                        enc(&CopyJob {
                             copy_job_id: id.to_string(),
                             state,
                             status_message: j.status_message().map(String::from),
@@ -261,7 +284,7 @@ pub async fn collect(
                                 .and_then(|c| c.backup_plan_id())
                                 .map(String::from),
                             backup_size_in_bytes: j.backup_size_in_bytes(),
-                        },
+                        })?,
                     ));
                 }
             }
@@ -292,7 +315,7 @@ pub async fn collect(
                         id.to_string(),
                         created.clone(),
                         open,
-                        RestoreJob {
+                        enc(&RestoreJob {
                             restore_job_id: id.to_string(),
                             status,
                             creation_date: created,
@@ -313,7 +336,7 @@ pub async fn collect(
                                 .map(String::from),
                             recovery_point_creation_date: ts_opt(j.recovery_point_creation_date()),
                             status_message: j.status_message().map(String::from),
-                        },
+                        })?,
                     ));
                 }
             }
@@ -329,34 +352,17 @@ pub async fn collect(
         state: JobsState::default(),
     };
     match backup {
-        Ok(l) => {
-            out.backup = Some(sort_by(delta(&mut state.backup, l)?, |j: &BackupJob| {
-                j.backup_job_id.clone()
-            }))
-        }
+        Ok(l) => out.backup = Some(delta(&mut state.backup, l)),
         Err(e) => p.add(&e),
     }
     match copy {
-        Ok(l) => {
-            out.copy = Some(sort_by(delta(&mut state.copy, l)?, |j: &CopyJob| {
-                j.copy_job_id.clone()
-            }))
-        }
+        Ok(l) => out.copy = Some(delta(&mut state.copy, l)),
         Err(e) => p.add(&e),
     }
     match restore {
-        Ok(l) => {
-            out.restore = Some(sort_by(delta(&mut state.restore, l)?, |j: &RestoreJob| {
-                j.restore_job_id.clone()
-            }))
-        }
+        Ok(l) => out.restore = Some(delta(&mut state.restore, l)),
         Err(e) => p.add(&e),
     }
     out.state = state;
     Ok(out)
-}
-
-fn sort_by<T>(mut v: Vec<T>, key: impl Fn(&T) -> String) -> Vec<T> {
-    v.sort_by_key(|x| key(x));
-    v
 }
