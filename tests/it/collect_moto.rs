@@ -651,3 +651,29 @@ fn unimplemented_operation_makes_a_partial_run_naming_it() {
     assert_eq!(d["plans"][0]["name"], "p");
     assert_eq!(d["plans"][0]["selections"], Value::Null);
 }
+
+#[test]
+fn assumed_role_identity_goes_into_provenance() {
+    let bucket = rt().block_on(support::lock_bucket("assumed"));
+    let ws = workspace(
+        "us-east-1",
+        &format!(
+            "[[collector]]\ntype = \"s3\"\nname = \"posture\"\nschedule = \"0 0 * * * *\"\nbuckets = [{bucket:?}]\n"
+        ),
+    );
+    // Add the account to assume into the [aws] table.
+    let path = ws.dir.path().join("evidenced.toml");
+    let text = std::fs::read_to_string(&path).unwrap().replace(
+        "[aws]\n",
+        &format!("[aws]\naccounts = [{{ id = \"{ACCOUNT}\", role_arn = \"arn:aws:iam::{ACCOUNT}:role/evidenced-reader\", external_id = \"ext-1\" }}]\n"),
+    );
+    std::fs::write(&path, text).unwrap();
+    collect(&ws);
+    let r = ws.records().pop().unwrap();
+    check_run(&r, "s3", "us-east-1");
+    let arn = r.record.provenance.caller_arn.clone().unwrap();
+    assert!(
+        arn.starts_with(&format!("arn:aws:sts::{ACCOUNT}:assumed-role/evidenced-reader/")),
+        "{arn}"
+    );
+}
