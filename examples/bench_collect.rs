@@ -183,6 +183,8 @@ async fn main() {
         collect::run_target(&store, &history, "alarms", "cloudwatch", &w, &target),
     );
     let wall = start.elapsed();
+    // Peak memory of the collection itself, before the check below reads everything back.
+    let rss = peak_rss_mib();
     let (rb, rc, rw) = (rb.unwrap(), rc.unwrap(), rw.unwrap());
     for r in [&rb, &rc, &rw] {
         assert!(r.errors.is_empty(), "{:?}", r.errors);
@@ -214,6 +216,6 @@ async fn main() {
         counts.2,
         rb.new_blob_bytes + rc.new_blob_bytes + rw.new_blob_bytes,
         wall.as_secs_f64(),
-        peak_rss_mib()
+        rss
     );
 }
