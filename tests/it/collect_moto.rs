@@ -673,7 +673,9 @@ fn assumed_role_identity_goes_into_provenance() {
     check_run(&r, "s3", "us-east-1");
     let arn = r.record.provenance.caller_arn.clone().unwrap();
     assert!(
-        arn.starts_with(&format!("arn:aws:sts::{ACCOUNT}:assumed-role/evidenced-reader/")),
+        arn.starts_with(&format!(
+            "arn:aws:sts::{ACCOUNT}:assumed-role/evidenced-reader/"
+        )),
         "{arn}"
     );
 }
