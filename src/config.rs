@@ -10,11 +10,13 @@ use serde::Deserialize;
 use crate::store::StoreSettings;
 
 mod collectors;
+mod daemon;
 
 pub use collectors::{
     AwsAccount, AwsConfig, BackupOptions, BackupPart, CloudwatchOptions, CollectorConfig,
     ConfigOptions, InboxOptions, S3Options,
 };
+pub use daemon::DaemonConfig;
 
 /// Prefix of environment overrides.
 pub const ENV_PREFIX: &str = "EVIDENCED_";
@@ -57,6 +59,8 @@ pub struct Config {
     pub aws: AwsConfig,
     #[serde(default, rename = "collector")]
     pub collectors: Vec<CollectorConfig>,
+    #[serde(default)]
+    pub daemon: DaemonConfig,
 }
 
 /// `[store]`: where evidence is kept.

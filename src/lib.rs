@@ -23,6 +23,7 @@
 //! - [`config`]: the TOML configuration with `EVIDENCED_<SECTION>__<KEY>` overrides.
 //! - [`cli`]: the `evidenced` command line (the only place that uses `anyhow`).
 //! - [`telemetry`]: `tracing` setup.
+//! - `fuzzing` (hidden): entry points of the fuzz targets in `fuzz/`, replayed by tests.
 //! - [`failpoint`]: named pause points that crash tests use to kill a writer at an exact step.
 //!
 //! # Error handling
@@ -39,6 +40,8 @@ pub mod config;
 pub mod daemon;
 pub mod digest;
 pub mod failpoint;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod human;
 pub mod record;
 pub mod store;

@@ -8,7 +8,7 @@ use evidenced::cli;
 #[tokio::main]
 async fn main() -> ExitCode {
     let parsed = cli::Cli::parse();
-    evidenced::telemetry::init();
+    evidenced::telemetry::init(matches!(parsed.command, cli::Command::Run(_)));
     match cli::run(parsed).await {
         Ok(code) => ExitCode::from(code),
         Err(err) => {

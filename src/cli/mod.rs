@@ -4,7 +4,9 @@
 //! 3 the work could not be completed (store or AWS unreachable, I/O error).
 
 mod collect;
+mod healthcheck;
 mod log;
+mod run;
 mod submit;
 mod verify;
 
@@ -14,7 +16,7 @@ use clap::{Parser, Subcommand};
 
 use crate::chain::EvidenceStore;
 use crate::config::{Config, ConfigError};
-use crate::store::AnyStore;
+use crate::store::{AnyStore, StoreLocation};
 
 /// Exit code: success.
 pub const EXIT_OK: u8 = 0;
@@ -76,6 +78,14 @@ pub enum Command {
     /// drill inbox. Each run in each account and region is one record, complete, partial
     /// or failed; a failed run is recorded, never skipped.
     Collect(collect::Args),
+    /// Run as a service: every [[collector]] on its cron schedule (6 fields, UTC), one run
+    /// at a time per collector, catch-up at start, graceful shutdown on SIGTERM within
+    /// [daemon] shutdown_deadline_secs. Logs JSON lines on stdout.
+    Run(run::Args),
+    /// Check the running daemon's health (the ECS container health check): exit 0 when it
+    /// is alive, its last commit is younger than twice its shortest schedule and its last
+    /// AWS calls succeeded; exit 1 with the reason otherwise.
+    Healthcheck(healthcheck::Args),
 }
 
 /// Errors that are the caller's to fix (exit code 2).
@@ -92,9 +102,15 @@ pub fn load_config(cli: &Cli) -> Result<Config, ConfigError> {
     Ok(config)
 }
 
-/// Open the configured store.
+/// Open the configured store. An S3 store shares the `[aws]` SDK settings (timeouts,
+/// retries, connection-pool idle timeout) with the collectors.
 pub async fn open_store(config: &Config) -> anyhow::Result<EvidenceStore<AnyStore>> {
-    let store = AnyStore::open(&config.store.settings())
+    let settings = config.store.settings();
+    let sdk = match StoreLocation::parse(&settings.url) {
+        Ok(StoreLocation::S3 { .. }) => Some(crate::collect::aws::sdk_config(&config.aws).await),
+        _ => None,
+    };
+    let store = AnyStore::open(&settings, sdk.as_ref())
         .await
         .map_err(|e| UsageError(e.to_string()))?;
     Ok(EvidenceStore::new(store))
@@ -108,6 +124,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Verify(args) => verify::run(&config, args).await,
         Command::Log(args) => log::run(&config, args).await,
         Command::Collect(args) => collect::run(&config, args).await,
+        Command::Run(args) => run::run(&config, args).await,
+        Command::Healthcheck(args) => healthcheck::run(&config, args).await,
     }
 }
 

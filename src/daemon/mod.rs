@@ -13,6 +13,8 @@
 //!   conditional create, so it is either committed whole or not at all).
 
 pub mod health;
+pub mod healthz;
+pub mod metrics;
 pub mod schedule;
 
 use std::collections::HashMap;
@@ -69,6 +71,14 @@ pub trait MetricsSink: Send + Sync + 'static {
         outcome: &'a RunOutcome,
         duration: Duration,
     ) -> Pin<Box<dyn Future<Output = ()> + Send + 'a>>;
+
+    /// Staleness gauges, published every minute while the daemon runs.
+    fn gauges<'a>(
+        &'a self,
+        job: &'a str,
+        seconds_since_commit: f64,
+        runs_since_commit: u64,
+    ) -> Pin<Box<dyn Future<Output = ()> + Send + 'a>>;
 }
 
 /// Daemon settings (`[daemon]` in the configuration).
@@ -120,6 +130,8 @@ struct Shared {
     settings: Settings,
     stats: Arc<Stats>,
     health: Mutex<HealthState>,
+    /// Last commit time per job (from the store at start, then from runs).
+    last_commit: Mutex<HashMap<String, OffsetDateTime>>,
     token: CancellationToken,
     tracker: TaskTracker,
 }
@@ -180,7 +192,11 @@ impl Shared {
             let elapsed = t0.elapsed();
             if let Ok(mut h) = shared.health.lock() {
                 if outcome.records > 0 {
-                    h.last_commit_at = Some(OffsetDateTime::now_utc());
+                    let t = OffsetDateTime::now_utc();
+                    h.last_commit_at = Some(t);
+                    if let Ok(mut m) = shared.last_commit.lock() {
+                        m.insert(job.clone(), t);
+                    }
                 }
                 h.last_aws_ok = outcome.aws_ok && outcome.error.is_none();
                 h.last_error = outcome.error.clone();
@@ -238,6 +254,7 @@ pub async fn run(
             last_aws_ok: true,
             last_error: None,
         }),
+        last_commit: Mutex::new(last_commits.clone()),
         settings,
         stats: Arc::clone(&stats),
         token: CancellationToken::new(),
@@ -265,15 +282,18 @@ pub async fn run(
     scheduler.start().await.map_err(err)?;
 
     // Catch up: anything whose last commit is older than its interval runs now.
+    let mut due_now = Vec::new();
     for (job, running) in &flags {
         let due = match last_commits.get(&job.name) {
             None => true,
             Some(t) => (now - *t) > job.interval,
         };
         if due {
+            due_now.push(job.name.clone());
             shared.fire(&job.name, running, "catch-up");
         }
     }
+    tracing::info!(due = due_now.len(), collectors = ?due_now, "Catch-up checked.");
 
     let heartbeat = {
         let shared = Arc::clone(&shared);
@@ -288,6 +308,32 @@ pub async fn run(
             }
         })
     };
+
+    let gauges = shared.metrics.clone().map(|m| {
+        let shared = Arc::clone(&shared);
+        let jobs = jobs.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(60));
+            loop {
+                tokio::select! {
+                    _ = shared.token.cancelled() => break,
+                    _ = tick.tick() => {}
+                }
+                let now = OffsetDateTime::now_utc();
+                for job in &jobs {
+                    let since = shared
+                        .last_commit
+                        .lock()
+                        .ok()
+                        .and_then(|m| m.get(&job.name).copied())
+                        .unwrap_or(now);
+                    let runs = schedule::fires_between(&job.schedule, since, now);
+                    m.gauges(&job.name, (now - since).as_seconds_f64(), runs)
+                        .await;
+                }
+            }
+        })
+    });
 
     shutdown.await;
     tracing::info!(
@@ -316,6 +362,9 @@ pub async fn run(
         }
     };
     heartbeat.abort();
+    if let Some(g) = gauges {
+        g.abort();
+    }
     Ok(Summary {
         started: stats.started.load(Ordering::SeqCst),
         skipped: stats.skipped.load(Ordering::SeqCst),

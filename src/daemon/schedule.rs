@@ -48,6 +48,28 @@ pub fn interval(expr: &str) -> Result<Duration, ScheduleError> {
     Ok((b - a).to_std().unwrap_or(Duration::from_secs(1)))
 }
 
+/// How many times the schedule fired in `(from, to]`, capped at 1000 (a gauge, not a log).
+pub fn fires_between(expr: &str, from: time::OffsetDateTime, to: time::OffsetDateTime) -> u64 {
+    let Ok(cron) = parse(expr) else { return 0 };
+    let to_chrono = |t: time::OffsetDateTime| {
+        chrono::DateTime::<Utc>::from_timestamp(t.unix_timestamp(), t.nanosecond())
+    };
+    let (Some(mut at), Some(end)) = (to_chrono(from), to_chrono(to)) else {
+        return 0;
+    };
+    let mut n = 0;
+    while n < 1000 {
+        match cron.find_next_occurrence(&at, false) {
+            Ok(next) if next <= end => {
+                n += 1;
+                at = next;
+            }
+            _ => break,
+        }
+    }
+    n
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -65,6 +87,10 @@ mod tests {
             Duration::from_secs(86_400)
         );
         assert!(parse("0 * * * *").is_err(), "5 fields accepted");
+        let t0 = time::macros::datetime!(2026-01-01 00:00:30 UTC);
+        let t1 = time::macros::datetime!(2026-01-01 01:00:30 UTC);
+        assert_eq!(fires_between("0 */15 * * * *", t0, t1), 4);
+        assert_eq!(fires_between("0 0 3 * * *", t0, t1), 0);
         assert!(parse("0 0 25 * * *").is_err(), "hour 25 accepted");
     }
 }

@@ -68,20 +68,28 @@ pub enum AnyStore {
 }
 
 impl AnyStore {
-    /// Open the store the settings name. For S3, credentials come from the default
-    /// provider chain only (environment, ECS task role, instance profile).
-    pub async fn open(settings: &StoreSettings) -> Result<AnyStore, StoreError> {
+    /// Open the store the settings name. For S3, `sdk` supplies credentials (the default
+    /// provider chain only: environment, ECS task role, instance profile), timeouts,
+    /// retries and the HTTP client; the store's endpoint, addressing and region override it.
+    /// Without `sdk`, the SDK defaults are loaded.
+    pub async fn open(
+        settings: &StoreSettings,
+        sdk: Option<&aws_types::SdkConfig>,
+    ) -> Result<AnyStore, StoreError> {
         match StoreLocation::parse(&settings.url)? {
             StoreLocation::Local(path) => Ok(AnyStore::Local(LocalStore::new(path))),
             StoreLocation::S3 { bucket, prefix } => {
-                let client = s3_client(settings).await;
+                let client = match sdk {
+                    Some(sdk) => s3_client_from(sdk, settings),
+                    None => s3_client(settings).await,
+                };
                 Ok(AnyStore::S3(S3Store::new(client, bucket, prefix)))
             }
         }
     }
 }
 
-/// Build an S3 client from the default chain, with the endpoint and addressing overrides.
+/// Build an S3 client from the SDK defaults, with the endpoint and addressing overrides.
 pub async fn s3_client(settings: &StoreSettings) -> aws_sdk_s3::Client {
     let region = RegionProviderChain::first_try(
         settings.region.clone().map(aws_sdk_s3::config::Region::new),
@@ -92,7 +100,15 @@ pub async fn s3_client(settings: &StoreSettings) -> aws_sdk_s3::Client {
         .region(region)
         .load()
         .await;
-    let mut conf = aws_sdk_s3::config::Builder::from(&sdk);
+    s3_client_from(&sdk, settings)
+}
+
+/// An S3 client from a loaded SDK configuration, with the store's overrides.
+pub fn s3_client_from(sdk: &aws_types::SdkConfig, settings: &StoreSettings) -> aws_sdk_s3::Client {
+    let mut conf = aws_sdk_s3::config::Builder::from(sdk);
+    if let Some(region) = &settings.region {
+        conf = conf.region(aws_sdk_s3::config::Region::new(region.clone()));
+    }
     if let Some(ep) = &settings.endpoint_url {
         conf = conf.endpoint_url(ep);
     }

@@ -7,7 +7,8 @@ use evidenced::config::Config;
 #[test]
 fn every_shipped_config_parses() {
     let mut checked = 0;
-    for entry in std::fs::read_dir(root().join("config")).unwrap() {
+    let dirs = [root().join("config"), root().join("deploy")];
+    for entry in dirs.iter().flat_map(|d| std::fs::read_dir(d).unwrap()) {
         let path = entry.unwrap().path();
         if path.extension().is_some_and(|e| e == "toml")
             && path.file_name().is_some_and(|n| n != "requirements.toml")
@@ -21,9 +22,20 @@ fn every_shipped_config_parses() {
 }
 
 #[test]
-fn example_documents_every_store_key() {
+fn example_documents_every_store_and_daemon_key() {
     let text = std::fs::read_to_string(root().join("config/evidenced.example.toml")).unwrap();
-    for key in ["url", "endpoint_url", "force_path_style", "region"] {
+    for key in [
+        "url",
+        "endpoint_url",
+        "force_path_style",
+        "region",
+        "shutdown_deadline_secs",
+        "jitter_secs",
+        "health_file",
+        "heartbeat_secs",
+        "healthz_port",
+        "metrics_namespace",
+    ] {
         assert!(text.contains(&format!("{key} =")), "{key} undocumented");
     }
 }

@@ -4,16 +4,21 @@
 
 // Test code: a panic with its location is the right failure report.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod inbox;
 #[allow(dead_code)]
 mod support;
 
 mod config_files;
+mod daemon;
+mod faultproxy;
+mod faults;
 mod format_doc;
+mod fuzz_regressions;
+mod kill;
 mod store_local;
 mod store_s3;
 mod submit_input;
 mod tamper;
-
 mod collect_mocks;
 mod collect_moto;
-mod inbox;

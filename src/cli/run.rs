@@ -1,0 +1,178 @@
+//! `evidenced run`: the daemon (see [`crate::daemon`]).
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+
+use super::{open_store, UsageError, EXIT_OK};
+use crate::chain::EvidenceStore;
+use crate::collect;
+use crate::config::Config;
+use crate::daemon::{self, JobSpec, MetricsSink, RunOutcome, Runner, Settings, Stats};
+use crate::record::Status;
+use crate::store::AnyStore;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {}
+
+/// Runs one configured collector through [`collect::run_once`].
+///
+/// The run executes on a blocking-pool thread driving the runtime's handle: the collectors'
+/// futures borrow across `.await` in ways the compiler cannot prove `Send` for every
+/// lifetime, and a dedicated thread per run needs no such proof.
+struct CollectRunner {
+    store: Arc<EvidenceStore<AnyStore>>,
+    config: Arc<Config>,
+}
+
+impl Runner for CollectRunner {
+    fn run<'a>(
+        &'a self,
+        job: &'a str,
+    ) -> Pin<Box<dyn std::future::Future<Output = RunOutcome> + Send + 'a>> {
+        let store = Arc::clone(&self.store);
+        let config = Arc::clone(&self.config);
+        let name = job.to_string();
+        let handle = tokio::runtime::Handle::current();
+        Box::pin(async move {
+            let result = tokio::task::spawn_blocking(move || {
+                handle.block_on(collect::run_once(&store, &config, Some(&name)))
+            })
+            .await;
+            let result = match result {
+                Ok(r) => r,
+                Err(e) => {
+                    return RunOutcome {
+                        error: Some(format!("run aborted: {e}")),
+                        ..RunOutcome::default()
+                    }
+                }
+            };
+            match result {
+                Ok(reports) => {
+                    let failures = reports
+                        .iter()
+                        .filter(|r| r.status != Status::Complete)
+                        .count() as u64;
+                    RunOutcome {
+                        records: reports.len() as u64,
+                        failures,
+                        bytes: reports.iter().map(|r| r.new_blob_bytes).sum(),
+                        aws_ok: failures == 0,
+                        error: reports
+                            .iter()
+                            .flat_map(|r| r.errors.iter())
+                            .next()
+                            .map(|e| format!("{}: {}", e.operation, e.message)),
+                    }
+                }
+                Err(e) => {
+                    tracing::error!(collector = job, error = %e, "Run could not be recorded.");
+                    RunOutcome {
+                        error: Some(e.to_string()),
+                        ..RunOutcome::default()
+                    }
+                }
+            }
+        })
+    }
+}
+
+/// Resolves on SIGTERM (ECS stopping the task) or SIGINT. The handlers are installed when
+/// this is called, not when the future is first polled, so a signal that arrives during
+/// start-up is not lost (nor fatal).
+fn shutdown_signal() -> std::io::Result<impl std::future::Future<Output = ()>> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate())?;
+    let mut int = signal(SignalKind::interrupt())?;
+    Ok(async move {
+        tokio::select! {
+            _ = term.recv() => tracing::info!(signal = "SIGTERM", "Signal received."),
+            _ = int.recv() => tracing::info!(signal = "SIGINT", "Signal received."),
+        }
+    })
+}
+
+pub async fn run(config: &Config, _args: &Args) -> anyhow::Result<u8> {
+    let shutdown = shutdown_signal().context("installing the SIGTERM/SIGINT handlers")?;
+    if config.collectors.is_empty() {
+        return Err(UsageError(
+            "no [[collector]] is configured; see config/evidenced.example.toml".into(),
+        )
+        .into());
+    }
+    let mut jobs = Vec::new();
+    for c in &config.collectors {
+        let interval = daemon::schedule::interval(c.schedule())
+            .map_err(|e| UsageError(format!("[[collector]] {:?}: {e}", c.name())))?;
+        jobs.push(JobSpec {
+            name: c.name().to_string(),
+            schedule: c.schedule().to_string(),
+            interval,
+        });
+    }
+    let store = open_store(config).await?;
+    let mut last_commits = HashMap::new();
+    for r in store
+        .records()
+        .await
+        .context("reading the chain to find each collector's last run")?
+    {
+        let t = r.record.recorded_at;
+        let e = last_commits.entry(r.record.collector.clone()).or_insert(t);
+        if *e < t {
+            *e = t;
+        }
+    }
+    let d = &config.daemon;
+    let metrics: Option<Arc<dyn MetricsSink>> = match &d.metrics_namespace {
+        Some(ns) => {
+            let sdk = collect::aws::sdk_config(&config.aws).await;
+            let clients = collect::Clients::from_sdk(&sdk, config.aws.force_path_style);
+            Some(Arc::new(daemon::metrics::CloudWatchMetrics::new(
+                clients.cloudwatch,
+                ns.clone(),
+            )))
+        }
+        None => None,
+    };
+    let settings = Settings {
+        shutdown_deadline: Duration::from_secs(d.shutdown_deadline_secs),
+        jitter: Duration::from_secs(d.jitter_secs),
+        health_file: Some(PathBuf::from(&d.health_file)),
+        heartbeat: Duration::from_secs(d.heartbeat_secs.max(1)),
+    };
+    if let Some(port) = d.healthz_port {
+        let bound = daemon::healthz::serve(port, PathBuf::from(&d.health_file))
+            .await
+            .with_context(|| format!("starting /healthz on port {port}"))?;
+        tracing::info!(port = bound, "Health endpoint listening.");
+    }
+    tracing::info!(collectors = jobs.len(), store = %config.store.url, "Daemon starting.");
+    let runner = Arc::new(CollectRunner {
+        store: Arc::new(store),
+        config: Arc::new(config.clone()),
+    });
+    let summary = daemon::run(
+        jobs,
+        last_commits,
+        runner,
+        metrics,
+        settings,
+        Arc::new(Stats::default()),
+        shutdown,
+    )
+    .await?;
+    tracing::info!(
+        started = summary.started,
+        finished = summary.finished,
+        skipped = summary.skipped,
+        abandoned = summary.abandoned,
+        "Daemon stopped."
+    );
+    Ok(EXIT_OK)
+}
