@@ -9,6 +9,8 @@ mod inbox;
 #[allow(dead_code)]
 mod support;
 
+mod collect_mocks;
+mod collect_moto;
 mod config_files;
 mod daemon;
 mod faultproxy;
@@ -20,5 +22,3 @@ mod store_local;
 mod store_s3;
 mod submit_input;
 mod tamper;
-mod collect_mocks;
-mod collect_moto;
