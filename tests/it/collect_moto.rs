@@ -679,3 +679,71 @@ fn assumed_role_identity_goes_into_provenance() {
         "{arn}"
     );
 }
+
+#[test]
+fn s3_inbox_accepts_rejects_and_deletes_only_inbox_files() {
+    let bucket = rt().block_on(support::lock_bucket("inbox"));
+    let valid =
+        std::fs::read(support::root().join("config/examples/az-failover-2026-06.md")).unwrap();
+    let invalid = b"kind = \"tabletop\"\nid = \"t-1\"\n".to_vec();
+    rt().block_on(async {
+        let s3 = support::s3_client().await;
+        for (key, body) in [
+            ("drops/az.md", valid.clone()),
+            ("drops/bad.toml", invalid.clone()),
+            ("elsewhere/keep.md", valid.clone()),
+        ] {
+            let digest = evidenced::digest::Digest::of(&body);
+            s3.put_object()
+                .bucket(&bucket)
+                .key(key)
+                .checksum_algorithm(aws_sdk_s3::types::ChecksumAlgorithm::Sha256)
+                .checksum_sha256(digest.base64())
+                .body(body.into())
+                .send()
+                .await
+                .unwrap();
+        }
+    });
+    let ws = workspace(
+        "us-east-1",
+        &format!("[[collector]]\ntype = \"inbox\"\nname = \"drills\"\nschedule = \"0 */5 * * * *\"\nurl = \"s3://{bucket}/drops/\"\n"),
+    );
+    let out = collect(&ws);
+    assert!(out.contains("drills: record 2 inbox partial"), "{out}");
+    let records = ws.records();
+    assert_eq!(records[0].record.kind, "az-failover");
+    assert_eq!(ws.blob(&records[0], "original/az.md"), valid);
+    let keys = rt().block_on(async {
+        let s3 = support::s3_client().await;
+        let listed = s3.list_objects_v2().bucket(&bucket).send().await.unwrap();
+        let mut keys: Vec<String> = listed
+            .contents()
+            .iter()
+            .filter_map(|o| o.key().map(String::from))
+            .collect();
+        keys.sort();
+        keys
+    });
+    assert_eq!(
+        keys,
+        [
+            "drops/rejected/bad.toml",
+            "drops/rejected/bad.toml.reason",
+            "elsewhere/keep.md"
+        ]
+    );
+    let reason = rt().block_on(async {
+        let s3 = support::s3_client().await;
+        let o = s3
+            .get_object()
+            .bucket(&bucket)
+            .key("drops/rejected/bad.toml.reason")
+            .send()
+            .await
+            .unwrap();
+        String::from_utf8(o.body.collect().await.unwrap().into_bytes().to_vec()).unwrap()
+    });
+    assert!(reason.contains("bad.toml"), "{reason}");
+    assert_eq!(ws.blob(&records[1], "inbox/rejected/bad.toml"), invalid);
+}
