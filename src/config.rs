@@ -61,6 +61,22 @@ pub struct Config {
     pub collectors: Vec<CollectorConfig>,
     #[serde(default)]
     pub daemon: DaemonConfig,
+    #[serde(default)]
+    pub checkpoint: CheckpointConfig,
+}
+
+/// `[checkpoint]`: signing a checkpoint after each committed run.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct CheckpointConfig {
+    /// Ed25519 signing key (PKCS#8 PEM, from `evidenced keygen`). Unset: no checkpoints.
+    #[serde(default)]
+    pub key_file: Option<std::path::PathBuf>,
+    /// A second location that receives a copy of each checkpoint: a directory or
+    /// `s3://bucket/prefix` (ideally another account), so truncating the store is detectable
+    /// even if its own checkpoints are removed too.
+    #[serde(default)]
+    pub witness: Option<String>,
 }
 
 /// `[store]`: where evidence is kept.

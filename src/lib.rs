@@ -14,8 +14,16 @@
 //! - [`chain`]: [`chain::EvidenceStore`], the chain semantics over any backend: blobs first,
 //!   then the record at the next sequence number with a conditional create.
 //! - [`verify`]: walks records and blobs and names each problem with its place.
+//! - [`checkpoint`]: Ed25519-signed checkpoints of the chain head, written to the store and
+//!   a witness, and their verification (truncated or rewritten tails).
+//! - [`bundle`]: auditor bundles (.tar.gz) for a review period: writing, safe extraction,
+//!   MANIFEST checks.
 //! - [`human`]: parsing and validating drill logs, objectives and access reviews.
 //! - [`submit`]: turning validated human records into records.
+//! - [`requirements`]: the requirements catalog (config/requirements.toml) and its
+//!   evaluation, a pure function of (catalog, evidence, time); [`requirements::metrics`]
+//!   gives the per-requirement numbers the daemon publishes.
+//! - [`report`]: rendering an evaluation as JSON, Markdown or self-contained HTML.
 //! - [`collect`]: collectors of AWS state (Backup, Config, CloudWatch, S3 posture) and the
 //!   drill inbox; one record per run and scope, partial and failed runs included.
 //! - [`daemon`]: `evidenced run`: cron scheduling without overlap, catch-up, graceful
@@ -32,8 +40,10 @@
 //! sequence number at fault and, where there is one, the next step. Only [`cli`] turns them
 //! into `anyhow` errors and exit codes.
 
+pub mod bundle;
 pub mod canonical;
 pub mod chain;
+pub mod checkpoint;
 pub mod cli;
 pub mod collect;
 pub mod config;
@@ -44,6 +54,8 @@ pub mod failpoint;
 pub mod fuzzing;
 pub mod human;
 pub mod record;
+pub mod report;
+pub mod requirements;
 pub mod store;
 pub mod submit;
 pub mod telemetry;

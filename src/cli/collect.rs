@@ -60,5 +60,6 @@ pub async fn run(config: &Config, args: &Args) -> anyhow::Result<u8> {
             println!("  {}{region}: {}", e.operation, e.message);
         }
     }
+    super::checkpoint::after_commit(config, &store).await?;
     Ok(EXIT_OK)
 }

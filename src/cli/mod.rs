@@ -3,9 +3,12 @@
 //! Exit codes: 0 ok; 1 verification found problems; 2 bad usage, configuration or input;
 //! 3 the work could not be completed (store or AWS unreachable, I/O error).
 
+mod bundle;
+mod checkpoint;
 mod collect;
 mod healthcheck;
 mod log;
+mod report;
 mod run;
 mod submit;
 mod verify;
@@ -86,6 +89,15 @@ pub enum Command {
     /// is alive, its last commit is younger than twice its shortest schedule and its last
     /// AWS calls succeeded; exit 1 with the reason otherwise.
     Healthcheck(healthcheck::Args),
+    /// Evaluate the requirements catalog and report, for each requirement: status (pass,
+    /// fail, due-soon, unknown), next due date, the evidence cited and findings.
+    Report(report::Args),
+    /// Write an auditor bundle (.tar.gz) for a review period: the chain through the end of
+    /// the period, the blobs it references, checkpoints, public keys, the report in JSON,
+    /// Markdown and HTML, the format docs, VERIFY.md and a SHA-256 MANIFEST.
+    Bundle(bundle::Args),
+    /// Create an Ed25519 signing key file for checkpoints (`[checkpoint] key_file`).
+    Keygen(checkpoint::KeygenArgs),
 }
 
 /// Errors that are the caller's to fix (exit code 2).
@@ -126,6 +138,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Collect(args) => collect::run(&config, args).await,
         Command::Run(args) => run::run(&config, args).await,
         Command::Healthcheck(args) => healthcheck::run(&config, args).await,
+        Command::Report(args) => report::run(&config, args).await,
+        Command::Bundle(args) => bundle::run(&config, args).await,
+        Command::Keygen(args) => checkpoint::keygen(args),
     }
 }
 

@@ -40,7 +40,16 @@ impl Runner for CollectRunner {
         let handle = tokio::runtime::Handle::current();
         Box::pin(async move {
             let result = tokio::task::spawn_blocking(move || {
-                handle.block_on(collect::run_once(&store, &config, Some(&name)))
+                handle.block_on(async {
+                    let result = collect::run_once(&store, &config, Some(&name)).await;
+                    if result.is_ok() {
+                        // Sign the new head; a failure here leaves the records committed.
+                        if let Err(e) = super::checkpoint::after_commit(&config, &store).await {
+                            tracing::warn!(collector = %name, error = %e, "Checkpoint not written.");
+                        }
+                    }
+                    result
+                })
             })
             .await;
             let result = match result {

@@ -70,5 +70,6 @@ pub async fn run(config: &Config, args: &Args) -> anyhow::Result<u8> {
             }
         }
     }
+    super::checkpoint::after_commit(config, &store).await?;
     Ok(EXIT_OK)
 }

@@ -1,22 +1,38 @@
-//! `evidenced verify`
+//! `evidenced verify [BUNDLE]`
 
 use std::io::IsTerminal;
+use std::path::PathBuf;
 
 use indicatif::{ProgressBar, ProgressStyle};
 
-use super::{open_store, Format, EXIT_OK, EXIT_PROBLEMS};
+use super::{open_store, Format, UsageError, EXIT_OK, EXIT_PROBLEMS};
+use crate::bundle::{self, Limits};
 use crate::config::Config;
-use crate::store::AnyStore;
-use crate::verify::{self, Progress};
+use crate::store::{AnyStore, LocalStore, ObjectStore};
+use crate::verify::{self, Problem, Progress, Report};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
+    /// An auditor bundle (.tar.gz) to verify offline instead of the store: safe extraction,
+    /// MANIFEST, chain, blobs and checkpoints.
+    #[arg(value_name = "BUNDLE")]
+    pub bundle: Option<PathBuf>,
     /// Output format.
     #[arg(long, value_enum, default_value = "text")]
     pub format: Format,
     /// Blobs hashed at once. Default: the number of CPUs for a local store, 32 for S3.
     #[arg(long, value_name = "N")]
     pub jobs: Option<usize>,
+    /// Trust only this Ed25519 public key (PEM) for checkpoints; repeatable. Default: the
+    /// keys kept under chain/keys/ (compare their ids with one obtained out of band).
+    #[arg(long, value_name = "FILE")]
+    pub public_key: Vec<PathBuf>,
+    /// Largest bundle member accepted, in bytes.
+    #[arg(long, value_name = "BYTES", default_value_t = Limits::default().max_member)]
+    pub max_member_bytes: u64,
+    /// Largest total extracted size accepted, in bytes.
+    #[arg(long, value_name = "BYTES", default_value_t = Limits::default().max_total)]
+    pub max_total_bytes: u64,
 }
 
 struct Bar(ProgressBar);
@@ -33,14 +49,8 @@ impl Progress for Bar {
     }
 }
 
-pub async fn run(config: &Config, args: &Args) -> anyhow::Result<u8> {
-    let store = open_store(config).await?;
-    let cpus = std::thread::available_parallelism().map_or(2, |n| n.get());
-    let jobs = args.jobs.unwrap_or(match store.backend() {
-        AnyStore::Local(_) => cpus,
-        AnyStore::S3(_) => 32,
-    });
-    let report = if std::io::stderr().is_terminal() {
+async fn walk<S: ObjectStore>(store: &S, jobs: usize) -> anyhow::Result<Report> {
+    Ok(if std::io::stderr().is_terminal() {
         let bar = ProgressBar::new(0);
         bar.set_style(
             ProgressStyle::with_template(
@@ -48,13 +58,138 @@ pub async fn run(config: &Config, args: &Args) -> anyhow::Result<u8> {
             )
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
         );
-        verify::verify(store.backend(), jobs, &Bar(bar)).await?
+        verify::verify(store, jobs, &Bar(bar)).await?
     } else {
-        verify::verify(store.backend(), jobs, &verify::Silent).await?
-    };
+        verify::verify(store, jobs, &verify::Silent).await?
+    })
+}
+
+fn trusted(args: &Args) -> anyhow::Result<Option<Vec<ed25519_dalek::VerifyingKey>>> {
+    if args.public_key.is_empty() {
+        return Ok(None);
+    }
+    let mut keys = Vec::new();
+    for p in &args.public_key {
+        let text =
+            std::fs::read_to_string(p).map_err(|e| UsageError(format!("{}: {e}", p.display())))?;
+        let key = crate::checkpoint::parse_public_pem(&text).ok_or_else(|| {
+            UsageError(format!(
+                "{}: not an Ed25519 public key in PEM (SubjectPublicKeyInfo) form",
+                p.display()
+            ))
+        })?;
+        keys.push(key);
+    }
+    Ok(Some(keys))
+}
+
+fn finish(mut report: Report, extra: Vec<Problem>, args: &Args) -> anyhow::Result<u8> {
+    report.problems.extend(extra);
+    report.ok = report.problems.is_empty();
     match args.format {
         Format::Json => println!("{}", serde_json::to_string_pretty(&report)?),
         Format::Text => print!("{}", report.to_text()),
     }
     Ok(if report.ok { EXIT_OK } else { EXIT_PROBLEMS })
+}
+
+pub async fn run(config: &Config, args: &Args) -> anyhow::Result<u8> {
+    let cpus = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let trusted = trusted(args)?;
+    if let Some(path) = &args.bundle {
+        return verify_bundle(path, args, cpus, trusted.as_deref()).await;
+    }
+    let store = open_store(config).await?;
+    let jobs = args.jobs.unwrap_or(match store.backend() {
+        AnyStore::Local(_) => cpus,
+        AnyStore::S3(_) => 32,
+    });
+    let report = walk(store.backend(), jobs).await?;
+    let witness = super::checkpoint::open_witness(config).await?;
+    let cps =
+        crate::checkpoint::verify::verify(store.backend(), witness.as_ref(), trusted.as_deref())
+            .await?;
+    finish(report, cps.problems, args)
+}
+
+async fn verify_bundle(
+    path: &std::path::Path,
+    args: &Args,
+    cpus: usize,
+    trusted: Option<&[ed25519_dalek::VerifyingKey]>,
+) -> anyhow::Result<u8> {
+    let limits = Limits {
+        max_member: args.max_member_bytes,
+        max_total: args.max_total_bytes,
+        ..Limits::default()
+    };
+    let opened = match bundle::open(path, &limits) {
+        Ok(o) => o,
+        Err(e @ (bundle::BundleError::Unsafe { .. } | bundle::BundleError::Malformed { .. })) => {
+            let empty = Report {
+                ok: false,
+                records: 0,
+                blobs: 0,
+                blob_bytes: 0,
+                head_seq: None,
+                head_hash: None,
+                problems: Vec::new(),
+            };
+            let key = match &e {
+                bundle::BundleError::Unsafe { member, .. } => member.clone(),
+                bundle::BundleError::Malformed { file, .. } => file.clone(),
+                _ => path.display().to_string(),
+            };
+            let p = Problem {
+                check: "unsafe-or-malformed-bundle",
+                seq: None,
+                key,
+                expected: None,
+                actual: None,
+                message: format!("{e}; nothing was extracted outside a temporary directory"),
+            };
+            return finish(empty, vec![p], args);
+        }
+        Err(e) => return Err(UsageError(e.to_string()).into()),
+    };
+    let mut extra = bundle::check_manifest(opened.root());
+    extra.extend(bundle::check_report(&opened).await);
+    let store = opened.local_store();
+    let mut report = walk(&store, args.jobs.unwrap_or(cpus)).await?;
+    // Blobs of records recorded before the period are included only when the report reads
+    // them; their absence is expected, not damage.
+    let excused = bundle::read::excused_blobs(&opened).await?;
+    report.problems.retain(|p| {
+        !(p.check == "missing-blob" && p.expected.as_ref().is_some_and(|d| excused.contains(d)))
+    });
+    let cps = crate::checkpoint::verify::verify(&store, None::<&LocalStore>, trusted).await?;
+    // Name places as paths inside the bundle.
+    for p in report.problems.iter_mut() {
+        p.key = format!("{}/{}", bundle::STORE_DIR, p.key);
+    }
+    extra.extend(cps.problems.into_iter().map(|mut p| {
+        p.key = format!("{}/{}", bundle::STORE_DIR, p.key);
+        p
+    }));
+    if report.head_seq != Some(opened.meta.last_seq) {
+        extra.push(Problem {
+            check: "bundle-truncated",
+            seq: report.head_seq,
+            key: bundle::META.to_string(),
+            expected: Some(opened.meta.last_seq.to_string()),
+            actual: report.head_seq.map(|s| s.to_string()),
+            message: format!(
+                "{} says the bundle holds records 1..{} but the chain in it ends at {}",
+                bundle::META,
+                opened.meta.last_seq,
+                report.head_seq.unwrap_or(0)
+            ),
+        });
+    }
+    if cps.covered_seq.is_none() {
+        eprintln!(
+            "note: the bundle holds no valid checkpoint; truncation of its tail cannot be detected"
+        );
+    }
+    finish(report, extra, args)
 }

@@ -19,9 +19,17 @@ pub async fn serve(port: u16, health_file: PathBuf) -> std::io::Result<u16> {
             };
             let file = health_file.clone();
             tokio::spawn(async move {
-                let mut buf = [0u8; 1024];
-                let n = sock.read(&mut buf).await.unwrap_or(0);
-                let req = String::from_utf8_lossy(&buf[..n]);
+                // Read the request head (a request line split across reads is common
+                // under load); 4 KiB is plenty for a health probe.
+                let mut buf = Vec::with_capacity(1024);
+                let mut chunk = [0u8; 1024];
+                while buf.len() < 4096 && !buf.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match sock.read(&mut chunk).await {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                    }
+                }
+                let req = String::from_utf8_lossy(&buf);
                 let (status, body) = if req.starts_with("GET /healthz ") {
                     match HealthState::read(&file)
                         .map_err(|e| e.to_string())

@@ -9,15 +9,23 @@ mod inbox;
 #[allow(dead_code)]
 mod support;
 
+mod bundle;
+mod bundle_hostile;
+mod bundle_tamper;
+mod checkpoint;
 mod collect_mocks;
 mod collect_moto;
 mod config_files;
 mod daemon;
+mod evidence_fixtures;
 mod faultproxy;
 mod faults;
 mod format_doc;
 mod fuzz_regressions;
 mod kill;
+mod report;
+mod requirements;
+mod requirements_rules;
 mod store_local;
 mod store_s3;
 mod submit_input;

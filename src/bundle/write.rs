@@ -1,0 +1,247 @@
+//! Writing a bundle: records 1 ..= the last recorded at or before `max(to, at)` (so every link
+//! verifies from the start of the chain), the blobs of the period's records and those the
+//! report reads, the checkpoints up to the last record, public keys, the report in three
+//! formats, the catalog, the docs, VERIFY.md and the MANIFEST.
+//!
+//! The archive is written to a temporary file beside the output and renamed into place, so
+//! an interrupted run leaves no half bundle under the requested name. Member headers are
+//! fixed (mode 0644, owner 0, mtime = the earlier of the end of the period and `at`) so the same inputs give the
+//! same archive.
+
+use std::collections::BTreeSet;
+use std::io::Write;
+use std::path::Path;
+
+use flate2::write::GzEncoder;
+use flate2::Compression;
+
+use super::{BundleError, BundleMeta, BUNDLE_FORMAT, CATALOG, MANIFEST, META, STORE_DIR};
+use crate::chain::{blob_key, record_key, EvidenceStore};
+use crate::checkpoint::{parse_checkpoint_key, CHECKPOINTS_PREFIX, KEYS_PREFIX};
+use crate::digest::Digest;
+use crate::human::fmt_time;
+use crate::report::{self, ReportFormat};
+use crate::requirements::{evaluate, Catalog, Evaluation, Evidence, Options, Window};
+use crate::store::ObjectStore;
+
+/// The format documentation shipped in every bundle: records and blobs, then checkpoints,
+/// bundles and the catalog.
+const FORMAT_DOC: &str = include_str!("../../docs/FORMAT.md");
+const FORMAT_CHECKPOINTS_DOC: &str = include_str!("../../docs/FORMAT-checkpoints-bundles.md");
+/// The verification steps shipped in every bundle.
+const VERIFY_DOC: &str = include_str!("../../docs/VERIFY.md");
+
+/// What to put in a bundle.
+pub struct BundleSpec<'a> {
+    pub window: Window,
+    pub catalog: &'a Catalog,
+    /// The catalog's text, stored verbatim so `report --bundle` uses the same rules.
+    pub catalog_text: &'a str,
+    pub options: &'a Options,
+}
+
+/// What was written.
+#[derive(Debug)]
+pub struct Written {
+    pub meta: BundleMeta,
+    pub evaluation: Evaluation,
+    /// Size of the archive.
+    pub bytes: u64,
+}
+
+struct Tar<W: Write> {
+    builder: tar::Builder<W>,
+    manifest: Vec<(String, Digest)>,
+    mtime: u64,
+    out: String,
+}
+
+impl<W: Write> Tar<W> {
+    fn add(&mut self, path: &str, bytes: &[u8]) -> Result<(), BundleError> {
+        let mut h = tar::Header::new_gnu();
+        h.set_size(bytes.len() as u64);
+        h.set_mode(0o644);
+        h.set_mtime(self.mtime);
+        h.set_uid(0);
+        h.set_gid(0);
+        h.set_entry_type(tar::EntryType::Regular);
+        self.builder
+            .append_data(&mut h, path, bytes)
+            .map_err(BundleError::io(&self.out))?;
+        if path != MANIFEST {
+            self.manifest.push((path.to_string(), Digest::of(bytes)));
+        }
+        Ok(())
+    }
+}
+
+/// Write the bundle for `spec` to `out`.
+pub async fn write<S: ObjectStore>(
+    store: &EvidenceStore<S>,
+    spec: &BundleSpec<'_>,
+    out: &Path,
+) -> Result<Written, BundleError> {
+    let w = spec.window;
+    let records = store.records().await?;
+    // Everything the report may read: records up to the end of the period, or up to the
+    // evaluation time when that is later.
+    let end = w.to.max(w.at);
+    let included: Vec<_> = records
+        .iter()
+        .filter(|r| r.record.recorded_at <= end)
+        .collect();
+    let Some(last) = included.last().map(|r| r.seq) else {
+        return Err(BundleError::Input(format!(
+            "the store has no record recorded at or before {}",
+            fmt_time(end)
+        )));
+    };
+    // Records are contiguous from 1; anything else is damage that verify should name.
+    let included: Vec<_> = records.iter().filter(|r| r.seq <= last).collect();
+    let first_period_seq = included
+        .iter()
+        .find(|r| r.record.recorded_at >= w.from)
+        .map(|r| r.seq);
+
+    let evidence = Evidence::load(store, spec.catalog).await?;
+    let evaluation = evaluate(spec.catalog, &evidence, w, spec.options);
+    let wanted = Evidence::wanted(spec.catalog);
+    let mut blobs: BTreeSet<Digest> = BTreeSet::new();
+    for r in &included {
+        let in_period = r.record.recorded_at >= w.from;
+        for item in &r.record.items {
+            if in_period || wanted.contains(&item.media_type) {
+                blobs.insert(item.digest);
+            }
+        }
+    }
+
+    let dir = out
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let out_name = out.display().to_string();
+    let tmp = tempfile::NamedTempFile::new_in(dir).map_err(BundleError::io(dir.display()))?;
+    let file = tmp
+        .as_file()
+        .try_clone()
+        .map_err(BundleError::io(&out_name))?;
+    let gz = GzEncoder::new(
+        std::io::BufWriter::with_capacity(1 << 20, file),
+        Compression::default(),
+    );
+    let mut tar = Tar {
+        builder: tar::Builder::new(gz),
+        manifest: Vec::new(),
+        mtime: u64::try_from(w.to.min(w.at).unix_timestamp()).unwrap_or(0),
+        out: out_name.clone(),
+    };
+
+    for r in &included {
+        tar.add(&format!("{STORE_DIR}/{}", record_key(r.seq)), &r.bytes)?;
+    }
+    let backend = store.backend();
+    let mut checkpoint_seq = None;
+    for key in backend.list(CHECKPOINTS_PREFIX).await? {
+        let Some(seq) = parse_checkpoint_key(&key) else {
+            continue;
+        };
+        if seq > last {
+            continue;
+        }
+        if let Some(bytes) = backend.get(&key).await? {
+            tar.add(&format!("{STORE_DIR}/{key}"), &bytes)?;
+            checkpoint_seq = Some(checkpoint_seq.map_or(seq, |s: u64| s.max(seq)));
+        }
+    }
+    for key in backend.list(KEYS_PREFIX).await? {
+        if let Some(bytes) = backend.get(&key).await? {
+            tar.add(&format!("{STORE_DIR}/{key}"), &bytes)?;
+        }
+    }
+    for d in &blobs {
+        let bytes = store.blob(d).await?.ok_or_else(|| {
+            BundleError::Input(format!(
+                "blob {d} is missing from the store; run `evidenced verify` to locate the damage"
+            ))
+        })?;
+        tar.add(&format!("{STORE_DIR}/{}", blob_key(d)), &bytes)?;
+    }
+
+    let chain = included
+        .first()
+        .map(|r| r.hash.to_string())
+        .unwrap_or_default();
+    let meta = BundleMeta {
+        format: BUNDLE_FORMAT,
+        program: format!("evidenced {}", env!("CARGO_PKG_VERSION")),
+        at: fmt_time(w.at),
+        from: fmt_time(w.from),
+        to: fmt_time(w.to),
+        chain,
+        last_seq: last,
+        first_period_seq,
+        checkpoint_seq,
+        records: included.len() as u64,
+        blobs: blobs.len() as u64,
+        lead_days: spec.options.lead_days,
+        schedules: spec
+            .options
+            .schedules
+            .iter()
+            .map(|(k, v)| (k.clone(), u64::try_from(v.whole_seconds()).unwrap_or(0)))
+            .collect(),
+    };
+    let meta_json =
+        serde_json::to_vec_pretty(&meta).map_err(|e| BundleError::Input(format!("{META}: {e}")))?;
+    tar.add(META, &meta_json)?;
+    tar.add(CATALOG, spec.catalog_text.as_bytes())?;
+    for (name, format) in [
+        ("report/report.json", ReportFormat::Json),
+        ("report/report.md", ReportFormat::Md),
+        ("report/report.html", ReportFormat::Html),
+    ] {
+        tar.add(name, report::render(&evaluation, format).as_bytes())?;
+    }
+    tar.add("docs/FORMAT.md", FORMAT_DOC.as_bytes())?;
+    tar.add(
+        "docs/FORMAT-checkpoints-bundles.md",
+        FORMAT_CHECKPOINTS_DOC.as_bytes(),
+    )?;
+    tar.add("VERIFY.md", VERIFY_DOC.as_bytes())?;
+    let mut manifest = tar.manifest.clone();
+    manifest.sort();
+    let text: String = manifest
+        .iter()
+        .map(|(p, d)| format!("{}  {p}\n", d.hex()))
+        .collect();
+    tar.add(MANIFEST, text.as_bytes())?;
+
+    let gz = tar
+        .builder
+        .into_inner()
+        .map_err(BundleError::io(&out_name))?;
+    let mut buf = gz.finish().map_err(BundleError::io(&out_name))?;
+    buf.flush().map_err(BundleError::io(&out_name))?;
+    let file = buf.into_inner().map_err(|e| BundleError::Io {
+        path: out_name.clone(),
+        source: e.into_error(),
+    })?;
+    file.sync_all().map_err(BundleError::io(&out_name))?;
+    let bytes = file.metadata().map_err(BundleError::io(&out_name))?.len();
+    tmp.persist(out).map_err(|e| BundleError::Io {
+        path: out_name.clone(),
+        source: e.error,
+    })?;
+    tracing::debug!(
+        records = meta.records,
+        blobs = meta.blobs,
+        bytes,
+        "Bundle written."
+    );
+    Ok(Written {
+        meta,
+        evaluation,
+        bytes,
+    })
+}

@@ -1,0 +1,200 @@
+//! Checking checkpoints against the chain: each signature, the chain id, and that the
+//! record at the signed sequence number still exists with the signed hash. A chain that
+//! ends before a signed checkpoint was truncated; a record whose hash differs from the
+//! signed head was rewritten. With a witness, a checkpoint the witness holds and the store
+//! lacks shows that the store's copy was removed.
+//!
+//! What this does not prove: that records after the latest checkpoint are complete (nothing
+//! signed names them yet), nor that the signing key is the operator's — compare its id with
+//! one obtained out of band.
+
+use std::collections::BTreeMap;
+
+use ed25519_dalek::{Signature, VerifyingKey};
+use serde::Serialize;
+
+use super::{
+    key_id, parse_checkpoint_key, parse_public_pem, Signed, CHECKPOINTS_PREFIX, KEYS_PREFIX,
+};
+use crate::chain::{parse_record_key, record_key, RECORDS_PREFIX};
+use crate::digest::Digest;
+use crate::store::{ObjectStore, StoreError};
+use crate::verify::Problem;
+
+/// The outcome of checking checkpoints.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct CheckpointReport {
+    /// Checkpoints read (store and witness).
+    pub checked: usize,
+    /// Highest sequence number vouched for by a valid checkpoint.
+    pub covered_seq: Option<u64>,
+    pub problems: Vec<Problem>,
+}
+
+fn problem(
+    check: &'static str,
+    seq: Option<u64>,
+    key: &str,
+    expected: Option<String>,
+    actual: Option<String>,
+    message: String,
+) -> Problem {
+    Problem {
+        check,
+        seq,
+        key: key.to_string(),
+        expected,
+        actual,
+        message,
+    }
+}
+
+async fn load_keys<S: ObjectStore>(
+    store: &S,
+    into: &mut BTreeMap<String, VerifyingKey>,
+) -> Result<(), StoreError> {
+    for k in store.list(KEYS_PREFIX).await? {
+        if let Some(bytes) = store.get(&k).await? {
+            if let Some(key) = std::str::from_utf8(&bytes).ok().and_then(parse_public_pem) {
+                into.insert(key_id(&key), key);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Check every checkpoint in `store` (and `witness`). `trusted`, when given, are the only
+/// keys accepted; otherwise the public keys kept in the store and witness are used.
+pub async fn verify<S: ObjectStore, W: ObjectStore>(
+    store: &S,
+    witness: Option<&W>,
+    trusted: Option<&[VerifyingKey]>,
+) -> Result<CheckpointReport, StoreError> {
+    let mut report = CheckpointReport::default();
+    let mut keys = BTreeMap::new();
+    match trusted {
+        Some(t) => {
+            for k in t {
+                keys.insert(key_id(k), *k);
+            }
+        }
+        None => {
+            load_keys(store, &mut keys).await?;
+            if let Some(w) = witness {
+                load_keys(w, &mut keys).await?;
+            }
+        }
+    }
+    let last = store
+        .list(RECORDS_PREFIX)
+        .await?
+        .iter()
+        .filter_map(|k| parse_record_key(k))
+        .max()
+        .unwrap_or(0);
+    let chain = super::chain_id(store).await?;
+    let mut hashes: BTreeMap<u64, Option<Digest>> = BTreeMap::new();
+
+    let mut sources: Vec<(&'static str, String, Vec<u8>)> = Vec::new();
+    for k in store.list(CHECKPOINTS_PREFIX).await? {
+        if let Some(b) = store.get(&k).await? {
+            sources.push(("store", k, b));
+        }
+    }
+    if let Some(w) = witness {
+        for k in w.list(CHECKPOINTS_PREFIX).await? {
+            let Some(b) = w.get(&k).await? else { continue };
+            match store.get(&k).await? {
+                None => report.problems.push(problem(
+                    "checkpoint-missing-from-store",
+                    parse_checkpoint_key(&k),
+                    &k,
+                    None,
+                    None,
+                    format!("the witness holds checkpoint {k} but the store does not: the store's copy was removed"),
+                )),
+                Some(s) if s != b => report.problems.push(problem(
+                    "checkpoint-differs-from-witness",
+                    parse_checkpoint_key(&k),
+                    &k,
+                    Some(Digest::of(&b).to_string()),
+                    Some(Digest::of(&s).to_string()),
+                    format!("checkpoint {k} in the store differs from the witness's copy"),
+                )),
+                Some(_) => {}
+            }
+            sources.push(("witness", k, b));
+        }
+    }
+
+    for (origin, key, bytes) in sources {
+        report.checked += 1;
+        let signed = match Signed::parse(&key, &bytes) {
+            Ok(s) => s,
+            Err(e) => {
+                report.problems.push(problem(
+                    "unreadable-checkpoint",
+                    parse_checkpoint_key(&key),
+                    &key,
+                    None,
+                    None,
+                    format!("{origin}: {e}"),
+                ));
+                continue;
+            }
+        };
+        let c = &signed.checkpoint;
+        if parse_checkpoint_key(&key) != Some(c.seq) {
+            report.problems.push(problem(
+                "checkpoint-misplaced",
+                Some(c.seq),
+                &key,
+                Some(super::checkpoint_key(c.seq)),
+                Some(key.clone()),
+                format!(
+                    "{origin}: the checkpoint for sequence {} is stored under another key",
+                    c.seq
+                ),
+            ));
+            continue;
+        }
+        let Some(vk) = keys.get(&c.key_id) else {
+            report.problems.push(problem("unknown-checkpoint-key", Some(c.seq), &key, None, Some(c.key_id.clone()), format!("{origin}: checkpoint {} is signed by key {} which is not trusted or not found under {KEYS_PREFIX}", c.seq, c.key_id)));
+            continue;
+        };
+        if vk
+            .verify_strict(&signed.body, &Signature::from_bytes(&signed.signature))
+            .is_err()
+        {
+            report.problems.push(problem("bad-checkpoint-signature", Some(c.seq), &key, None, None, format!("{origin}: the signature of checkpoint {} does not verify with key {}: the checkpoint was altered", c.seq, c.key_id)));
+            continue;
+        }
+        if chain != Some(c.chain) {
+            report.problems.push(problem("checkpoint-chain-mismatch", Some(c.seq), &key, Some(c.chain.to_string()), chain.map(|d| d.to_string()), format!("{origin}: checkpoint {} names another chain (record 1 differs from the one signed)", c.seq)));
+            continue;
+        }
+        if c.seq > last {
+            report.problems.push(problem("chain-truncated", Some(c.seq), &record_key(c.seq), Some(c.seq.to_string()), Some(last.to_string()), format!("{origin}: checkpoint signed at {} vouches for records up to {} but the chain ends at {last}: the tail was truncated", crate::human::fmt_time(c.time), c.seq)));
+            continue;
+        }
+        let hash = match hashes.get(&c.seq) {
+            Some(h) => *h,
+            None => {
+                let h = store
+                    .get(&record_key(c.seq))
+                    .await?
+                    .map(|b| Digest::of_record(&b));
+                hashes.insert(c.seq, h);
+                h
+            }
+        };
+        match hash {
+            None => report.problems.push(problem("chain-truncated", Some(c.seq), &record_key(c.seq), Some(c.head.to_string()), None, format!("{origin}: record {} named by a signed checkpoint is missing", c.seq))),
+            Some(h) if h != c.head => report.problems.push(problem("checkpoint-head-mismatch", Some(c.seq), &record_key(c.seq), Some(c.head.to_string()), Some(h.to_string()), format!("{origin}: record {} does not hash to the head signed in its checkpoint: the chain was rewritten at or before record {}", c.seq, c.seq))),
+            Some(_) => {
+                report.covered_seq = Some(report.covered_seq.map_or(c.seq, |s: u64| s.max(c.seq)));
+            }
+        }
+    }
+    Ok(report)
+}

@@ -1,0 +1,386 @@
+//! The requirements catalog: TOML data, not code (config/requirements.toml).
+//!
+//! A requirement names a rule kind and the evidence that satisfies it. The rule kinds are
+//! few on purpose so that an auditor can read the catalog and know exactly what was
+//! checked (docs/FORMAT-checkpoints-bundles.md, "Catalog"):
+//!
+//! - `every`: at least one matching fact in every calendar `period` (quarter, month, year);
+//! - `within`: the newest matching fact is at most `days` old;
+//! - `present`: the latest snapshot holds at least one element and every element passes
+//!   `require`;
+//! - `fresh`: no collector went longer than twice its schedule (or `max_age_hours`)
+//!   without a committed record.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+
+use crate::human::CANONICAL_MEDIA_TYPE;
+
+/// The default catalog, shipped in the binary so `report` works without configuration.
+pub const DEFAULT_CATALOG: &str = include_str!("../../config/requirements.toml");
+
+/// A catalog that cannot be used, naming the requirement and the key.
+#[derive(Debug, thiserror::Error)]
+pub enum CatalogError {
+    #[error("{file}: cannot read: {source}")]
+    Read {
+        file: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{file}:{line}:{column}: {message}")]
+    Syntax {
+        file: String,
+        line: usize,
+        column: usize,
+        message: String,
+    },
+    #[error("{file}: requirement {id}: key `{key}`: {message}")]
+    Invalid {
+        file: String,
+        id: String,
+        key: String,
+        message: String,
+    },
+}
+
+/// The whole catalog.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Catalog {
+    #[serde(default)]
+    pub settings: Settings,
+    #[serde(default, rename = "requirement")]
+    pub requirements: Vec<Requirement>,
+}
+
+/// `[settings]`: numbers that apply to every requirement unless it overrides them.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    /// Lead time of due-soon warnings, in days.
+    #[serde(default = "default_due_soon_days")]
+    pub due_soon_days: u32,
+    /// Evidence recorded more than this many days after the fact it claims is flagged.
+    #[serde(default = "default_late_after_days")]
+    pub late_after_days: u32,
+}
+
+fn default_due_soon_days() -> u32 {
+    21
+}
+
+fn default_late_after_days() -> u32 {
+    7
+}
+
+impl Default for Settings {
+    fn default() -> Settings {
+        Settings {
+            due_soon_days: default_due_soon_days(),
+            late_after_days: default_late_after_days(),
+        }
+    }
+}
+
+/// The rule kinds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RuleKind {
+    Every,
+    Within,
+    Present,
+    Fresh,
+}
+
+/// Calendar periods of an `every` rule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Period {
+    Month,
+    Quarter,
+    Year,
+}
+
+/// One `[[requirement]]`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Requirement {
+    pub id: String,
+    pub title: String,
+    /// Where the requirement comes from (checklist and item), for the report.
+    #[serde(default)]
+    pub source: Option<String>,
+    pub rule: RuleKind,
+    /// `every`: the calendar period.
+    #[serde(default)]
+    pub period: Option<Period>,
+    /// `within`: the maximum age of the newest matching fact.
+    #[serde(default)]
+    pub days: Option<u32>,
+    /// `fresh`: the longest allowed gap when the collector's schedule is not configured.
+    #[serde(default)]
+    pub max_age_hours: Option<u32>,
+    /// What one matching fact is called in findings ("successful restore test").
+    #[serde(default)]
+    pub what: Option<String>,
+    /// Overrides `[settings] due_soon_days`.
+    #[serde(default)]
+    pub due_soon_days: Option<u32>,
+    /// Evidence that satisfies the rule; any one matcher suffices.
+    #[serde(default)]
+    pub evidence: Vec<Matcher>,
+}
+
+/// Which records a matcher reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Select {
+    /// Every record (incremental evidence: drills, restore jobs).
+    #[default]
+    All,
+    /// Only the latest record per scope (account, region): a snapshot of current state.
+    Latest,
+}
+
+/// One `[[requirement.evidence]]`: what a matching fact looks like.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Matcher {
+    /// Human record kind: shorthand for the human-record media type and `kind = <this>`.
+    /// A drill whose `outcome` is `fail` never matches.
+    #[serde(default)]
+    pub human: Option<String>,
+    /// Media type of the item holding the evidence document.
+    #[serde(default)]
+    pub media_type: Option<String>,
+    /// Dotted path of an array in the document whose elements are the facts; without it
+    /// the document itself is the one fact.
+    #[serde(default)]
+    pub items: Option<String>,
+    /// Field identifying a fact across records (e.g. `restore_job_id`): the latest
+    /// recorded state of each key wins.
+    #[serde(default)]
+    pub key: Option<String>,
+    /// Field holding the time the fact refers to (RFC 3339); default: the item's
+    /// `observed_at`.
+    #[serde(default)]
+    pub time: Option<String>,
+    #[serde(default)]
+    pub select: Select,
+    /// Which facts are in scope (all must hold).
+    #[serde(default, rename = "where")]
+    pub filter: Conditions,
+    /// `present` rules: what every in-scope fact must satisfy.
+    #[serde(default)]
+    pub require: Conditions,
+}
+
+/// Conditions over dotted field paths; all must hold.
+#[derive(Debug, Clone, PartialEq, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Conditions {
+    /// Field equals value.
+    #[serde(default)]
+    pub equals: BTreeMap<String, toml::Value>,
+    /// Field is absent, null, or anything but the value.
+    #[serde(default)]
+    pub not_equals: BTreeMap<String, toml::Value>,
+    /// Field equals one of the values.
+    #[serde(default)]
+    pub one_of: BTreeMap<String, Vec<toml::Value>>,
+    /// Field is present, not null, and not an empty string, array or table.
+    #[serde(default)]
+    pub exists: Vec<String>,
+    /// Pairs of fields whose values must differ.
+    #[serde(default)]
+    pub differ: Vec<[String; 2]>,
+    /// Field ≤ a number, or ≤ another field when the value is a string naming it.
+    #[serde(default)]
+    pub at_most: BTreeMap<String, toml::Value>,
+    /// Field < a number, or < another field.
+    #[serde(default)]
+    pub below: BTreeMap<String, toml::Value>,
+}
+
+impl Matcher {
+    /// The media type this matcher reads.
+    pub fn media_type(&self) -> &str {
+        match (&self.media_type, &self.human) {
+            (Some(m), _) => m,
+            (None, Some(_)) => CANONICAL_MEDIA_TYPE,
+            (None, None) => "",
+        }
+    }
+}
+
+impl Requirement {
+    /// The noun used in findings.
+    pub fn what(&self) -> String {
+        self.what
+            .clone()
+            .unwrap_or_else(|| "matching evidence".to_string())
+    }
+}
+
+impl Catalog {
+    /// Read and check a catalog file.
+    pub fn load(path: &std::path::Path) -> Result<Catalog, CatalogError> {
+        let file = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|source| CatalogError::Read {
+            file: file.clone(),
+            source,
+        })?;
+        Catalog::parse(&file, &text)
+    }
+
+    /// The built-in default catalog.
+    pub fn default_catalog() -> Result<Catalog, CatalogError> {
+        Catalog::parse("<built-in config/requirements.toml>", DEFAULT_CATALOG)
+    }
+
+    /// Parse `text` (named `file` in errors) and check every requirement.
+    pub fn parse(file: &str, text: &str) -> Result<Catalog, CatalogError> {
+        let catalog: Catalog = toml::from_str(text).map_err(|e| syntax(file, text, &e))?;
+        catalog.check(file)?;
+        Ok(catalog)
+    }
+
+    fn check(&self, file: &str) -> Result<(), CatalogError> {
+        let mut seen = std::collections::BTreeSet::new();
+        for (i, r) in self.requirements.iter().enumerate() {
+            let id = if r.id.is_empty() {
+                format!("#{}", i + 1)
+            } else {
+                r.id.clone()
+            };
+            let bad = |key: &str, message: String| CatalogError::Invalid {
+                file: file.to_string(),
+                id: id.clone(),
+                key: key.to_string(),
+                message,
+            };
+            if r.id.trim().is_empty() {
+                return Err(bad("id", "must not be empty".into()));
+            }
+            if !seen.insert(r.id.clone()) {
+                return Err(bad("id", "is used by another requirement".into()));
+            }
+            let needs = |present: bool, key: &str| {
+                if present {
+                    Ok(())
+                } else {
+                    Err(bad(key, format!("is required by rule = {:?}", r.rule)))
+                }
+            };
+            match r.rule {
+                RuleKind::Every => needs(r.period.is_some(), "period")?,
+                RuleKind::Within => {
+                    needs(r.days.is_some_and(|d| d > 0), "days")?;
+                }
+                RuleKind::Present => {}
+                RuleKind::Fresh => {
+                    needs(r.max_age_hours.is_some_and(|h| h > 0), "max_age_hours")?;
+                }
+            }
+            if r.rule != RuleKind::Every && r.period.is_some() {
+                return Err(bad("period", "applies only to rule = \"every\"".into()));
+            }
+            if r.rule != RuleKind::Within && r.days.is_some() {
+                return Err(bad("days", "applies only to rule = \"within\"".into()));
+            }
+            if r.rule == RuleKind::Fresh {
+                if !r.evidence.is_empty() {
+                    return Err(bad(
+                        "evidence",
+                        "rule = \"fresh\" reads the records themselves; remove the evidence tables"
+                            .into(),
+                    ));
+                }
+            } else if r.evidence.is_empty() {
+                return Err(bad(
+                    "evidence",
+                    "at least one [[requirement.evidence]] table is required".into(),
+                ));
+            }
+            for (j, m) in r.evidence.iter().enumerate() {
+                let key = |k: &str| format!("evidence[{j}].{k}");
+                match (&m.human, &m.media_type) {
+                    (None, None) => {
+                        return Err(bad(
+                            &key("media_type"),
+                            "give `media_type` or `human`".into(),
+                        ))
+                    }
+                    (Some(_), Some(_)) => {
+                        return Err(bad(
+                            &key("human"),
+                            "give either `human` or `media_type`, not both".into(),
+                        ))
+                    }
+                    (Some(h), None) if !crate::human::ALL_KINDS.contains(&h.as_str()) => {
+                        return Err(bad(
+                            &key("human"),
+                            format!(
+                                "unknown human record kind {h:?}; expected one of {}",
+                                crate::human::ALL_KINDS.join(", ")
+                            ),
+                        ))
+                    }
+                    _ => {}
+                }
+                if r.rule != RuleKind::Present && m.require != Conditions::default() {
+                    return Err(bad(
+                        &key("require"),
+                        "applies only to rule = \"present\"; use `where` to select facts".into(),
+                    ));
+                }
+                for (name, conds) in [("where", &m.filter), ("require", &m.require)] {
+                    for (field, v) in conds.at_most.iter().chain(conds.below.iter()) {
+                        if !(v.is_integer() || v.is_float() || v.is_str()) {
+                            return Err(bad(
+                                &key(&format!("{name}.{field}")),
+                                "must be a number or the name of another field".into(),
+                            ));
+                        }
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+fn syntax(file: &str, text: &str, e: &toml::de::Error) -> CatalogError {
+    let (line, column) = match e.span() {
+        Some(span) => {
+            let before = &text[..span.start.min(text.len())];
+            let line = before.matches('\n').count() + 1;
+            let column = before.len() - before.rfind('\n').map(|i| i + 1).unwrap_or(0) + 1;
+            (line, column)
+        }
+        None => (1, 1),
+    };
+    let mut message = e.message().trim().to_string();
+    // Name the requirement the error sits in, so a long catalog is easy to fix.
+    if let Some(id) = enclosing_id(&text[..e.span().map_or(0, |s| s.start).min(text.len())]) {
+        message = format!("requirement {id}: {message}");
+    }
+    CatalogError::Syntax {
+        file: file.to_string(),
+        line,
+        column,
+        message,
+    }
+}
+
+/// The `id` of the last `[[requirement]]` table that starts before the error.
+fn enclosing_id(before: &str) -> Option<String> {
+    let start = before.rfind("[[requirement]]")?;
+    before[start..].lines().find_map(|l| {
+        let l = l.trim();
+        let rest = l.strip_prefix("id")?.trim_start().strip_prefix('=')?;
+        Some(rest.trim().trim_matches('"').to_string())
+    })
+}

@@ -1,0 +1,259 @@
+//! The store contents evaluation reads, loaded once, and the facts a matcher finds in them.
+//!
+//! [`Evidence`] is plain data: records plus the blobs of the media types the catalog names.
+//! Loading is the only I/O; everything after it is a pure function, so a bundle, the
+//! production store and a test give the same answer for the same contents.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde_json::Value;
+use time::OffsetDateTime;
+
+use super::catalog::{Catalog, Matcher, Select};
+use super::conditions::{first_failure, lookup};
+use crate::chain::{ChainError, EvidenceStore};
+use crate::digest::Digest;
+use crate::human::CANONICAL_MEDIA_TYPE;
+use crate::record::{Record, Scope};
+use crate::store::ObjectStore;
+
+/// One record with its place in the chain.
+#[derive(Debug, Clone)]
+pub struct EvidenceRecord {
+    pub seq: u64,
+    pub hash: Digest,
+    pub record: Record,
+}
+
+/// What evaluation may read.
+#[derive(Debug, Clone, Default)]
+pub struct Evidence {
+    pub records: Vec<EvidenceRecord>,
+    /// Blob bytes by digest, for the items whose media type a matcher reads.
+    pub blobs: BTreeMap<Digest, Vec<u8>>,
+}
+
+impl Evidence {
+    /// Media types the catalog reads.
+    pub fn wanted(catalog: &Catalog) -> BTreeSet<String> {
+        catalog
+            .requirements
+            .iter()
+            .flat_map(|r| r.evidence.iter().map(|m| m.media_type().to_string()))
+            .collect()
+    }
+
+    /// Load every record and the blobs of the media types `catalog` reads. A blob that is
+    /// missing is left out (the facts it held are not counted; `verify` names it).
+    pub async fn load<S: ObjectStore>(
+        store: &EvidenceStore<S>,
+        catalog: &Catalog,
+    ) -> Result<Evidence, ChainError> {
+        let wanted = Evidence::wanted(catalog);
+        let mut ev = Evidence::default();
+        for r in store.records().await? {
+            for item in &r.record.items {
+                if wanted.contains(&item.media_type) && !ev.blobs.contains_key(&item.digest) {
+                    if let Some(bytes) = store.blob(&item.digest).await? {
+                        if Digest::of(&bytes) == item.digest {
+                            ev.blobs.insert(item.digest, bytes);
+                        }
+                    }
+                }
+            }
+            ev.records.push(EvidenceRecord {
+                seq: r.seq,
+                hash: r.hash,
+                record: r.record,
+            });
+        }
+        Ok(ev)
+    }
+
+    /// Digests of the blobs evaluation read (a bundle must carry them).
+    pub fn blob_digests(&self) -> impl Iterator<Item = &Digest> {
+        self.blobs.keys()
+    }
+}
+
+/// One matching fact, with where it came from.
+#[derive(Debug, Clone)]
+pub struct Fact {
+    pub seq: u64,
+    pub record_hash: Digest,
+    pub item: String,
+    pub digest: Digest,
+    /// The time the fact refers to.
+    pub observed_at: OffsetDateTime,
+    pub recorded_at: OffsetDateTime,
+    /// Short name for findings: `restore-test restore-2026-q3`, `restore job 8F1E2D`.
+    pub label: String,
+    pub value: Value,
+}
+
+/// What a matcher found, and what it could not read.
+#[derive(Debug, Default)]
+pub struct Found {
+    pub facts: Vec<Fact>,
+    /// Facts that are in scope but fail `require` (present rules), in words.
+    pub failing: Vec<String>,
+    /// Whether any item of the media type was recorded at all.
+    pub any_item: bool,
+    /// Evidence that could not be read (missing blob, not JSON).
+    pub unreadable: Vec<String>,
+}
+
+fn is_drill(kind: &str) -> bool {
+    crate::human::DRILL_KINDS.contains(&kind)
+}
+
+/// Facts of `m` among records recorded at or before `cutoff`.
+pub fn find(m: &Matcher, ev: &Evidence, cutoff: OffsetDateTime) -> Found {
+    let media = m.media_type();
+    let mut found = Found::default();
+    // (record index, item index) of every item of the media type.
+    let mut hits: Vec<(usize, usize)> = Vec::new();
+    for (ri, r) in ev.records.iter().enumerate() {
+        if r.record.recorded_at > cutoff {
+            continue;
+        }
+        for (ii, item) in r.record.items.iter().enumerate() {
+            if item.media_type != media {
+                continue;
+            }
+            if let Some(h) = &m.human {
+                if &r.record.kind != h {
+                    continue;
+                }
+            }
+            hits.push((ri, ii));
+        }
+    }
+    found.any_item = !hits.is_empty();
+    if m.select == Select::Latest {
+        let mut latest: BTreeMap<(Option<String>, Option<String>), (usize, usize)> =
+            BTreeMap::new();
+        for (ri, ii) in hits {
+            let Scope { account, region } = ev.records[ri].record.scope.clone();
+            latest.insert((account, region), (ri, ii));
+        }
+        hits = latest.into_values().collect();
+        hits.sort();
+    }
+    // Latest recorded state per key (records are in sequence order).
+    let mut keyed: BTreeMap<String, Fact> = BTreeMap::new();
+    let mut unkeyed: Vec<Fact> = Vec::new();
+    for (ri, ii) in hits {
+        let r = &ev.records[ri];
+        let item = &r.record.items[ii];
+        let Some(bytes) = ev.blobs.get(&item.digest) else {
+            found.unreadable.push(format!(
+                "record {} item {} ({}) is not available",
+                r.seq, item.name, item.digest
+            ));
+            continue;
+        };
+        let doc: Value = match serde_json::from_slice(bytes) {
+            Ok(v) => v,
+            Err(e) => {
+                found.unreadable.push(format!(
+                    "record {} item {} is not JSON: {e}",
+                    r.seq, item.name
+                ));
+                continue;
+            }
+        };
+        let elements: Vec<Value> = match &m.items {
+            None => vec![doc],
+            Some(path) => match lookup(&doc, path) {
+                Some(Value::Array(a)) => a.clone(),
+                _ => {
+                    found.unreadable.push(format!(
+                        "record {} item {}: `{path}` is not an array",
+                        r.seq, item.name
+                    ));
+                    continue;
+                }
+            },
+        };
+        for value in elements {
+            let key = m
+                .key
+                .as_deref()
+                .and_then(|k| lookup(&value, k))
+                .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_string));
+            let observed_at = match &m.time {
+                None => Some(item.observed_at),
+                Some(field) => lookup(&value, field).and_then(Value::as_str).and_then(|s| {
+                    OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339).ok()
+                }),
+            };
+            let label = label(m, &value, key.as_deref(), &item.name);
+            let fact = Fact {
+                seq: r.seq,
+                record_hash: r.hash,
+                item: item.name.clone(),
+                digest: item.digest,
+                // A fact without its time cannot place itself in a period; the filter
+                // below drops it.
+                observed_at: observed_at.unwrap_or(OffsetDateTime::UNIX_EPOCH),
+                recorded_at: r.record.recorded_at,
+                label,
+                value: if observed_at.is_some() {
+                    value
+                } else {
+                    Value::Null
+                },
+            };
+            match key {
+                Some(k) => {
+                    keyed.insert(k, fact);
+                }
+                None => unkeyed.push(fact),
+            }
+        }
+    }
+    for fact in unkeyed.into_iter().chain(keyed.into_values()) {
+        if fact.value.is_null() {
+            continue;
+        }
+        if media == CANONICAL_MEDIA_TYPE {
+            let kind = lookup(&fact.value, "kind").and_then(Value::as_str);
+            if let Some(h) = &m.human {
+                if kind != Some(h.as_str()) {
+                    continue;
+                }
+            }
+            // A failed drill never satisfies a requirement, whatever the catalog says.
+            if kind.is_some_and(is_drill)
+                && lookup(&fact.value, "outcome").and_then(Value::as_str) != Some("pass")
+            {
+                continue;
+            }
+        }
+        if first_failure(&m.filter, &fact.value).is_some() {
+            continue;
+        }
+        if let Some(why) = first_failure(&m.require, &fact.value) {
+            found.failing.push(format!("{}: {why}", fact.label));
+        }
+        found.facts.push(fact);
+    }
+    found.facts.sort_by_key(|f| (f.observed_at, f.seq));
+    found
+}
+
+fn label(m: &Matcher, v: &Value, key: Option<&str>, item: &str) -> String {
+    if let Some(h) = &m.human {
+        let id = lookup(v, "id").and_then(Value::as_str).unwrap_or("?");
+        return format!("{h} {id}");
+    }
+    match (key, &m.key) {
+        // `restore_job_id` → "restore job <id>"; other keys (names, ARNs) speak for themselves.
+        (Some(k), Some(field)) if field.ends_with("_id") => {
+            format!("{} {k}", field.trim_end_matches("_id").replace('_', " "))
+        }
+        (Some(k), Some(_)) => k.to_string(),
+        _ => item.to_string(),
+    }
+}

@@ -1,0 +1,42 @@
+//! Requirements: a catalog of rules over the stored evidence (config/requirements.toml),
+//! evaluated as a pure function of (catalog, evidence, time).
+//!
+//! - [`catalog`]: the TOML catalog and its checks;
+//! - [`periods`]: calendar months, quarters and years;
+//! - [`evidence`]: loading store contents once, and finding a matcher's facts in them;
+//! - [`conditions`]: field conditions (`equals`, `one_of`, `at_most`, ...);
+//! - [`eval`]: the rules `every`, `within`, `present`; `fresh` lives in its own file.
+
+pub mod catalog;
+pub mod conditions;
+pub mod eval;
+pub mod evidence;
+mod fresh;
+pub mod periods;
+
+pub use catalog::{Catalog, CatalogError};
+pub use eval::{evaluate, Evaluation, Options, Outcome, Status, Window};
+pub use evidence::Evidence;
+
+/// The numbers the daemon publishes per requirement (CloudWatch metrics).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Metric {
+    pub requirement: String,
+    /// Days from the evaluation time to the due date; negative when overdue; `None` when
+    /// the rule has no due date (e.g. `present`).
+    pub days_until_due: Option<f64>,
+    /// 1 when the requirement fails, else 0.
+    pub failing: f64,
+}
+
+/// Turn an evaluation into per-requirement metric values.
+pub fn metrics(e: &Evaluation) -> Vec<Metric> {
+    e.requirements
+        .iter()
+        .map(|o| Metric {
+            requirement: o.id.clone(),
+            days_until_due: o.days_until_due,
+            failing: if o.status == Status::Fail { 1.0 } else { 0.0 },
+        })
+        .collect()
+}

@@ -1,0 +1,447 @@
+//! Auditor bundles: round trip (`report --bundle` equals `report`; `verify` is clean),
+//! tampering of any member is located, and hostile archives are refused without writing
+//! outside a temporary directory.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use evidenced::chain::EvidenceStore;
+use evidenced::store::LocalStore;
+use serde_json::json;
+use time::{Duration, OffsetDateTime};
+
+use crate::checkpoint::{signed_store, Signed};
+use crate::evidence_fixtures::{drill, job, restore_jobs_draft};
+use crate::support::{ok, run, stdout, write};
+
+fn ts(t: OffsetDateTime) -> String {
+    evidenced::human::fmt_time(t)
+}
+
+pub struct Fixture {
+    pub s: Signed,
+    pub bundle: PathBuf,
+    pub at: String,
+    pub from: String,
+    pub to: String,
+}
+
+/// A signed store with human records and machine restore jobs, and its bundle.
+pub async fn fixture() -> Fixture {
+    let s = signed_store();
+    let now = OffsetDateTime::now_utc();
+    let store = EvidenceStore::new(LocalStore::new(&s.store));
+    let q = now - Duration::days(100);
+    let (draft, blob) = restore_jobs_draft(
+        json!([
+            job("j-ok", "COMPLETED", q, Some("SUCCESSFUL")),
+            job("j-bad", "FAILED", q, None)
+        ]),
+        q,
+    );
+    store.append(draft, &[blob]).await.unwrap();
+    // One more submission through the CLI so a checkpoint covers the head.
+    let f = write(
+        s.dir.path(),
+        "rt.toml",
+        &drill("restore-test", "rt-now", now - Duration::days(2), "pass"),
+    );
+    ok(run(&[
+        "--config", &s.config, "--store", &s.store, "submit", &f,
+    ]));
+    let at = ts(now + Duration::minutes(1));
+    let from = ts(now - Duration::days(365));
+    let to = at.clone();
+    let bundle = s.dir.path().join("audit.tar.gz");
+    let out = ok(run(&[
+        "--store",
+        &s.store,
+        "bundle",
+        "--from",
+        &from,
+        "--to",
+        &to,
+        "--at",
+        &at,
+        "-o",
+        bundle.to_str().unwrap(),
+    ]));
+    assert!(out.contains("records (1.."), "{out}");
+    Fixture {
+        s,
+        bundle,
+        at,
+        from,
+        to,
+    }
+}
+
+pub fn members(path: &Path) -> Vec<(String, Vec<u8>)> {
+    let f = std::fs::File::open(path).unwrap();
+    let mut a = tar::Archive::new(flate2::read::GzDecoder::new(f));
+    a.entries()
+        .unwrap()
+        .map(|e| {
+            let mut e = e.unwrap();
+            let name = e.path().unwrap().display().to_string();
+            let mut v = Vec::new();
+            e.read_to_end(&mut v).unwrap();
+            (name, v)
+        })
+        .collect()
+}
+
+pub fn pack(members: &[(String, Vec<u8>)], path: &Path) {
+    let f = std::fs::File::create(path).unwrap();
+    let mut b = tar::Builder::new(flate2::write::GzEncoder::new(
+        f,
+        flate2::Compression::fast(),
+    ));
+    for (name, data) in members {
+        let mut h = tar::Header::new_gnu();
+        h.set_size(data.len() as u64);
+        h.set_mode(0o644);
+        b.append_data(&mut h, name, &data[..]).unwrap();
+    }
+    b.into_inner().unwrap().finish().unwrap();
+}
+
+pub fn verify(bundle: &Path, extra: &[&str]) -> (Option<i32>, String) {
+    let mut args = vec!["verify", bundle.to_str().unwrap()];
+    args.extend_from_slice(extra);
+    let out = run(&args);
+    (out.status.code(), stdout(&out))
+}
+
+#[tokio::test]
+async fn report_from_the_bundle_equals_report_from_the_store_and_verify_is_clean() {
+    let fx = fixture().await;
+    let (code, out) = verify(&fx.bundle, &[]);
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.starts_with("OK:"), "{out}");
+
+    for format in ["json", "md", "html"] {
+        let from_store = ok(run(&[
+            "--store",
+            &fx.s.store,
+            "report",
+            "--format",
+            format,
+            "--at",
+            &fx.at,
+            "--from",
+            &fx.from,
+            "--to",
+            &fx.to,
+        ]));
+        let from_bundle = ok(run(&[
+            "report",
+            "--bundle",
+            fx.bundle.to_str().unwrap(),
+            "--format",
+            format,
+        ]));
+        assert_eq!(from_store, from_bundle, "{format} differs");
+        let bundled = members(&fx.bundle)
+            .into_iter()
+            .find(|(n, _)| *n == format!("report/report.{format}"))
+            .unwrap()
+            .1;
+        assert_eq!(
+            String::from_utf8(bundled).unwrap(),
+            from_store,
+            "bundled {format} report differs"
+        );
+    }
+    // The machine evidence made it into the bundle and the report.
+    let v: serde_json::Value = serde_json::from_str(&ok(run(&[
+        "report",
+        "--bundle",
+        fx.bundle.to_str().unwrap(),
+        "--format",
+        "json",
+    ])))
+    .unwrap();
+    let bar = v["requirements"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["id"] == "BAR-002")
+        .unwrap();
+    assert!(
+        bar["evidence"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["label"] == "restore job j-ok"),
+        "{bar:#}"
+    );
+    assert!(!bar["evidence"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|c| c["label"] == "restore job j-bad"));
+}
+
+#[tokio::test]
+async fn the_bundle_has_the_documented_layout() {
+    let fx = fixture().await;
+    let m = members(&fx.bundle);
+    let names: Vec<&str> = m.iter().map(|(n, _)| n.as_str()).collect();
+    for want in [
+        "bundle.json",
+        "MANIFEST",
+        "VERIFY.md",
+        "docs/FORMAT.md",
+        "docs/FORMAT-checkpoints-bundles.md",
+        "catalog/requirements.toml",
+        "report/report.json",
+        "report/report.md",
+        "report/report.html",
+        "store/chain/records/00000000000000000001.json",
+    ] {
+        assert!(names.contains(&want), "{want} missing: {names:?}");
+    }
+    assert!(names
+        .iter()
+        .any(|n| n.starts_with("store/chain/checkpoints/")));
+    assert!(names
+        .iter()
+        .any(|n| n.starts_with("store/chain/keys/") && n.ends_with(".pem")));
+    // MANIFEST lists every other file with its SHA-256, as sha256sum -c reads it.
+    let manifest =
+        String::from_utf8(m.iter().find(|(n, _)| n == "MANIFEST").unwrap().1.clone()).unwrap();
+    assert_eq!(manifest.lines().count(), m.len() - 1);
+    for (name, data) in &m {
+        if name != "MANIFEST" {
+            let line = format!("{}  {name}", evidenced::digest::Digest::of(data).hex());
+            assert!(
+                manifest.lines().any(|l| l == line),
+                "{name} not listed correctly"
+            );
+        }
+    }
+}
+
+/// The shell steps of the bundled VERIFY.md, run as written in a directory holding
+/// `audit.tar.gz`.
+fn shell_verify(dir: &Path, bundle_bytes: &[u8]) -> String {
+    std::fs::write(dir.join("audit.tar.gz"), bundle_bytes).unwrap();
+    let doc = String::from_utf8(
+        members(&dir.join("audit.tar.gz"))
+            .into_iter()
+            .find(|(n, _)| n == "VERIFY.md")
+            .unwrap()
+            .1,
+    )
+    .unwrap();
+    let script = doc
+        .split("```sh\n")
+        .nth(2)
+        .unwrap()
+        .split("```")
+        .next()
+        .unwrap();
+    let out = std::process::Command::new("bash")
+        .arg("-c")
+        .arg(script)
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+#[tokio::test]
+async fn verify_md_shell_steps_check_a_bundle_with_standard_tools_alone() {
+    let fx = fixture().await;
+    let clean = tempfile::tempdir().unwrap();
+    std::fs::copy(&fx.bundle, clean.path().join("audit.tar.gz")).unwrap();
+    let bytes = std::fs::read(&fx.bundle).unwrap();
+    let out = shell_verify(clean.path(), &bytes);
+    assert!(
+        out.contains("no unlisted files") && out.contains("Signature Verified Successfully"),
+        "{out}"
+    );
+    let head = out
+        .lines()
+        .find_map(|l| l.strip_prefix("checkpoint head: "))
+        .unwrap();
+    let rec = out
+        .lines()
+        .find(|l| l.starts_with("record ") && l.contains(":     "))
+        .unwrap();
+    assert!(rec.ends_with(head), "{out}");
+    for bad in ["changed", "broken link", "missing", "FAILED", "wrong seq"] {
+        assert!(!out.contains(bad), "{bad}: {out}");
+    }
+
+    // A changed blob is caught by the same steps.
+    let mut m = members(&fx.bundle);
+    let blob = m
+        .iter_mut()
+        .find(|(n, _)| n.starts_with("store/blobs/"))
+        .unwrap();
+    blob.1[0] ^= 1;
+    let name = blob.0.clone();
+    let tampered = tempfile::tempdir().unwrap();
+    pack(&m, &tampered.path().join("audit.tar.gz"));
+    let bytes = std::fs::read(tampered.path().join("audit.tar.gz")).unwrap();
+    let out = shell_verify(tampered.path(), &bytes);
+    let short = name.strip_prefix("store/").unwrap();
+    assert!(out.contains(&format!("{short}: changed")), "{out}");
+    assert!(out.contains("FAILED"), "sha256sum -c should fail: {out}");
+}
+
+#[tokio::test]
+async fn a_bundle_for_a_later_period_leaves_out_earlier_blobs_the_report_does_not_read() {
+    let fx = fixture().await;
+    // The period starts after the six example submissions (records 1 to 6).
+    let r6 = std::fs::read(Path::new(&fx.s.store).join(evidenced::chain::record_key(6))).unwrap();
+    let r6 = evidenced::record::Record::from_bytes(&r6).unwrap();
+    let from = ts(r6.recorded_at + Duration::milliseconds(1));
+    let p = fx.s.dir.path().join("later.tar.gz");
+    ok(run(&[
+        "--store",
+        &fx.s.store,
+        "bundle",
+        "--from",
+        &from,
+        "--to",
+        &fx.to,
+        "--at",
+        &fx.at,
+        "-o",
+        p.to_str().unwrap(),
+    ]));
+    let names: Vec<String> = members(&p).into_iter().map(|(n, _)| n).collect();
+    // Every record is there (links verify from the start), the original drill files of
+    // records 1 to 6 are not (the report reads only their normalised form).
+    assert!(names.contains(&"store/chain/records/00000000000000000001.json".to_string()));
+    let original = r6
+        .items
+        .iter()
+        .find(|i| i.name.starts_with("original/"))
+        .unwrap();
+    let normalised = r6
+        .items
+        .iter()
+        .find(|i| i.name.starts_with("record/"))
+        .unwrap();
+    assert!(!names.contains(&format!(
+        "store/{}",
+        evidenced::chain::blob_key(&original.digest)
+    )));
+    assert!(names.contains(&format!(
+        "store/{}",
+        evidenced::chain::blob_key(&normalised.digest)
+    )));
+
+    let (code, out) = verify(&p, &[]);
+    assert_eq!(code, Some(0), "{out}");
+    let from_store = ok(run(&[
+        "--store",
+        &fx.s.store,
+        "report",
+        "--format",
+        "json",
+        "--at",
+        &fx.at,
+        "--from",
+        &from,
+        "--to",
+        &fx.to,
+    ]));
+    let from_bundle = ok(run(&[
+        "report",
+        "--bundle",
+        p.to_str().unwrap(),
+        "--format",
+        "json",
+    ]));
+    assert_eq!(from_store, from_bundle);
+
+    // A blob referenced only by the period's records is still required.
+    let store = EvidenceStore::new(LocalStore::new(&fx.s.store));
+    let records = store.records().await.unwrap();
+    let digests = |later: bool| -> std::collections::BTreeSet<String> {
+        records
+            .iter()
+            .filter(|r| (r.seq > 6) == later)
+            .flat_map(|r| r.record.items.iter().map(|i| i.digest.hex()))
+            .collect()
+    };
+    let (early, late) = (digests(false), digests(true));
+    let m = members(&p);
+    let idx = m
+        .iter()
+        .position(|(n, _)| {
+            let hex = n.rsplit('/').next().unwrap();
+            n.starts_with("store/blobs/") && late.contains(hex) && !early.contains(hex)
+        })
+        .unwrap();
+    let mut kept = m.clone();
+    let gone = kept.remove(idx).0;
+    let q = fx.s.dir.path().join("later-missing.tar.gz");
+    pack(&kept, &q);
+    let (code, out) = verify(&q, &[]);
+    assert_eq!(code, Some(1), "{out}");
+    assert!(
+        out.contains("PROBLEM missing-blob") && out.contains(&format!("key={gone}")),
+        "{out}"
+    );
+}
+
+#[tokio::test]
+async fn a_bundle_made_with_a_lead_time_reports_and_verifies_with_it() {
+    let fx = fixture().await;
+    let p = fx.s.dir.path().join("lead.tar.gz");
+    ok(run(&[
+        "--store",
+        &fx.s.store,
+        "bundle",
+        "--from",
+        &fx.from,
+        "--to",
+        &fx.to,
+        "--at",
+        &fx.at,
+        "--lead-days",
+        "200",
+        "-o",
+        p.to_str().unwrap(),
+    ]));
+    let (code, out) = verify(&p, &[]);
+    assert_eq!(code, Some(0), "{out}");
+    let from_store = ok(run(&[
+        "--store",
+        &fx.s.store,
+        "report",
+        "--format",
+        "json",
+        "--at",
+        &fx.at,
+        "--from",
+        &fx.from,
+        "--to",
+        &fx.to,
+        "--lead-days",
+        "200",
+    ]));
+    let from_bundle = ok(run(&[
+        "report",
+        "--bundle",
+        p.to_str().unwrap(),
+        "--format",
+        "json",
+    ]));
+    assert_eq!(from_store, from_bundle);
+    // 200 days of lead turns the example drills (months old) due-soon.
+    assert!(
+        from_bundle.contains("\"status\": \"due-soon\""),
+        "{from_bundle}"
+    );
+}

@@ -1,0 +1,239 @@
+//! `evidenced submit` + `evidenced report` end to end on a local store.
+
+use std::path::Path;
+
+use serde_json::Value;
+use time::{Duration, OffsetDateTime};
+
+use crate::evidence_fixtures::drill;
+use crate::support::{ok, run, stderr, stdout, write};
+
+fn ts(t: OffsetDateTime) -> String {
+    evidenced::human::fmt_time(t)
+}
+
+fn store_arg(dir: &Path) -> String {
+    dir.join("evidence").display().to_string()
+}
+
+/// `report --format json` as a value, at one minute from now (after every record written).
+fn report_json(dir: &Path, extra: &[&str]) -> Value {
+    let at = ts(OffsetDateTime::now_utc() + Duration::minutes(1));
+    let store = store_arg(dir);
+    let mut args = vec!["--store", &store, "report", "--format", "json", "--at", &at];
+    args.extend_from_slice(extra);
+    serde_json::from_str(&ok(run(&args))).unwrap()
+}
+
+fn requirement<'a>(v: &'a Value, id: &str) -> &'a Value {
+    v["requirements"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["id"] == id)
+        .unwrap()
+}
+
+fn submit(dir: &Path, name: &str, text: &str) -> std::process::Output {
+    let f = write(dir, name, text);
+    run(&["--store", &store_arg(dir), "submit", &f])
+}
+
+#[test]
+fn region_failover_eleven_months_ago_passes_and_thirteen_fails_through_the_cli() {
+    let now = OffsetDateTime::now_utc();
+    let recent = tempfile::tempdir().unwrap();
+    ok(submit(
+        recent.path(),
+        "dr.toml",
+        &drill(
+            "region-failover",
+            "dr-11m",
+            now - Duration::days(334),
+            "pass",
+        ),
+    ));
+    let v = report_json(recent.path(), &[]);
+    let r = requirement(&v, "C-2.13");
+    assert_eq!(r["status"], "pass", "{r:#}");
+    let cited = &r["evidence"][0];
+    assert_eq!(cited["seq"], 1);
+    assert!(cited["digest"].as_str().unwrap().starts_with("sha256:"));
+    assert!(cited["observed_at"].is_string() && cited["recorded_at"].is_string());
+
+    let old = tempfile::tempdir().unwrap();
+    let when = now - Duration::days(396);
+    ok(submit(
+        old.path(),
+        "dr.toml",
+        &drill("region-failover", "dr-13m", when, "pass"),
+    ));
+    let v = report_json(old.path(), &[]);
+    let r = requirement(&v, "C-2.13");
+    assert_eq!(r["status"], "fail", "{r:#}");
+    let day = &ts(when)[..10];
+    assert!(
+        r["findings"].as_array().unwrap().iter().any(|f| f
+            .as_str()
+            .unwrap()
+            .starts_with(&format!("no region-failover drill since {day}"))),
+        "{r:#}"
+    );
+}
+
+#[test]
+fn region_failover_into_its_own_region_is_rejected_at_submit() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = drill(
+        "region-failover",
+        "dr-same",
+        OffsetDateTime::now_utc() - Duration::days(3),
+        "pass",
+    )
+    .replace(
+        "target_region = \"us-west-2\"",
+        "target_region = \"us-east-1\"",
+    );
+    let out = submit(dir.path(), "same.toml", &text);
+    assert_eq!(out.status.code(), Some(2), "{}", stdout(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("same.toml") && err.contains("target_region"),
+        "{err}"
+    );
+    assert!(
+        !dir.path().join("evidence/chain/records").exists(),
+        "something was stored"
+    );
+}
+
+#[test]
+fn report_json_has_the_contract_shape_and_markdown_and_html_render() {
+    let dir = tempfile::tempdir().unwrap();
+    for f in crate::support::example_files() {
+        ok(run(&[
+            "--store",
+            &store_arg(dir.path()),
+            "submit",
+            f.to_str().unwrap(),
+        ]));
+    }
+    let v = report_json(dir.path(), &["--from", "2026-01-01", "--to", "2026-12-31"]);
+    for k in ["at", "from", "to", "requirements"] {
+        assert!(v.get(k).is_some(), "missing {k}");
+    }
+    assert_eq!(v["from"], "2026-01-01T00:00:00Z");
+    assert_eq!(v["to"], "2026-12-31T23:59:59Z");
+    for r in v["requirements"].as_array().unwrap() {
+        for k in ["id", "title", "status", "due", "evidence", "findings"] {
+            assert!(r.get(k).is_some(), "{} lacks {k}", r["id"]);
+        }
+        assert!(["pass", "fail", "due-soon", "unknown"].contains(&r["status"].as_str().unwrap()));
+    }
+    // The example restore test is 2026-Q3: Q1 and Q2 are named, Q3 is not.
+    let bar = requirement(&v, "BAR-002");
+    let findings: Vec<&str> = bar["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f.as_str().unwrap())
+        .collect();
+    assert!(
+        findings.contains(&"2026-Q1 has no successful restore test"),
+        "{findings:?}"
+    );
+    assert!(
+        !findings.iter().any(|f| f.starts_with("2026-Q3 has no")),
+        "{findings:?}"
+    );
+
+    let store = store_arg(dir.path());
+    let at = ts(OffsetDateTime::now_utc() + Duration::minutes(1));
+    let md = ok(run(&[
+        "--store", &store, "report", "--format", "md", "--at", &at,
+    ]));
+    assert!(md.contains("| BAR-002 | Periodic recovery test |"), "{md}");
+    let html_path = dir.path().join("r.html");
+    ok(run(&[
+        "--store",
+        &store,
+        "report",
+        "--format",
+        "html",
+        "--at",
+        &at,
+        "--from",
+        "2026-01-01",
+        "-o",
+        html_path.to_str().unwrap(),
+    ]));
+    let html = std::fs::read_to_string(&html_path).unwrap();
+    assert!(html.starts_with("<!DOCTYPE html>"));
+    assert!(
+        html.contains("<table id=\"summary\">") && html.contains("<svg"),
+        "no summary or chart"
+    );
+    // One rect per quarter of the period for BAR-002, one dot per drill in range.
+    assert!(html.matches("<g class=\"period\">").count() >= 4);
+    assert!(html.contains("<circle class=\"fact\""));
+    // Self-contained: nothing to fetch.
+    assert!(!html.contains("<script") && !html.contains("src=") && !html.contains("<link"));
+    assert_eq!(
+        html.matches("http").count(),
+        html.matches("http://www.w3.org/2000/svg").count()
+    );
+}
+
+#[test]
+fn report_rejects_bad_times_and_catalogs_with_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = store_arg(dir.path());
+    let out = run(&["--store", &store, "report", "--at", "yesterday"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("--at \"yesterday\""),
+        "{}",
+        stderr(&out)
+    );
+    let cat = write(
+        dir.path(),
+        "cat.toml",
+        "[[requirement]]\nid = \"Z-9\"\ntitle = \"t\"\nrule = \"every\"\n",
+    );
+    let out = run(&["--store", &store, "report", "--catalog", &cat]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(err.contains("Z-9") && err.contains("period"), "{err}");
+}
+
+#[test]
+fn az_drill_350_days_before_at_is_due_soon_with_lead_days_30() {
+    let dir = tempfile::tempdir().unwrap();
+    let at = OffsetDateTime::now_utc() + Duration::minutes(1);
+    ok(submit(
+        dir.path(),
+        "az.toml",
+        &drill("az-failover", "az-350", at - Duration::days(350), "pass"),
+    ));
+    let store = store_arg(dir.path());
+    let at_s = ts(at);
+    let report = |lead: &str| -> Value {
+        serde_json::from_str(&ok(run(&[
+            "--store",
+            &store,
+            "report",
+            "--format",
+            "json",
+            "--at",
+            &at_s,
+            "--lead-days",
+            lead,
+        ])))
+        .unwrap()
+    };
+    let v = report("30");
+    let r = requirement(&v, "C-2.9");
+    assert_eq!(r["status"], "due-soon", "{r:#}");
+    assert_eq!(r["due"], ts(at + Duration::days(15)));
+    assert_eq!(requirement(&report("7"), "C-2.9")["status"], "pass");
+}

@@ -1,0 +1,222 @@
+//! Requirements: `present` and `fresh` rules, metrics, and the catalog itself.
+
+use evidenced::digest::Digest;
+use evidenced::record::{Draft, Item, Scope, Status as RunStatus};
+use evidenced::requirements::{
+    evaluate, metrics, Catalog, Evaluation, Evidence, Options, Status, Window,
+};
+use serde_json::json;
+use time::macros::datetime;
+use time::{Duration, OffsetDateTime};
+
+use crate::evidence_fixtures::{req, restore_jobs_draft, Builder};
+
+fn eval(ev: &Evidence, w: Window) -> Evaluation {
+    evaluate(
+        &Catalog::default_catalog().unwrap(),
+        ev,
+        w,
+        &Options::default(),
+    )
+}
+
+#[test]
+fn present_rules_are_unknown_without_evidence_and_judge_the_latest_snapshot() {
+    let at = datetime!(2026-06-01 0:00 UTC);
+    let w = Window {
+        at,
+        from: at - Duration::days(365),
+        to: at,
+    };
+    let mut b = Builder::default();
+    let e = eval(&b.ev, w);
+    let arc = req(&e, "ARC-005");
+    assert_eq!(arc.status, Status::Unknown);
+    assert!(
+        arc.findings[0].contains("application/vnd.evidenced.aws.cloudwatch.alarms+json"),
+        "{:?}",
+        arc.findings
+    );
+
+    let alarms = |v: serde_json::Value, t: OffsetDateTime| {
+        let blob = evidenced::canonical::value_to_vec(&json!({"account": "1", "region": "us-east-1", "metric_alarms": v, "composite_alarms": []})).unwrap();
+        let draft = Draft {
+            collector: "cloudwatch".into(),
+            kind: "cloudwatch".into(),
+            scope: Scope {
+                account: Some("1".into()),
+                region: Some("us-east-1".into()),
+            },
+            status: RunStatus::Complete,
+            errors: vec![],
+            items: vec![Item {
+                name: "cloudwatch/alarms.json".into(),
+                digest: Digest::of(&blob),
+                size: blob.len() as u64,
+                media_type: "application/vnd.evidenced.aws.cloudwatch.alarms+json".into(),
+                observed_at: t,
+            }],
+            caller_arn: None,
+            api_calls: vec![],
+        };
+        (draft, blob)
+    };
+    let (d, blob) = alarms(
+        json!([{"name": "a1", "alarm_actions": ["sns"]}, {"name": "a2", "alarm_actions": []}]),
+        at - Duration::days(2),
+    );
+    b.add(d, vec![blob], at - Duration::days(2));
+    let e = eval(&b.ev, w);
+    let arc = req(&e, "ARC-005");
+    assert_eq!(arc.status, Status::Fail);
+    assert_eq!(
+        arc.findings,
+        ["CloudWatch alarm a2: alarm_actions is absent or empty"]
+    );
+
+    let (d, blob) = alarms(
+        json!([{"name": "a1", "alarm_actions": ["sns"]}, {"name": "a2", "alarm_actions": ["sns"]}]),
+        at - Duration::days(1),
+    );
+    b.add(d, vec![blob], at - Duration::days(1));
+    let e = eval(&b.ev, w);
+    assert_eq!(
+        req(&e, "ARC-005").status,
+        Status::Pass,
+        "the latest snapshot is what counts"
+    );
+}
+
+#[test]
+fn fresh_lists_every_gap_longer_than_allowed() {
+    let at = datetime!(2026-06-10 0:00 UTC);
+    let w = Window {
+        at,
+        from: datetime!(2026-06-01 0:00 UTC),
+        to: at,
+    };
+    let mut b = Builder::default();
+    let mut t = datetime!(2026-06-01 0:00 UTC);
+    while t < at {
+        let (mut d, blob) = restore_jobs_draft(json!([]), t);
+        if t == datetime!(2026-06-05 0:00 UTC) {
+            d.status = RunStatus::Failed;
+        }
+        // Skip a stretch of two days: 06-06 and 06-07 have no run at all.
+        if t < datetime!(2026-06-06 0:00 UTC) || t >= datetime!(2026-06-08 0:00 UTC) {
+            b.add(d, vec![blob], t);
+        }
+        t += Duration::days(1);
+    }
+    let e = eval(&b.ev, w);
+    let o = req(&e, "FRESH");
+    assert_eq!(o.status, Status::Fail, "{o:#?}");
+    assert_eq!(o.findings.len(), 1, "{:?}", o.findings);
+    assert!(o.findings[0].contains("collector backup: no committed record from 2026-06-04T00:00:00Z to 2026-06-08T00:00:00Z"), "{:?}", o.findings);
+
+    let opts = Options {
+        schedules: [("backup".to_string(), Duration::days(3))].into(),
+        ..Options::default()
+    };
+    let e = evaluate(&Catalog::default_catalog().unwrap(), &b.ev, w, &opts);
+    assert_eq!(
+        req(&e, "FRESH").status,
+        Status::Pass,
+        "a 3-day schedule allows 6 days"
+    );
+}
+
+#[test]
+fn metrics_give_days_until_due_and_failing() {
+    let at = datetime!(2026-11-23 0:00 UTC);
+    let w = Window {
+        at,
+        from: at - Duration::days(365),
+        to: at,
+    };
+    let mut b = Builder::default();
+    b.drill("az-failover", "az", at - Duration::days(300), "pass");
+    b.drill("region-failover", "dr", at - Duration::days(400), "pass");
+    let e = eval(&b.ev, w);
+    let m = metrics(&e);
+    let get = |id: &str| m.iter().find(|m| m.requirement == id).unwrap();
+    assert_eq!(get("C-2.9").failing, 0.0);
+    assert!((get("C-2.9").days_until_due.unwrap() - 65.0).abs() < 1e-9);
+    assert_eq!(get("C-2.13").failing, 1.0);
+    assert!((get("C-2.13").days_until_due.unwrap() + 35.0).abs() < 1e-9);
+    assert_eq!(get("ARC-005").days_until_due, None);
+}
+
+#[test]
+fn default_catalog_carries_every_requirements_row() {
+    let cat = Catalog::default_catalog().unwrap();
+    let ids: Vec<&str> = cat.requirements.iter().map(|r| r.id.as_str()).collect();
+    for id in [
+        "BAR-001", "BAR-002", "RES-001", "RES-002", "RES-004", "C-2.9", "C-2.12", "C-2.13",
+        "C-2.11", "C-1.24", "ARC-005", "S3-001", "SDAT-002", "IAM-008", "FRESH",
+    ] {
+        assert!(
+            ids.contains(&id),
+            "{id} missing from config/requirements.toml"
+        );
+    }
+    // The shipped file on disk parses (the built-in copy is the same file).
+    Catalog::load(&crate::support::root().join("config/requirements.toml")).unwrap();
+}
+
+#[test]
+fn a_malformed_catalog_is_rejected_naming_the_requirement_and_key() {
+    let cases = [
+        ("[[requirement]]\nid = \"X-1\"\ntitle = \"t\"\nrule = \"every\"\n[[requirement.evidence]]\nhuman = \"restore-test\"\n", "X-1", "period"),
+        ("[[requirement]]\nid = \"X-2\"\ntitle = \"t\"\nrule = \"within\"\ndays = 30\nperod = \"quarter\"\n", "X-2", "perod"),
+        ("[[requirement]]\nid = \"X-3\"\ntitle = \"t\"\nrule = \"within\"\ndays = 30\n[[requirement.evidence]]\nhuman = \"restore-tset\"\n", "X-3", "evidence[0].human"),
+        ("[[requirement]]\nid = \"X-4\"\ntitle = \"t\"\nrule = \"sometimes\"\n", "X-4", "sometimes"),
+        ("[[requirement]]\nid = \"X-5\"\ntitle = \"t\"\nrule = \"within\"\ndays = 30\n[[requirement.evidence]]\nhuman = \"az-failover\"\nrequire = { exists = [\"x\"] }\n", "X-5", "evidence[0].require"),
+    ];
+    for (text, id, key) in cases {
+        let err = Catalog::parse("my-catalog.toml", text)
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("my-catalog.toml"), "{err}");
+        assert!(err.contains(id) && err.contains(key), "{id}/{key}: {err}");
+    }
+}
+
+#[test]
+fn users_add_requirements_in_toml_without_code() {
+    let text = r#"
+[[requirement]]
+id = "OPS-7"
+title = "Tabletop exercise every month"
+rule = "every"
+period = "month"
+what = "tabletop exercise"
+[[requirement.evidence]]
+human = "tabletop"
+"#;
+    let cat = Catalog::parse("ops.toml", text).unwrap();
+    let mut b = Builder::default();
+    b.drill("tabletop", "tt-1", datetime!(2026-01-15 0:00 UTC), "pass");
+    let w = Window {
+        at: datetime!(2026-03-05 0:00 UTC),
+        from: datetime!(2026-01-01 0:00 UTC),
+        to: datetime!(2026-03-05 0:00 UTC),
+    };
+    let e = evaluate(&cat, &b.ev, w, &Options::default());
+    let o = req(&e, "OPS-7");
+    assert_eq!(o.status, Status::Fail);
+    assert_eq!(o.findings, ["2026-02 has no tabletop exercise"]);
+    assert_eq!(o.due.as_deref(), Some("2026-04-01T00:00:00Z"));
+}
+
+#[test]
+fn schedules_come_from_cron_expressions() {
+    let o = Options::default().with_schedules([
+        ("backup", "0 0 3 * * *"),
+        ("alarms", "0 */15 * * * *"),
+        ("broken", "0 * * * *"),
+    ]);
+    assert_eq!(o.schedules.get("backup"), Some(&Duration::days(1)));
+    assert_eq!(o.schedules.get("alarms"), Some(&Duration::minutes(15)));
+    assert!(!o.schedules.contains_key("broken"));
+}
