@@ -418,6 +418,43 @@ url = "./inbox"
     }
 
     #[test]
+    fn example_documents_every_aws_and_collector_key() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/config/evidenced.example.toml");
+        let text = std::fs::read_to_string(path).unwrap();
+        for key in [
+            "regions",
+            "accounts",
+            "endpoint_url",
+            "force_path_style",
+            "operation_timeout_secs",
+            "attempt_timeout_secs",
+            "connect_timeout_secs",
+            "pool_idle_timeout_secs",
+            "max_attempts",
+            "concurrency",
+            "moto_compat",
+            "lookback_days",
+            "overlap_hours",
+            "include",
+            "resource_types",
+            "aggregator",
+            "compliance",
+            "history",
+            "buckets",
+            "all_buckets",
+            "url",
+        ] {
+            assert!(text.contains(&format!("{key} =")), "{key} undocumented");
+        }
+        for kind in ["backup", "config", "cloudwatch", "s3", "inbox"] {
+            assert!(
+                text.contains(&format!("type = \"{kind}\"")),
+                "{kind} undocumented"
+            );
+        }
+    }
+
+    #[test]
     fn aws_endpoint_comes_from_the_environment() {
         let env = [
             (
