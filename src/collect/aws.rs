@@ -77,6 +77,10 @@ pub async fn sdk_config(aws: &AwsConfig) -> SdkConfig {
         .pool_idle_timeout(Duration::from_secs(aws.pool_idle_timeout_secs))
         .tls_provider(tls::Provider::Rustls(CryptoMode::AwsLc))
         .build_https();
+    let http = match aws.moto_compat {
+        true => super::moto_compat::wrap(http),
+        false => http,
+    };
     let timeouts = TimeoutConfig::builder()
         .operation_timeout(Duration::from_secs(aws.operation_timeout_secs))
         .operation_attempt_timeout(Duration::from_secs(aws.attempt_timeout_secs))

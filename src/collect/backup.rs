@@ -327,7 +327,8 @@ async fn plans(
                 .collect();
             rules.sort_by(|a, b| a.name.cmp(&b.name));
             let selections = match with_selections {
-                true => Some(selections(target, log, p, &id).await?),
+                // A plan whose selections cannot be read is kept, with `selections: null`.
+                true => selections(target, log, p, &id).await,
                 false => None,
             };
             Some(Plan {

@@ -45,6 +45,23 @@ impl CallError {
     }
 }
 
+/// A one-line description of an error the service did not describe (an emulator's HTML
+/// page, a timeout): the kind and HTTP status, not the raw response.
+fn short<E: std::error::Error + Send + Sync + 'static>(e: &SdkError<E, Response>) -> String {
+    let kind = match e {
+        SdkError::ConstructionFailure(_) => "request could not be built",
+        SdkError::TimeoutError(_) => "timed out",
+        SdkError::DispatchFailure(_) => "connection failed",
+        SdkError::ResponseError(_) => "unreadable response",
+        SdkError::ServiceError(_) => "service error without a code",
+        _ => "failed",
+    };
+    match e.raw_response().map(|r| r.status().as_u16()) {
+        Some(status) => format!("{kind} (HTTP {status})"),
+        None => format!("{kind}: {}", DisplayErrorContext(e)),
+    }
+}
+
 /// The calls of one run in one scope, in the order they completed.
 #[derive(Debug, Default)]
 pub struct CallLog {
@@ -124,7 +141,7 @@ impl CallLog {
             let code = e.code().map(String::from);
             let message = match e.message() {
                 Some(m) => m.to_string(),
-                None => DisplayErrorContext(&e).to_string(),
+                None => short(&e),
             };
             tracing::debug!(operation, code = ?code, %message, "AWS call failed.");
             CallError {

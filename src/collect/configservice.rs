@@ -133,8 +133,19 @@ impl AwsCollector for ConfigOptions {
                 .push(Evidence::json("config/conformance-packs.json", &d, now)?);
         }
         if let Some(d) = res {
-            out.evidence
-                .push(Evidence::json("config/resources.json", &d, now)?);
+            let fields = [
+                ("account", serde_json::json!(d.account)),
+                ("region", serde_json::json!(d.region)),
+                ("aggregator", serde_json::json!(d.aggregator)),
+                ("resource_types", serde_json::json!(d.resource_types)),
+            ];
+            out.evidence.push(Evidence::list_raw(
+                "config/resources.json",
+                &fields,
+                "items",
+                &d.items,
+                now,
+            )?);
         }
         out.errors = problems.take();
         Ok(out)
@@ -161,14 +172,17 @@ async fn recorders(target: &Target, log: &CallLog, problems: &Problems) -> Optio
             c.describe_delivery_channel_status().send()
         ),
     );
+    // Without the status calls the configuration is still recorded (status fields null).
     let (recs, stats, chans, chan_stats) = (
         problems.ok(recs)?,
-        problems.ok(stats)?,
+        problems.ok(stats),
         problems.ok(chans)?,
-        problems.ok(chan_stats)?,
+        problems.ok(chan_stats),
     );
     let status: BTreeMap<&str, _> = stats
-        .configuration_recorders_status()
+        .as_ref()
+        .map(|s| s.configuration_recorders_status())
+        .unwrap_or_default()
         .iter()
         .filter_map(|s| Some((s.name()?, s)))
         .collect();
@@ -206,7 +220,9 @@ async fn recorders(target: &Target, log: &CallLog, problems: &Problems) -> Optio
         .collect();
     recorders.sort_by(|a, b| a.name.cmp(&b.name));
     let cstatus: BTreeMap<&str, _> = chan_stats
-        .delivery_channels_status()
+        .as_ref()
+        .map(|s| s.delivery_channels_status())
+        .unwrap_or_default()
         .iter()
         .filter_map(|s| Some((s.name()?, s)))
         .collect();

@@ -33,6 +33,69 @@ impl Evidence {
         })
     }
 
+    /// Canonical JSON of an object made of small `fields` and one long list under
+    /// `list_key`, written item by item: the same bytes as serializing the whole object,
+    /// without building it as one JSON value first (a 50,000-job listing would otherwise
+    /// be held twice in memory).
+    pub fn list<T: Serialize>(
+        name: &str,
+        fields: &[(&str, serde_json::Value)],
+        list_key: &str,
+        items: &[T],
+        observed_at: OffsetDateTime,
+    ) -> Result<Evidence, CanonicalError> {
+        let items = items
+            .iter()
+            .map(|i| canonical::to_vec(i))
+            .collect::<Result<Vec<_>, _>>()?;
+        Evidence::list_raw(name, fields, list_key, &items, observed_at)
+    }
+
+    /// As [`Evidence::list`], with each item already in canonical form.
+    pub fn list_raw(
+        name: &str,
+        fields: &[(&str, serde_json::Value)],
+        list_key: &str,
+        items: &[Vec<u8>],
+        observed_at: OffsetDateTime,
+    ) -> Result<Evidence, CanonicalError> {
+        // Keys are ASCII, so byte order is RFC 8785's UTF-16 order.
+        let mut keys: Vec<&str> = fields.iter().map(|(k, _)| *k).collect();
+        keys.push(list_key);
+        keys.sort_unstable();
+        let mut out = Vec::new();
+        out.push(b'{');
+        for (i, key) in keys.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            out.extend(canonical::value_to_vec(&serde_json::Value::String(
+                key.to_string(),
+            ))?);
+            out.push(b':');
+            match fields.iter().find(|(k, _)| k == key) {
+                Some((_, v)) => out.extend(canonical::value_to_vec(v)?),
+                None => {
+                    out.push(b'[');
+                    for (j, item) in items.iter().enumerate() {
+                        if j > 0 {
+                            out.push(b',');
+                        }
+                        out.extend_from_slice(item);
+                    }
+                    out.push(b']');
+                }
+            }
+        }
+        out.push(b'}');
+        Ok(Evidence {
+            name: name.to_string(),
+            media_type: media_type_for(name),
+            bytes: out,
+            observed_at,
+        })
+    }
+
     pub fn item(&self) -> Item {
         Item {
             name: self.name.clone(),
@@ -75,6 +138,23 @@ mod tests {
             media_type_for("backup/restore-jobs.json"),
             "application/vnd.evidenced.aws.backup.restore-jobs+json"
         );
+    }
+
+    #[test]
+    fn list_documents_equal_whole_serialization() {
+        let items = vec![
+            serde_json::json!({"b": 1, "a": [2.5, "x"]}),
+            serde_json::json!(null),
+        ];
+        let fields = [
+            ("region", serde_json::json!("us-east-1")),
+            ("account", serde_json::json!("1")),
+            ("z", serde_json::json!({"k": true})),
+        ];
+        let at = OffsetDateTime::UNIX_EPOCH;
+        let e = Evidence::list("a/b.json", &fields, "jobs", &items, at).unwrap();
+        let whole = serde_json::json!({"region": "us-east-1", "account": "1", "z": {"k": true}, "jobs": items});
+        assert_eq!(e.bytes, canonical::value_to_vec(&whole).unwrap());
     }
 
     #[test]

@@ -167,10 +167,10 @@ pub async fn run<S: ObjectStore>(
             }
             None => {
                 let item_name = p.draft.items[0].name.clone();
-                let outcome = submit::commit(store, p).await.map_err(other)?;
-                let submit::Outcome::Committed { seq, .. } = outcome else {
-                    continue;
-                };
+                // As `submit::commit`, keeping the byte count for the report.
+                let blobs = vec![p.canonical_bytes, p.human.original];
+                let c = store.append(p.draft, &blobs).await?;
+                let seq = c.seq;
                 index.insert(item_name, (digest, seq));
                 reports.push(super::RunReport {
                     collector: opts.name.clone(),
@@ -179,8 +179,8 @@ pub async fn run<S: ObjectStore>(
                     scope: Scope::default(),
                     status: crate::record::Status::Complete,
                     errors: Vec::new(),
-                    items: 2,
-                    new_blob_bytes: 0,
+                    items: c.record.items.len(),
+                    new_blob_bytes: c.new_blob_bytes,
                 });
                 failpoint::hit("inbox-after-commit");
                 source.remove(&file).await.map_err(CollectError::Inbox)?;

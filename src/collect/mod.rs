@@ -17,6 +17,7 @@ pub mod configservice;
 mod doc;
 pub mod history;
 pub mod inbox;
+pub mod moto_compat;
 pub mod s3posture;
 
 use std::future::Future;

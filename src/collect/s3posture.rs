@@ -63,6 +63,9 @@ pub struct PublicAccessBlock {
     pub restrict_public_buckets: bool,
 }
 
+/// A bucket's posture. A read that fails leaves its field null and is recorded as an
+/// error (the run is partial); the bucket is still listed.
+///
 /// Error codes that mean "not configured", which is itself the fact to record.
 fn absent(e: &CallError, codes: &[&str]) -> bool {
     e.code.as_deref().is_some_and(|c| codes.contains(&c))
@@ -152,7 +155,7 @@ async fn bucket(
         Err(e) if absent(&e, &["ObjectLockConfigurationNotFoundError"]) => None,
         Err(e) => {
             problems.add(&e);
-            return None;
+            None
         }
     };
     let versioning = match log
@@ -162,10 +165,10 @@ async fn bucket(
         )
         .await
     {
-        Ok(v) => v,
+        Ok(v) => Some(v),
         Err(e) => {
             problems.add(&e);
-            return None;
+            None
         }
     };
     let encryption = match log
@@ -196,7 +199,7 @@ async fn bucket(
         Err(e) if absent(&e, &["ServerSideEncryptionConfigurationNotFoundError"]) => Vec::new(),
         Err(e) => {
             problems.add(&e);
-            return None;
+            Vec::new()
         }
     };
     let public_access_block = match log
@@ -217,7 +220,7 @@ async fn bucket(
         Err(e) if absent(&e, &["NoSuchPublicAccessBlockConfiguration"]) => None,
         Err(e) => {
             problems.add(&e);
-            return None;
+            None
         }
     };
     let policy_is_public = match log
@@ -231,14 +234,20 @@ async fn bucket(
         Err(e) if absent(&e, &["NoSuchBucketPolicy"]) => None,
         Err(e) => {
             problems.add(&e);
-            return None;
+            None
         }
     };
     Some(BucketPosture {
         name,
         object_lock: lock,
-        versioning: versioning.status().map(|s| s.as_str().to_string()),
-        mfa_delete: versioning.mfa_delete().map(|s| s.as_str().to_string()),
+        versioning: versioning
+            .as_ref()
+            .and_then(|v| v.status())
+            .map(|s| s.as_str().to_string()),
+        mfa_delete: versioning
+            .as_ref()
+            .and_then(|v| v.mfa_delete())
+            .map(|s| s.as_str().to_string()),
         encryption,
         public_access_block,
         policy_is_public,

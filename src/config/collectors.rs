@@ -44,6 +44,9 @@ pub struct AwsConfig {
     /// Concurrent requests per service and scope.
     #[serde(default = "default_concurrency")]
     pub concurrency: usize,
+    /// Rewrite known moto response defects (tests and the demo only; never against AWS).
+    #[serde(default)]
+    pub moto_compat: bool,
 }
 
 /// One account reached through `sts:AssumeRole`.
@@ -94,6 +97,7 @@ impl Default for AwsConfig {
             pool_idle_timeout_secs: default_pool_idle(),
             max_attempts: default_max_attempts(),
             concurrency: default_concurrency(),
+            moto_compat: false,
         }
     }
 }
@@ -411,6 +415,43 @@ url = "./inbox"
         let text = "[[collector]]\ntype = \"s3\"\nname = \"p\"\nschedule = \"0 0 * * * *\"\n[[collector]]\ntype = \"s3\"\nname = \"p\"\nschedule = \"0 0 * * * *\"\n";
         let err = Config::parse("f.toml", text, []).unwrap_err().to_string();
         assert!(err.contains("another"), "{err}");
+    }
+
+    #[test]
+    fn example_documents_every_aws_and_collector_key() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/config/evidenced.example.toml");
+        let text = std::fs::read_to_string(path).unwrap();
+        for key in [
+            "regions",
+            "accounts",
+            "endpoint_url",
+            "force_path_style",
+            "operation_timeout_secs",
+            "attempt_timeout_secs",
+            "connect_timeout_secs",
+            "pool_idle_timeout_secs",
+            "max_attempts",
+            "concurrency",
+            "moto_compat",
+            "lookback_days",
+            "overlap_hours",
+            "include",
+            "resource_types",
+            "aggregator",
+            "compliance",
+            "history",
+            "buckets",
+            "all_buckets",
+            "url",
+        ] {
+            assert!(text.contains(&format!("{key} =")), "{key} undocumented");
+        }
+        for kind in ["backup", "config", "cloudwatch", "s3", "inbox"] {
+            assert!(
+                text.contains(&format!("type = \"{kind}\"")),
+                "{kind} undocumented"
+            );
+        }
     }
 
     #[test]

@@ -13,6 +13,8 @@ mod bundle;
 mod bundle_hostile;
 mod bundle_tamper;
 mod checkpoint;
+mod collect_mocks;
+mod collect_moto;
 mod config_files;
 mod daemon;
 mod evidence_fixtures;

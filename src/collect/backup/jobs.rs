@@ -87,93 +87,83 @@ pub struct RestoreJob {
     pub status_message: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
-pub struct BackupJobsDoc<'a> {
-    pub account: &'a str,
-    pub region: &'a str,
-    pub backup_jobs: Vec<BackupJob>,
-}
-
-#[derive(Debug, Serialize)]
-pub struct CopyJobsDoc<'a> {
-    pub account: &'a str,
-    pub region: &'a str,
-    pub copy_jobs: Vec<CopyJob>,
-}
-
-#[derive(Debug, Serialize)]
-pub struct RestoreJobsDoc<'a> {
-    pub account: &'a str,
-    pub region: &'a str,
-    pub restore_jobs: Vec<RestoreJob>,
-}
-
 /// What one run read: the delta of each kind that could be listed, and the next state.
 #[derive(Debug)]
 pub struct JobsOutput {
     pub account: String,
     pub region: String,
-    pub backup: Option<Vec<BackupJob>>,
-    pub copy: Option<Vec<CopyJob>>,
-    pub restore: Option<Vec<RestoreJob>>,
+    /// Canonical documents of [`BackupJob`], [`CopyJob`] and [`RestoreJob`], sorted by id.
+    pub backup: Option<Vec<Vec<u8>>>,
+    pub copy: Option<Vec<Vec<u8>>>,
+    pub restore: Option<Vec<Vec<u8>>>,
     pub state: JobsState,
 }
 
 impl JobsOutput {
     pub fn into_evidence(self, at: OffsetDateTime) -> Result<Vec<Evidence>, CanonicalError> {
-        let (account, region) = (self.account.as_str(), self.region.as_str());
+        let fields = [
+            ("account", serde_json::Value::String(self.account.clone())),
+            ("region", serde_json::Value::String(self.region.clone())),
+        ];
         let mut out = Vec::new();
-        if let Some(backup_jobs) = self.backup {
-            let d = BackupJobsDoc {
-                account,
-                region,
-                backup_jobs,
-            };
-            out.push(Evidence::json(BACKUP_JOBS, &d, at)?);
+        if let Some(jobs) = self.backup {
+            out.push(Evidence::list_raw(
+                BACKUP_JOBS,
+                &fields,
+                "backup_jobs",
+                &jobs,
+                at,
+            )?);
         }
-        if let Some(copy_jobs) = self.copy {
-            let d = CopyJobsDoc {
-                account,
-                region,
-                copy_jobs,
-            };
-            out.push(Evidence::json(COPY_JOBS, &d, at)?);
+        if let Some(jobs) = self.copy {
+            out.push(Evidence::list_raw(
+                COPY_JOBS,
+                &fields,
+                "copy_jobs",
+                &jobs,
+                at,
+            )?);
         }
-        if let Some(restore_jobs) = self.restore {
-            let d = RestoreJobsDoc {
-                account,
-                region,
-                restore_jobs,
-            };
-            out.push(Evidence::json(RESTORE_JOBS, &d, at)?);
+        if let Some(jobs) = self.restore {
+            out.push(Evidence::list_raw(
+                RESTORE_JOBS,
+                &fields,
+                "restore_jobs",
+                &jobs,
+                at,
+            )?);
         }
         out.push(Evidence::json(STATE, &self.state, at)?);
         Ok(out)
     }
 }
 
-fn fingerprint<T: Serialize>(doc: &T) -> Result<String, CanonicalError> {
-    Ok(Digest::of(&canonical::to_vec(doc)?).hex()[..16].to_string())
+/// A job document's canonical bytes; kept instead of the struct so a 50,000-job listing
+/// is held once, compactly.
+fn enc<T: Serialize>(doc: &T) -> Result<Vec<u8>, crate::collect::CallError> {
+    canonical::to_vec(doc).map_err(|e| crate::collect::CallError {
+        operation: "evidenced:canonicalize".into(),
+        code: None,
+        message: e.to_string(),
+    })
 }
 
-/// Keep the jobs of `listed` that the state says are new or changed.
-fn delta<T: Serialize + Clone>(
-    state: &mut KindState,
-    listed: Vec<(String, String, bool, T)>,
-) -> Result<Vec<T>, CanonicalError> {
+/// Keep the jobs of `listed` (id, creation date, open, canonical document) that the state
+/// says are new or changed, sorted by id.
+fn delta(state: &mut KindState, listed: Vec<(String, String, bool, Vec<u8>)>) -> Vec<Vec<u8>> {
     let mut docs = std::collections::BTreeMap::new();
     let mut reduced = Vec::with_capacity(listed.len());
     for (id, created, open, doc) in listed {
         reduced.push(Listed {
             id: id.clone(),
             created,
-            fingerprint: fingerprint(&doc)?,
+            fingerprint: Digest::of(&doc).hex()[..16].to_string(),
             open,
         });
         docs.insert(id, doc);
     }
     let emit = state.absorb(reduced);
-    Ok(emit.iter().filter_map(|id| docs.remove(id)).collect())
+    emit.iter().filter_map(|id| docs.remove(id)).collect()
 }
 
 pub async fn collect(
@@ -220,7 +210,7 @@ pub async fn collect(
                         id.to_string(),
                         created.clone(),
                         open,
-                        BackupJob {
+                        enc(&BackupJob {
                             backup_job_id: id.to_string(),
                             state,
                             status_message: j.status_message().map(String::from),
@@ -244,7 +234,7 @@ pub async fn collect(
                             backup_size_in_bytes: j.backup_size_in_bytes(),
                             is_parent: j.is_parent(),
                             parent_job_id: j.parent_job_id().map(String::from),
-                        },
+                        })?,
                     ));
                 }
             }
@@ -271,7 +261,7 @@ pub async fn collect(
                         id.to_string(),
                         created.clone(),
                         open,
-                        CopyJob {
+                        enc(&CopyJob {
                             copy_job_id: id.to_string(),
                             state,
                             status_message: j.status_message().map(String::from),
@@ -294,7 +284,7 @@ pub async fn collect(
                                 .and_then(|c| c.backup_plan_id())
                                 .map(String::from),
                             backup_size_in_bytes: j.backup_size_in_bytes(),
-                        },
+                        })?,
                     ));
                 }
             }
@@ -325,7 +315,7 @@ pub async fn collect(
                         id.to_string(),
                         created.clone(),
                         open,
-                        RestoreJob {
+                        enc(&RestoreJob {
                             restore_job_id: id.to_string(),
                             status,
                             creation_date: created,
@@ -346,7 +336,7 @@ pub async fn collect(
                                 .map(String::from),
                             recovery_point_creation_date: ts_opt(j.recovery_point_creation_date()),
                             status_message: j.status_message().map(String::from),
-                        },
+                        })?,
                     ));
                 }
             }
@@ -362,34 +352,17 @@ pub async fn collect(
         state: JobsState::default(),
     };
     match backup {
-        Ok(l) => {
-            out.backup = Some(sort_by(delta(&mut state.backup, l)?, |j: &BackupJob| {
-                j.backup_job_id.clone()
-            }))
-        }
+        Ok(l) => out.backup = Some(delta(&mut state.backup, l)),
         Err(e) => p.add(&e),
     }
     match copy {
-        Ok(l) => {
-            out.copy = Some(sort_by(delta(&mut state.copy, l)?, |j: &CopyJob| {
-                j.copy_job_id.clone()
-            }))
-        }
+        Ok(l) => out.copy = Some(delta(&mut state.copy, l)),
         Err(e) => p.add(&e),
     }
     match restore {
-        Ok(l) => {
-            out.restore = Some(sort_by(delta(&mut state.restore, l)?, |j: &RestoreJob| {
-                j.restore_job_id.clone()
-            }))
-        }
+        Ok(l) => out.restore = Some(delta(&mut state.restore, l)),
         Err(e) => p.add(&e),
     }
     out.state = state;
     Ok(out)
-}
-
-fn sort_by<T>(mut v: Vec<T>, key: impl Fn(&T) -> String) -> Vec<T> {
-    v.sort_by_key(|x| key(x));
-    v
 }
