@@ -37,3 +37,25 @@ pub fn config_loader(data: &[u8]) {
     let env = [("EVIDENCED_STORE__URL".to_string(), "s3://b/p".to_string())];
     let _ = crate::config::Config::parse("fuzz.toml", text, env);
 }
+
+/// The bundle reader: safe extraction and the MANIFEST check, with small caps so the fuzzer
+/// explores the limits instead of the disk.
+pub fn bundle_reader(data: &[u8]) {
+    let Ok(dir) = tempfile::tempdir() else {
+        return;
+    };
+    let path = dir.path().join("fuzz.tar.gz");
+    if std::fs::write(&path, data).is_err() {
+        return;
+    }
+    let limits = crate::bundle::Limits {
+        max_member: 1 << 20,
+        max_total: 8 << 20,
+        max_entries: 1000,
+    };
+    if let Ok(opened) = crate::bundle::open(&path, &limits) {
+        let _ = crate::bundle::check_manifest(opened.root());
+        // Extraction stays inside its own temporary directory.
+        assert!(opened.root().starts_with(std::env::temp_dir()) || opened.root().is_relative());
+    }
+}

@@ -30,3 +30,8 @@ fn human_record_inputs_never_panic() {
 fn config_loader_inputs_never_panic() {
     replay("config_loader", evidenced::fuzzing::config_loader);
 }
+
+#[test]
+fn bundle_reader_inputs_never_panic() {
+    replay("bundle_reader", evidenced::fuzzing::bundle_reader);
+}
