@@ -14,6 +14,7 @@ use crate::collect;
 use crate::config::Config;
 use crate::daemon::{self, JobSpec, MetricsSink, RunOutcome, Runner, Settings, Stats};
 use crate::record::Status;
+use crate::requirements::{evaluate, Catalog, Evidence, Status as ReqStatus};
 use crate::store::AnyStore;
 
 #[derive(Debug, clap::Args)]
@@ -106,6 +107,53 @@ fn shutdown_signal() -> std::io::Result<impl std::future::Future<Output = ()>> {
     })
 }
 
+/// Evaluate the requirements every `[daemon] requirements_interval_secs`: warn in the log
+/// about each requirement that fails or falls due within its lead time, and publish the
+/// per-requirement metrics.
+async fn watch_requirements(
+    store: Arc<EvidenceStore<AnyStore>>,
+    config: Arc<Config>,
+    catalog: Catalog,
+    cloudwatch: Option<Arc<daemon::metrics::CloudWatchMetrics>>,
+) {
+    let every = Duration::from_secs(config.daemon.requirements_interval_secs.max(60));
+    let mut tick = tokio::time::interval(every);
+    loop {
+        tick.tick().await;
+        let evidence = match Evidence::load(&store, &catalog).await {
+            Ok(e) => e,
+            Err(e) => {
+                tracing::warn!(error = %e, "Requirements not evaluated: the store could not be read.");
+                continue;
+            }
+        };
+        let window = match super::report::window(None, None, None, None) {
+            Ok(w) => w,
+            Err(e) => {
+                tracing::warn!(error = %e, "Requirements not evaluated.");
+                continue;
+            }
+        };
+        let opts = super::report::options(&config, None);
+        let evaluation = evaluate(&catalog, &evidence, window, &opts);
+        for r in &evaluation.requirements {
+            match r.status {
+                ReqStatus::Fail => {
+                    tracing::warn!(requirement = %r.id, due = ?r.due, "Requirement failing.")
+                }
+                ReqStatus::DueSoon => {
+                    tracing::warn!(requirement = %r.id, due = ?r.due, "Requirement due soon.")
+                }
+                _ => {}
+            }
+        }
+        if let Some(cw) = &cloudwatch {
+            cw.requirements(&crate::requirements::metrics(&evaluation))
+                .await;
+        }
+    }
+}
+
 pub async fn run(config: &Config, _args: &Args) -> anyhow::Result<u8> {
     let shutdown = shutdown_signal().context("installing the SIGTERM/SIGINT handlers")?;
     if config.collectors.is_empty() {
@@ -138,7 +186,7 @@ pub async fn run(config: &Config, _args: &Args) -> anyhow::Result<u8> {
         }
     }
     let d = &config.daemon;
-    let metrics: Option<Arc<dyn MetricsSink>> = match &d.metrics_namespace {
+    let cloudwatch = match &d.metrics_namespace {
         Some(ns) => {
             let sdk = collect::aws::sdk_config(&config.aws).await;
             let clients = collect::Clients::from_sdk(&sdk, config.aws.force_path_style);
@@ -149,6 +197,13 @@ pub async fn run(config: &Config, _args: &Args) -> anyhow::Result<u8> {
         }
         None => None,
     };
+    let metrics: Option<Arc<dyn MetricsSink>> =
+        cloudwatch.clone().map(|m| m as Arc<dyn MetricsSink>);
+    let catalog = match &d.catalog {
+        Some(p) => Catalog::load(std::path::Path::new(p)),
+        None => Catalog::default_catalog(),
+    }
+    .map_err(|e| UsageError(e.to_string()))?;
     let settings = Settings {
         shutdown_deadline: Duration::from_secs(d.shutdown_deadline_secs),
         jitter: Duration::from_secs(d.jitter_secs),
@@ -162,10 +217,15 @@ pub async fn run(config: &Config, _args: &Args) -> anyhow::Result<u8> {
         tracing::info!(port = bound, "Health endpoint listening.");
     }
     tracing::info!(collectors = jobs.len(), store = %config.store.url, "Daemon starting.");
-    let runner = Arc::new(CollectRunner {
-        store: Arc::new(store),
-        config: Arc::new(config.clone()),
-    });
+    let store = Arc::new(store);
+    let config = Arc::new(config.clone());
+    let watcher = tokio::spawn(watch_requirements(
+        Arc::clone(&store),
+        Arc::clone(&config),
+        catalog,
+        cloudwatch,
+    ));
+    let runner = Arc::new(CollectRunner { store, config });
     let summary = daemon::run(
         jobs,
         last_commits,
@@ -176,6 +236,7 @@ pub async fn run(config: &Config, _args: &Args) -> anyhow::Result<u8> {
         shutdown,
     )
     .await?;
+    watcher.abort();
     tracing::info!(
         started = summary.started,
         finished = summary.finished,

@@ -25,6 +25,17 @@ pub struct DaemonConfig {
     /// CloudWatch namespace for the daemon's own metrics; unset: no metrics published.
     #[serde(default)]
     pub metrics_namespace: Option<String>,
+    /// Seconds between requirement evaluations (due-soon warnings in the log, and the
+    /// per-requirement metrics when a namespace is set).
+    #[serde(default = "default_requirements_interval")]
+    pub requirements_interval_secs: u64,
+    /// Requirements catalog; unset: the built-in default (config/requirements.toml).
+    #[serde(default)]
+    pub catalog: Option<String>,
+}
+
+fn default_requirements_interval() -> u64 {
+    900
 }
 
 fn default_deadline() -> u64 {
@@ -49,6 +60,8 @@ impl Default for DaemonConfig {
             heartbeat_secs: default_heartbeat(),
             healthz_port: None,
             metrics_namespace: None,
+            requirements_interval_secs: default_requirements_interval(),
+            catalog: None,
         }
     }
 }

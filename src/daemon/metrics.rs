@@ -3,7 +3,10 @@
 //! - after each run: `Runs`, `RunsFailed` (failed or partial), `RecordsCommitted`,
 //!   `BytesWritten`, `RunDurationSeconds`;
 //! - every minute: `ScheduledRunsSinceLastCommit` and `SecondsSinceLastCommit` (gauges whose
-//!   absence the staleness alarm treats as a dead daemon).
+//!   absence the staleness alarm treats as a dead daemon);
+//! - after each requirements evaluation, per requirement (dimension `Requirement`):
+//!   `DaysUntilDue` (negative when overdue; absent when the rule has no due date) and
+//!   `RequirementFailing` (0/1), so an alarm can page before a requirement lapses.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -50,6 +53,49 @@ impl CloudWatchMetrics {
             .await;
         if let Err(e) = result {
             tracing::warn!(collector = job, error = %aws_smithy_types::error::display::DisplayErrorContext(&e), "Could not publish metrics.");
+        }
+    }
+}
+
+impl CloudWatchMetrics {
+    /// Publish the per-requirement figures of one evaluation.
+    pub async fn requirements(&self, metrics: &[crate::requirements::Metric]) {
+        let mut data = Vec::new();
+        for m in metrics {
+            let dim = Dimension::builder()
+                .name("Requirement")
+                .value(&m.requirement)
+                .build();
+            if let Some(days) = m.days_until_due {
+                data.push(
+                    MetricDatum::builder()
+                        .metric_name("DaysUntilDue")
+                        .dimensions(dim.clone())
+                        .value(days)
+                        .unit(StandardUnit::Count)
+                        .build(),
+                );
+            }
+            data.push(
+                MetricDatum::builder()
+                    .metric_name("RequirementFailing")
+                    .dimensions(dim)
+                    .value(m.failing)
+                    .unit(StandardUnit::Count)
+                    .build(),
+            );
+        }
+        for chunk in data.chunks(500) {
+            let result = self
+                .client
+                .put_metric_data()
+                .namespace(&self.namespace)
+                .set_metric_data(Some(chunk.to_vec()))
+                .send()
+                .await;
+            if let Err(e) = result {
+                tracing::warn!(error = %aws_smithy_types::error::display::DisplayErrorContext(&e), "Could not publish requirement metrics.");
+            }
         }
     }
 }

@@ -35,6 +35,8 @@ fn example_documents_every_store_and_daemon_key() {
         "heartbeat_secs",
         "healthz_port",
         "metrics_namespace",
+        "requirements_interval_secs",
+        "catalog",
     ] {
         assert!(text.contains(&format!("{key} =")), "{key} undocumented");
     }

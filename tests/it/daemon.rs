@@ -458,3 +458,83 @@ async fn two_daemons_on_one_s3_chain_keep_it_linear_and_lose_nothing() {
         assert_eq!(left, 0);
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn daemon_warns_about_requirements_and_publishes_metrics() {
+    let moto = support::moto();
+    let dir = tempfile::tempdir().unwrap();
+    let (store, inbox) = (dir.path().join("evidence"), dir.path().join("inbox"));
+    std::fs::create_dir_all(&inbox).unwrap();
+    let cfg = dir.path().join("evidenced.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[store]\nurl = {store:?}\n\n[aws]\nregions = [\"us-east-1\"]\nendpoint_url = {ep:?}\n\n[daemon]\njitter_secs = 0\nhealth_file = {health:?}\nmetrics_namespace = \"evidenced-test\"\n\n[[collector]]\ntype = \"inbox\"\nname = \"drills\"\nschedule = \"* * * * * *\"\nurl = {inbox:?}\n",
+            ep = moto.endpoint,
+            health = dir.path().join("health.json"),
+        ),
+    )
+    .unwrap();
+    let envs = [
+        ("AWS_ACCESS_KEY_ID", "testing"),
+        ("AWS_SECRET_ACCESS_KEY", "testing"),
+        ("AWS_REGION", "us-east-1"),
+        ("AWS_EC2_METADATA_DISABLED", "true"),
+    ];
+    let mut d = tokio::task::spawn_blocking(move || {
+        let mut d = Daemon::start(&cfg, &envs);
+        // An empty store: BAR-002 has no restore test in any quarter.
+        let v = d.wait_for("a failing requirement", |v| {
+            message(v) == "Requirement failing."
+        });
+        assert!(v["requirement"].is_string());
+        d.wait_for("two finished runs", |v| message(v) == "Run finished.");
+        d.wait_for("two finished runs", |v| message(v) == "Run finished.");
+        d
+    })
+    .await
+    .unwrap();
+    d.sigterm();
+    let (code, _) = tokio::task::spawn_blocking(move || d.exit_within(Duration::from_secs(12)))
+        .await
+        .unwrap();
+    assert_eq!(code, 0);
+    let cw = aws_sdk_cloudwatch::Client::from_conf(
+        aws_sdk_cloudwatch::config::Builder::new()
+            .behavior_version(aws_sdk_cloudwatch::config::BehaviorVersion::latest())
+            .region(aws_sdk_cloudwatch::config::Region::new("us-east-1"))
+            .credentials_provider(aws_sdk_cloudwatch::config::Credentials::new(
+                "testing", "testing", None, None, "test",
+            ))
+            .endpoint_url(&moto.endpoint)
+            .build(),
+    );
+    let listed = cw
+        .list_metrics()
+        .namespace("evidenced-test")
+        .send()
+        .await
+        .unwrap();
+    let names: std::collections::BTreeSet<String> = listed
+        .metrics()
+        .iter()
+        .filter_map(|m| m.metric_name().map(str::to_string))
+        .collect();
+    for want in [
+        "Runs",
+        "RunsFailed",
+        "RecordsCommitted",
+        "BytesWritten",
+        "RunDurationSeconds",
+        "RequirementFailing",
+    ] {
+        assert!(names.contains(want), "{want} not published: {names:?}");
+    }
+    let bar = listed.metrics().iter().any(|m| {
+        m.metric_name() == Some("RequirementFailing")
+            && m.dimensions()
+                .iter()
+                .any(|d| d.name() == Some("Requirement") && d.value() == Some("BAR-002"))
+    });
+    assert!(bar, "no RequirementFailing for BAR-002");
+}
