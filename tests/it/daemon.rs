@@ -481,7 +481,7 @@ async fn daemon_warns_about_requirements_and_publishes_metrics() {
         ("AWS_REGION", "us-east-1"),
         ("AWS_EC2_METADATA_DISABLED", "true"),
     ];
-    let mut d = tokio::task::spawn_blocking(move || {
+    let d = tokio::task::spawn_blocking(move || {
         let mut d = Daemon::start(&cfg, &envs);
         // An empty store: BAR-002 has no restore test in any quarter.
         let v = d.wait_for("a failing requirement", |v| {
