@@ -177,39 +177,11 @@ async fn main() {
     };
     let start = Instant::now();
     let history = History::read(&store).await.unwrap();
-    // As the daemon runs them: each collector on its own thread (`evidenced run` gives every
-    // run a blocking-pool thread), so the parsing of the three services' responses uses
-    // both cores.
-    let on_thread = |f: std::pin::Pin<Box<dyn std::future::Future<Output = _> + '_>>| {
-        tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("runtime")
-            .block_on(f)
-    };
-    let (rb, rc, rw) = std::thread::scope(|s| {
-        let hb = s.spawn(|| {
-            on_thread(Box::pin(collect::run_target(
-                &store, &history, "backup", "backup", &b, &target,
-            )))
-        });
-        let hc = s.spawn(|| {
-            on_thread(Box::pin(collect::run_target(
-                &store, &history, "config", "config", &c, &target,
-            )))
-        });
-        let hw = s.spawn(|| {
-            on_thread(Box::pin(collect::run_target(
-                &store,
-                &history,
-                "alarms",
-                "cloudwatch",
-                &w,
-                &target,
-            )))
-        });
-        (hb.join().unwrap(), hc.join().unwrap(), hw.join().unwrap())
-    });
+    let (rb, rc, rw) = tokio::join!(
+        collect::run_target(&store, &history, "backup", "backup", &b, &target),
+        collect::run_target(&store, &history, "config", "config", &c, &target),
+        collect::run_target(&store, &history, "alarms", "cloudwatch", &w, &target),
+    );
     let wall = start.elapsed();
     // Peak memory of the collection itself, before the check below reads everything back.
     let rss = peak_rss_mib();
