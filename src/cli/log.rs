@@ -25,6 +25,16 @@ struct Line {
     hash: Digest,
 }
 
+/// RFC 3339 UTC with exactly three fraction digits, so the text log's columns line up.
+fn fixed_millis(t: time::OffsetDateTime) -> String {
+    let t = t.to_offset(time::UtcOffset::UTC);
+    let format = time::macros::format_description!(
+        "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
+    );
+    t.format(&format)
+        .unwrap_or_else(|_| crate::human::fmt_time(t))
+}
+
 pub async fn run(config: &Config, args: &Args) -> anyhow::Result<u8> {
     let store = open_store(config).await?;
     let records = store.records().await?;
@@ -32,7 +42,7 @@ pub async fn run(config: &Config, args: &Args) -> anyhow::Result<u8> {
         .iter()
         .map(|r| Line {
             seq: r.seq,
-            recorded_at: crate::human::fmt_time(r.record.recorded_at),
+            recorded_at: fixed_millis(r.record.recorded_at),
             collector: r.record.collector.clone(),
             kind: r.record.kind.clone(),
             status: r.record.status.as_str(),
