@@ -320,7 +320,8 @@ pub async fn verify<S: ObjectStore>(
     })
 }
 
-fn problem(
+/// A problem at its place; shared by the chain, checkpoint and bundle checks.
+pub(crate) fn problem(
     check: &'static str,
     seq: Option<u64>,
     key: &str,

@@ -19,7 +19,7 @@ use super::{
 use crate::chain::{parse_record_key, record_key, RECORDS_PREFIX};
 use crate::digest::Digest;
 use crate::store::{ObjectStore, StoreError};
-use crate::verify::Problem;
+use crate::verify::{problem, Problem};
 
 /// The outcome of checking checkpoints.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -29,24 +29,6 @@ pub struct CheckpointReport {
     /// Highest sequence number vouched for by a valid checkpoint.
     pub covered_seq: Option<u64>,
     pub problems: Vec<Problem>,
-}
-
-fn problem(
-    check: &'static str,
-    seq: Option<u64>,
-    key: &str,
-    expected: Option<String>,
-    actual: Option<String>,
-    message: String,
-) -> Problem {
-    Problem {
-        check,
-        seq,
-        key: key.to_string(),
-        expected,
-        actual,
-        message,
-    }
 }
 
 async fn load_keys<S: ObjectStore>(
