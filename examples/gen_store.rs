@@ -6,7 +6,7 @@
 
 use anyhow::{bail, Context};
 use evidenced::chain::EvidenceStore;
-use evidenced::digest::Digest;
+use evidenced::digest::Blob;
 use evidenced::record::{now_millis, Draft, Item, Scope, Status};
 use evidenced::store::LocalStore;
 use rand::{RngCore, SeedableRng};
@@ -38,10 +38,11 @@ async fn main() -> anyhow::Result<()> {
         for i in 0..n {
             let mut b = vec![0u8; (blob_kib * 1024) as usize];
             rng.fill_bytes(&mut b);
+            let b = Blob::new(b);
             items.push(Item {
                 name: format!("bench/blob-{}.bin", made + i as u64),
-                digest: Digest::of(&b),
-                size: b.len() as u64,
+                digest: b.digest(),
+                size: b.size(),
                 media_type: "application/octet-stream".into(),
                 observed_at: now_millis(),
             });

@@ -1,14 +1,20 @@
 """Collection benchmark fixtures and the serial boto3 peer.
 
-  bench_collect.py gen DIR   write the responses of a large account into DIR:
-                             50,000 backup jobs (50 ListBackupJobs pages of 1,000),
-                             10,000 configuration items (100 ListDiscoveredResources pages,
-                             100 BatchGetResourceConfig batches), 2,000 alarms (20
-                             DescribeAlarms pages of 100), as the AWS wire formats
-  bench_collect.py peer DIR  page through the same responses serially with boto3 (the
-                             responses are injected at botocore's before-send hook, so
-                             botocore parses the same bytes the Rust SDK parses), and print
-                             wall time and peak RSS
+  bench_collect.py gen DIR [ITEMS]
+      write the responses of a large account into DIR, as the AWS wire formats. Without
+      ITEMS: 50,000 backup jobs (50 ListBackupJobs pages of 1,000), 10,000 configuration
+      items (100 ListDiscoveredResources pages, 100 BatchGetResourceConfig batches), 2,000
+      alarms (20 DescribeAlarms pages of 100). With ITEMS: that many items in all, in the
+      same proportions (50 : 10 : 2). DIR/counts.json records the counts.
+  bench_collect.py scale BIN WORKDIR N [N ...]
+      for each total N: generate the account, then three alternating runs of BIN (the
+      evidenced benchmark example) and of the peer; print each median, the ratio, the time
+      per 1,000 items, and the growth exponent of each side between the smallest and the
+      largest N (1.0 is linear)
+  bench_collect.py peer DIR
+      page through the same responses serially with boto3 (the responses are injected at
+      botocore's before-send hook, so botocore parses the same bytes the Rust SDK parses),
+      and print wall time and peak RSS
 """
 import json
 import os
@@ -17,18 +23,33 @@ import sys
 import time
 
 ACCOUNT = "111122223333"
-JOB_PAGES, JOBS_PER_PAGE = 50, 1000
-CI_PAGES, CI_PER_PAGE = 100, 100
-ALARM_PAGES, ALARMS_PER_PAGE = 20, 100
+JOBS_PER_PAGE, CI_PER_PAGE, ALARMS_PER_PAGE = 1000, 100, 100
+DEFAULT = {"jobs": 50000, "items": 10000, "alarms": 2000}
 T0 = 1786000000  # 2026-08-06
 
 
-def gen(d):
+def counts_for(total):
+    """`total` items split 50 : 10 : 2 like the default account."""
+    jobs = round(total * 50 / 62)
+    items = round(total * 10 / 62)
+    return {"jobs": jobs, "items": items, "alarms": total - jobs - items}
+
+
+def pages(count, per_page):
+    """(page number, first index, size) of each page; one empty page for no items."""
+    n = max(1, -(-count // per_page))
+    return [(p, p * per_page, max(0, min(per_page, count - p * per_page))) for p in range(n)]
+
+
+def gen(d, total=None):
     os.makedirs(d, exist_ok=True)
-    for p in range(JOB_PAGES):
+    counts = DEFAULT if total is None else counts_for(int(total))
+    write(d, "counts.json", json.dumps(counts))
+    job_pages = pages(counts["jobs"], JOBS_PER_PAGE)
+    for p, first, size in job_pages:
         jobs = []
-        for j in range(JOBS_PER_PAGE):
-            n = p * JOBS_PER_PAGE + j
+        for j in range(size):
+            n = first + j
             jobs.append({
                 "BackupJobId": f"{n:08X}-1A2B-4C3D-8E9F-0A1B2C3D4E5F",
                 "AccountId": ACCOUNT,
@@ -49,18 +70,19 @@ def gen(d):
                 "ResourceName": f"data-{n % 5000}",
             })
         body = {"BackupJobs": jobs}
-        if p + 1 < JOB_PAGES:
+        if p + 1 < len(job_pages):
             body["NextToken"] = f"p{p + 1}"
         write(d, f"backup-jobs-{p}.json", json.dumps(body))
-    for p in range(CI_PAGES):
-        ids = [{"resourceType": "AWS::EC2::Volume", "resourceId": f"vol-{p * CI_PER_PAGE + i:017x}"} for i in range(CI_PER_PAGE)]
+    ci_pages = pages(counts["items"], CI_PER_PAGE)
+    for p, first, size in ci_pages:
+        ids = [{"resourceType": "AWS::EC2::Volume", "resourceId": f"vol-{first + i:017x}"} for i in range(size)]
         body = {"resourceIdentifiers": ids}
-        if p + 1 < CI_PAGES:
+        if p + 1 < len(ci_pages):
             body["nextToken"] = f"p{p + 1}"
         write(d, f"config-list-{p}.json", json.dumps(body))
         items = []
-        for i in range(CI_PER_PAGE):
-            n = p * CI_PER_PAGE + i
+        for i in range(size):
+            n = first + i
             vid = f"vol-{n:017x}"
             conf = {"attachments": [{"attachTime": "2026-01-01T00:00:00.000Z", "device": "/dev/xvda", "instanceId": f"i-{n:017x}", "state": "attached", "volumeId": vid, "deleteOnTermination": True}],
                     "availabilityZone": "us-east-1a", "createTime": "2026-01-01T00:00:00.000Z", "encrypted": True, "kmsKeyId": f"arn:aws:kms:us-east-1:{ACCOUNT}:key/1234abcd", "size": 100, "snapshotId": "", "state": "in-use", "volumeId": vid, "iops": 3000, "tags": [{"key": "app", "value": "orders"}], "volumeType": "gp3", "throughput": 125}
@@ -68,10 +90,11 @@ def gen(d):
                           "arn": f"arn:aws:ec2:us-east-1:{ACCOUNT}:volume/{vid}", "resourceType": "AWS::EC2::Volume", "resourceId": vid, "awsRegion": "us-east-1", "availabilityZone": "us-east-1a",
                           "resourceCreationTime": T0, "configuration": json.dumps(conf), "supplementaryConfiguration": {}})
         write(d, f"config-batch-{p}.json", json.dumps({"baseConfigurationItems": items, "unprocessedResourceKeys": []}))
-    for p in range(ALARM_PAGES):
+    alarm_pages = pages(counts["alarms"], ALARMS_PER_PAGE)
+    for p, first, size in alarm_pages:
         members = []
-        for i in range(ALARMS_PER_PAGE):
-            n = p * ALARMS_PER_PAGE + i
+        for i in range(size):
+            n = first + i
             members.append(
                 f"<member><AlarmName>alarm-{n:05d}</AlarmName><AlarmArn>arn:aws:cloudwatch:us-east-1:{ACCOUNT}:alarm:alarm-{n:05d}</AlarmArn>"
                 f"<AlarmDescription>CPU high on i-{n:017x}</AlarmDescription><ActionsEnabled>true</ActionsEnabled>"
@@ -79,7 +102,7 @@ def gen(d):
                 f"<StateValue>OK</StateValue><StateReason>Threshold Crossed</StateReason><StateUpdatedTimestamp>2026-08-01T00:00:00.000Z</StateUpdatedTimestamp>"
                 f"<MetricName>CPUUtilization</MetricName><Namespace>AWS/EC2</Namespace><Statistic>Average</Statistic><Dimensions><member><Name>InstanceId</Name><Value>i-{n:017x}</Value></member></Dimensions>"
                 f"<Period>300</Period><EvaluationPeriods>3</EvaluationPeriods><DatapointsToAlarm>2</DatapointsToAlarm><Threshold>80.0</Threshold><ComparisonOperator>GreaterThanThreshold</ComparisonOperator><TreatMissingData>missing</TreatMissingData></member>")
-        token = f"<NextToken>p{p + 1}</NextToken>" if p + 1 < ALARM_PAGES else ""
+        token = f"<NextToken>p{p + 1}</NextToken>" if p + 1 < len(alarm_pages) else ""
         xml = ('<DescribeAlarmsResponse xmlns="http://monitoring.amazonaws.com/doc/2010-08-01/"><DescribeAlarmsResult>'
                f"<MetricAlarms>{''.join(members)}</MetricAlarms><CompositeAlarms/>{token}</DescribeAlarmsResult>"
                "<ResponseMetadata><RequestId>00000000-0000-0000-0000-000000000000</RequestId></ResponseMetadata></DescribeAlarmsResponse>")
@@ -153,9 +176,49 @@ def peer(d):
         alarms.extend(page["MetricAlarms"])
     wall = time.monotonic() - start
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    assert (len(jobs), len(items), len(alarms)) == (50000, 10000, 2000), (len(jobs), len(items), len(alarms))
+    with open(os.path.join(d, "counts.json")) as f:
+        counts = json.load(f)
+    expected = (counts["jobs"], counts["items"], counts["alarms"])
+    assert (len(jobs), len(items), len(alarms)) == expected, (len(jobs), len(items), len(alarms))
     print(f"boto3 serial: {len(jobs)} jobs, {len(items)} configuration items, {len(alarms)} alarms: wall {wall:.3f} s, peak RSS {rss:.1f} MiB")
 
 
+def scale(binary, work, *sizes):
+    import math
+    import re
+    import statistics
+    import subprocess
+
+    def wall(cmd):
+        out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+        m = re.search(r"wall ([0-9.]+) s, peak RSS ([0-9.]+) MiB", out)
+        assert m, out
+        return float(m.group(1)), float(m.group(2))
+
+    rows = []
+    for n in map(int, sizes):
+        d = os.path.join(work, f"scale-{n}")
+        gen(d, n)
+        ours, peers = [], []
+        for _ in range(3):
+            ours.append(wall([binary, d]))
+            peers.append(wall([sys.executable, __file__, "peer", d]))
+        o = statistics.median(w for w, _ in ours)
+        p = statistics.median(w for w, _ in peers)
+        rss = max(r for _, r in ours)
+        rows.append((n, o, p, rss))
+        print(f"{n} items: evidenced {o:.3f} s (peak RSS {rss:.1f} MiB), boto3 {p:.3f} s, {p / o:.1f}x", flush=True)
+    print()
+    print("| items | evidenced (median of 3) | per 1,000 items | boto3 serial (median of 3) | per 1,000 items | ratio | evidenced peak RSS |")
+    print("|---|---|---|---|---|---|---|")
+    for n, o, p, rss in rows:
+        print(f"| {n:,} | {o:.3f} s | {1000 * o / n * 1000:.1f} ms | {p:.3f} s | {1000 * p / n * 1000:.1f} ms | {p / o:.1f}x | {rss:.1f} MiB |")
+    (n0, o0, p0, _), (n1, o1, p1, _) = rows[0], rows[-1]
+    k = math.log(n1 / n0)
+    print()
+    print(f"growth exponent from {n0:,} to {n1:,} items (time ~ items^k; k = 1 is linear): "
+          f"evidenced k = {math.log(o1 / o0) / k:.2f}, boto3 k = {math.log(p1 / p0) / k:.2f}")
+
+
 if __name__ == "__main__":
-    {"gen": gen, "peer": peer}[sys.argv[1]](sys.argv[2])
+    {"gen": gen, "peer": peer, "scale": scale}[sys.argv[1]](*sys.argv[2:])

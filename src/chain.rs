@@ -17,7 +17,7 @@ use std::sync::Mutex;
 use futures::stream::{self, StreamExt, TryStreamExt};
 
 use crate::canonical::CanonicalError;
-use crate::digest::Digest;
+use crate::digest::{Blob, Digest};
 use crate::failpoint;
 use crate::record::{now_millis, Draft, Provenance, Record, FORMAT_VERSION};
 use crate::store::{ObjectStore, PutOutcome, StoreError};
@@ -67,6 +67,8 @@ pub enum ChainError {
     Contended(u32),
     #[error("item {name}: digest or size does not match the bytes supplied")]
     ItemMismatch { name: String },
+    #[error("{items} items but {blobs} blobs supplied")]
+    BlobCount { items: usize, blobs: usize },
 }
 
 /// The last committed record.
@@ -179,21 +181,27 @@ impl<S: ObjectStore> EvidenceStore<S> {
     }
 
     /// Store `blobs` (the bytes behind `draft.items`, in the same order) and commit a record.
-    pub async fn append(&self, draft: Draft, blobs: &[Vec<u8>]) -> Result<Committed, ChainError> {
+    pub async fn append(&self, draft: Draft, blobs: &[Blob]) -> Result<Committed, ChainError> {
         let mut new_blob_bytes = 0;
-        for (item, bytes) in draft.items.iter().zip(blobs) {
-            if Digest::of(bytes) != item.digest || bytes.len() as u64 != item.size {
+        if draft.items.len() != blobs.len() {
+            return Err(ChainError::BlobCount {
+                items: draft.items.len(),
+                blobs: blobs.len(),
+            });
+        }
+        for (item, blob) in draft.items.iter().zip(blobs) {
+            if blob.digest() != item.digest || blob.size() != item.size {
                 return Err(ChainError::ItemMismatch {
                     name: item.name.clone(),
                 });
             }
             if self
                 .store
-                .put_if_absent(&blob_key(&item.digest), bytes)
+                .put_blob_if_absent(&blob_key(&item.digest), blob)
                 .await?
                 == PutOutcome::Created
             {
-                new_blob_bytes += bytes.len() as u64;
+                new_blob_bytes += blob.size();
             }
         }
         failpoint::hit("after-blobs");

@@ -48,6 +48,41 @@ impl Digest {
     }
 }
 
+/// Bytes with their SHA-256, computed once when the blob is made. The digest cannot
+/// disagree with the bytes, so the chain does not hash them a second time.
+#[derive(Debug, Clone)]
+pub struct Blob {
+    bytes: bytes::Bytes,
+    digest: Digest,
+}
+
+impl Blob {
+    pub fn new(bytes: Vec<u8>) -> Blob {
+        let digest = Digest::of(&bytes);
+        Blob {
+            bytes: bytes.into(),
+            digest,
+        }
+    }
+
+    pub fn bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+
+    /// The bytes, shared rather than copied (for a write on another thread or the wire).
+    pub fn shared(&self) -> bytes::Bytes {
+        self.bytes.clone()
+    }
+
+    pub fn digest(&self) -> Digest {
+        self.digest
+    }
+
+    pub fn size(&self) -> u64 {
+        self.bytes.len() as u64
+    }
+}
+
 impl fmt::Display for Digest {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "sha256:{}", self.hex())

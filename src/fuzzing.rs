@@ -15,6 +15,12 @@ pub fn record_reader(data: &[u8]) {
         }
     }
     let _ = crate::canonical::is_canonical(data);
+    // The direct canonical serializer agrees with the JSON-value route on any JSON.
+    if let Ok(v) = serde_json::from_slice::<serde_json::Value>(data) {
+        let direct = crate::canonical::to_vec(&v).ok();
+        let via_value = crate::canonical::value_to_vec(&v).ok();
+        assert_eq!(direct, via_value, "canonical serializers disagree");
+    }
 }
 
 /// The human-record parser under each of its syntaxes.

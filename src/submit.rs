@@ -9,7 +9,7 @@
 use std::collections::HashMap;
 
 use crate::chain::{ChainError, EvidenceStore};
-use crate::digest::Digest;
+use crate::digest::{Blob, Digest};
 use crate::human::{HumanRecord, CANONICAL_MEDIA_TYPE};
 use crate::record::{Draft, Item, Scope, Status};
 use crate::store::ObjectStore;
@@ -144,7 +144,7 @@ pub async fn commit<S: ObjectStore>(
     store: &EvidenceStore<S>,
     p: Prepared,
 ) -> Result<Outcome, SubmitError> {
-    let blobs = vec![p.canonical_bytes, p.human.original];
+    let blobs = [p.canonical_bytes, p.human.original].map(Blob::new);
     let c = store.append(p.draft, &blobs).await?;
     Ok(Outcome::Committed {
         seq: c.seq,

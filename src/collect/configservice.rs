@@ -143,7 +143,7 @@ impl AwsCollector for ConfigOptions {
                 "config/resources.json",
                 &fields,
                 "items",
-                &d.items,
+                d.items,
                 now,
             )?);
         }

@@ -4,7 +4,7 @@ use serde::Serialize;
 use time::OffsetDateTime;
 
 use crate::canonical::{self, CanonicalError};
-use crate::digest::Digest;
+use crate::digest::Blob;
 use crate::record::Item;
 
 /// One document to store.
@@ -13,7 +13,8 @@ pub struct Evidence {
     /// `<service>/<thing>.json`.
     pub name: String,
     pub media_type: String,
-    pub bytes: Vec<u8>,
+    /// The canonical bytes (or, for a rejected inbox file, the file as received).
+    pub blob: Blob,
     /// When AWS reported this state (the end of the reads that produced it).
     pub observed_at: OffsetDateTime,
 }
@@ -28,7 +29,7 @@ impl Evidence {
         Ok(Evidence {
             name: name.to_string(),
             media_type: media_type_for(name),
-            bytes: canonical::to_vec(doc)?,
+            blob: Blob::new(canonical::to_vec(doc)?),
             observed_at,
         })
     }
@@ -48,22 +49,24 @@ impl Evidence {
             .iter()
             .map(|i| canonical::to_vec(i))
             .collect::<Result<Vec<_>, _>>()?;
-        Evidence::list_raw(name, fields, list_key, &items, observed_at)
+        Evidence::list_raw(name, fields, list_key, items, observed_at)
     }
 
-    /// As [`Evidence::list`], with each item already in canonical form.
+    /// As [`Evidence::list`], with each item already in canonical form. Each item is
+    /// freed as soon as it is copied into the document.
     pub fn list_raw(
         name: &str,
         fields: &[(&str, serde_json::Value)],
         list_key: &str,
-        items: &[Vec<u8>],
+        mut items: Vec<Vec<u8>>,
         observed_at: OffsetDateTime,
     ) -> Result<Evidence, CanonicalError> {
         // Keys are ASCII, so byte order is RFC 8785's UTF-16 order.
         let mut keys: Vec<&str> = fields.iter().map(|(k, _)| *k).collect();
         keys.push(list_key);
         keys.sort_unstable();
-        let mut out = Vec::new();
+        let list_len: usize = items.iter().map(|i| i.len() + 1).sum();
+        let mut out = Vec::with_capacity(list_len + 256);
         out.push(b'{');
         for (i, key) in keys.iter().enumerate() {
             if i > 0 {
@@ -77,11 +80,11 @@ impl Evidence {
                 Some((_, v)) => out.extend(canonical::value_to_vec(v)?),
                 None => {
                     out.push(b'[');
-                    for (j, item) in items.iter().enumerate() {
+                    for (j, item) in std::mem::take(&mut items).into_iter().enumerate() {
                         if j > 0 {
                             out.push(b',');
                         }
-                        out.extend_from_slice(item);
+                        out.extend_from_slice(&item);
                     }
                     out.push(b']');
                 }
@@ -91,7 +94,7 @@ impl Evidence {
         Ok(Evidence {
             name: name.to_string(),
             media_type: media_type_for(name),
-            bytes: out,
+            blob: Blob::new(out),
             observed_at,
         })
     }
@@ -99,8 +102,8 @@ impl Evidence {
     pub fn item(&self) -> Item {
         Item {
             name: self.name.clone(),
-            digest: Digest::of(&self.bytes),
-            size: self.bytes.len() as u64,
+            digest: self.blob.digest(),
+            size: self.blob.size(),
             media_type: self.media_type.clone(),
             observed_at: self.observed_at,
         }
@@ -154,7 +157,7 @@ mod tests {
         let at = OffsetDateTime::UNIX_EPOCH;
         let e = Evidence::list("a/b.json", &fields, "jobs", &items, at).unwrap();
         let whole = serde_json::json!({"region": "us-east-1", "account": "1", "z": {"k": true}, "jobs": items});
-        assert_eq!(e.bytes, canonical::value_to_vec(&whole).unwrap());
+        assert_eq!(e.blob.bytes(), canonical::value_to_vec(&whole).unwrap());
     }
 
     #[test]

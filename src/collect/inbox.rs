@@ -23,7 +23,7 @@ pub use source::{InboxError, Source};
 use super::{commit_run, CollectError, Evidence, RunReport};
 use crate::chain::EvidenceStore;
 use crate::config::InboxOptions;
-use crate::digest::Digest;
+use crate::digest::{Blob, Digest};
 use crate::record::{now_millis, RunError, Scope};
 use crate::store::ObjectStore;
 use crate::submit::{self, SubmitError};
@@ -136,12 +136,12 @@ pub async fn run<S: ObjectStore>(
             Ok(v) => v,
             Err(e) if e.is_input() => {
                 let reason = e.to_string();
-                let digest = Digest::of(&bytes);
-                reject(&mut doc, &mut errors, &file, Some(digest), &reason);
+                let blob = Blob::new(bytes);
+                reject(&mut doc, &mut errors, &file, Some(blob.digest()), &reason);
                 evidence.push(Evidence {
                     name: format!("inbox/rejected/{file}"),
                     media_type: "application/octet-stream".into(),
-                    bytes,
+                    blob,
                     observed_at: now_millis(),
                 });
                 to_reject.push((file, reason));
@@ -168,7 +168,7 @@ pub async fn run<S: ObjectStore>(
             None => {
                 let item_name = p.draft.items[0].name.clone();
                 // As `submit::commit`, keeping the byte count for the report.
-                let blobs = vec![p.canonical_bytes, p.human.original];
+                let blobs = [p.canonical_bytes, p.human.original].map(Blob::new);
                 let c = store.append(p.draft, &blobs).await?;
                 let seq = c.seq;
                 index.insert(item_name, (digest, seq));

@@ -18,6 +18,7 @@ mod doc;
 pub mod history;
 pub mod inbox;
 pub mod moto_compat;
+mod pipeline;
 pub mod s3posture;
 
 use std::future::Future;
@@ -29,6 +30,7 @@ pub use history::History;
 
 use crate::chain::{ChainError, EvidenceStore};
 use crate::config::{CollectorConfig, Config};
+use crate::digest::Blob;
 use crate::record::{now_millis, Draft, Item, RunError, Scope, Status};
 use crate::store::{ObjectStore, StoreLocation};
 
@@ -119,7 +121,7 @@ pub async fn commit_run<S: ObjectStore>(
 ) -> Result<RunReport, CollectError> {
     let status = status_of(evidence.len(), &errors);
     let items: Vec<Item> = evidence.iter().map(Evidence::item).collect();
-    let blobs: Vec<Vec<u8>> = evidence.into_iter().map(|e| e.bytes).collect();
+    let blobs: Vec<Blob> = evidence.into_iter().map(|e| e.blob).collect();
     let draft = Draft {
         collector: collector.to_string(),
         kind: kind.to_string(),
@@ -242,46 +244,44 @@ pub async fn run_once<S: ObjectStore>(
         false => None,
     };
     let history = History::read(store).await?;
-    let mut reports = Vec::new();
-    for c in selected {
+    let (history, sdk) = (&history, sdk.as_ref());
+    // The collectors are independent: they run together, and their records are committed
+    // in whatever order they finish (the chain serialises the commits). Every collector
+    // runs to the end even when another fails, so no finished collection goes unrecorded.
+    let runs = selected.into_iter().map(|c| async move {
         let (name, kind) = (c.name(), c.kind());
         let regional = !matches!(c, CollectorConfig::S3(_) | CollectorConfig::Inbox(_));
-        let r = match c {
-            CollectorConfig::Inbox(o) => {
-                let s3 = sdk
-                    .as_ref()
-                    .map(|sdk| Clients::from_sdk(sdk, config.aws.force_path_style).s3);
-                inbox::run(store, o, s3.as_ref()).await?
-            }
-            _ => {
-                let Some(sdk) = &sdk else { continue };
-                let targets = aws::targets(&config.aws, sdk, regional).await;
-                match c {
-                    CollectorConfig::Backup(o) => {
-                        run_aws(store, &history, name, kind, o, &targets).await?
-                    }
-                    CollectorConfig::Config(o) => {
-                        run_aws(store, &history, name, kind, o, &targets).await?
-                    }
-                    CollectorConfig::Cloudwatch(o) => {
-                        run_aws(store, &history, name, kind, o, &targets).await?
-                    }
-                    CollectorConfig::S3(o) => {
-                        let store_bucket = match StoreLocation::parse(&config.store.url) {
-                            Ok(StoreLocation::S3 { bucket, .. }) => Some(bucket),
-                            _ => None,
-                        };
-                        let collector = s3posture::S3Posture {
-                            options: o.clone(),
-                            store_bucket,
-                        };
-                        run_aws(store, &history, name, kind, &collector, &targets).await?
-                    }
-                    CollectorConfig::Inbox(_) => Vec::new(),
-                }
-            }
+        if let CollectorConfig::Inbox(o) = c {
+            let s3 = sdk.map(|sdk| Clients::from_sdk(sdk, config.aws.force_path_style).s3);
+            return inbox::run(store, o, s3.as_ref()).await;
+        }
+        let Some(sdk) = sdk else {
+            return Ok(Vec::new());
         };
-        reports.extend(r);
+        let targets = aws::targets(&config.aws, sdk, regional).await;
+        match c {
+            CollectorConfig::Backup(o) => run_aws(store, history, name, kind, o, &targets).await,
+            CollectorConfig::Config(o) => run_aws(store, history, name, kind, o, &targets).await,
+            CollectorConfig::Cloudwatch(o) => {
+                run_aws(store, history, name, kind, o, &targets).await
+            }
+            CollectorConfig::S3(o) => {
+                let store_bucket = match StoreLocation::parse(&config.store.url) {
+                    Ok(StoreLocation::S3 { bucket, .. }) => Some(bucket),
+                    _ => None,
+                };
+                let collector = s3posture::S3Posture {
+                    options: o.clone(),
+                    store_bucket,
+                };
+                run_aws(store, history, name, kind, &collector, &targets).await
+            }
+            CollectorConfig::Inbox(_) => Ok(Vec::new()),
+        }
+    });
+    let mut reports = Vec::new();
+    for r in futures::future::join_all(runs).await {
+        reports.extend(r?);
     }
     Ok(reports)
 }

@@ -6,7 +6,7 @@ use aws_config::meta::region::RegionProviderChain;
 use aws_config::BehaviorVersion;
 
 use super::{LocalStore, ObjectStore, PutOutcome, S3Store, StoreError};
-use crate::digest::Digest;
+use crate::digest::{Blob, Digest};
 
 /// Where the store lives, parsed from its URL.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -127,6 +127,12 @@ impl ObjectStore for AnyStore {
         match self {
             AnyStore::Local(s) => s.put_if_absent(key, bytes).await,
             AnyStore::S3(s) => s.put_if_absent(key, bytes).await,
+        }
+    }
+    async fn put_blob_if_absent(&self, key: &str, blob: &Blob) -> Result<PutOutcome, StoreError> {
+        match self {
+            AnyStore::Local(s) => s.put_blob_if_absent(key, blob).await,
+            AnyStore::S3(s) => s.put_blob_if_absent(key, blob).await,
         }
     }
     async fn list(&self, prefix: &str) -> Result<Vec<String>, StoreError> {

@@ -10,7 +10,7 @@ use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 
 use super::{check_key, ObjectStore, PutOutcome, StoreError};
-use crate::digest::{Digest, Hasher};
+use crate::digest::{Blob, Digest, Hasher};
 
 /// Prefix of temporary files; never listed, safe to delete when no writer runs.
 const TMP_PREFIX: &str = ".tmp-";
@@ -167,6 +167,13 @@ impl ObjectStore for LocalStore {
         let path = self.path(key)?;
         let k = key.to_string();
         let bytes = bytes.to_vec();
+        blocking("write", key, move || put_sync(&path, &k, &bytes)).await
+    }
+
+    async fn put_blob_if_absent(&self, key: &str, blob: &Blob) -> Result<PutOutcome, StoreError> {
+        let path = self.path(key)?;
+        let k = key.to_string();
+        let bytes = blob.shared();
         blocking("write", key, move || put_sync(&path, &k, &bytes)).await
     }
 

@@ -14,7 +14,7 @@ pub use any::{AnyStore, StoreLocation, StoreSettings};
 pub use local::LocalStore;
 pub use s3::S3Store;
 
-use crate::digest::Digest;
+use crate::digest::{Blob, Digest};
 
 /// Result of a conditional create.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -65,6 +65,17 @@ pub trait ObjectStore: Send + Sync {
         key: &str,
         bytes: &[u8],
     ) -> impl Future<Output = Result<PutOutcome, StoreError>> + Send;
+
+    /// [`ObjectStore::put_if_absent`] of a blob, whose digest is already known: backends
+    /// that hand the bytes to another thread or to the network share them instead of
+    /// copying them, and use the digest as the upload checksum.
+    fn put_blob_if_absent(
+        &self,
+        key: &str,
+        blob: &Blob,
+    ) -> impl Future<Output = Result<PutOutcome, StoreError>> + Send {
+        self.put_if_absent(key, blob.bytes())
+    }
 
     /// Every key under `prefix`, sorted, following pagination to the end.
     fn list(&self, prefix: &str) -> impl Future<Output = Result<Vec<String>, StoreError>> + Send;

@@ -14,7 +14,7 @@ use aws_sdk_s3::types::ChecksumAlgorithm;
 use aws_sdk_s3::Client;
 
 use super::{check_key, ObjectStore, PutOutcome, StoreError};
-use crate::digest::Digest;
+use crate::digest::{Blob, Digest};
 
 /// A store under `s3://bucket/prefix`.
 #[derive(Debug, Clone)]
@@ -52,6 +52,63 @@ fn status_of<E>(err: &aws_sdk_s3::error::SdkError<E>) -> Option<u16> {
 }
 
 impl S3Store {
+    /// A conditional create with the SHA-256 checksum S3 verifies on receipt; a 409
+    /// (another conditional write in progress) is retried with backoff.
+    async fn put(
+        &self,
+        key: &str,
+        bytes: bytes::Bytes,
+        digest: Digest,
+    ) -> Result<PutOutcome, StoreError> {
+        let full = self.full_key(key)?;
+        let checksum = digest.base64();
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let resp = self
+                .client
+                .put_object()
+                .bucket(&self.bucket)
+                .key(&full)
+                .if_none_match("*")
+                .checksum_algorithm(ChecksumAlgorithm::Sha256)
+                .checksum_sha256(&checksum)
+                .body(ByteStream::from(bytes.clone()))
+                .send()
+                .await;
+            match resp {
+                Ok(out) => {
+                    if let Some(echo) = out.checksum_sha256() {
+                        // Full-object checksums come back as plain base64; anything else
+                        // (a composite "...-N") is not comparable and is left to verify.
+                        if !echo.contains('-') && echo != checksum {
+                            return Err(StoreError::ChecksumMismatch {
+                                key: full,
+                                expected: checksum,
+                                actual: echo.to_string(),
+                            });
+                        }
+                    }
+                    return Ok(PutOutcome::Created);
+                }
+                Err(e) if status_of(&e) == Some(412) || e.code() == Some("PreconditionFailed") => {
+                    return Ok(PutOutcome::AlreadyExists)
+                }
+                Err(e)
+                    if (status_of(&e) == Some(409)
+                        || e.code() == Some("ConditionalRequestConflict"))
+                        && attempt < CONFLICT_ATTEMPTS =>
+                {
+                    let backoff = Duration::from_millis(50 * (1 << attempt))
+                        + Duration::from_millis(rand::random::<u64>() % 50);
+                    tracing::debug!(key = %full, attempt, "Conditional write conflict; retrying.");
+                    tokio::time::sleep(backoff).await;
+                }
+                Err(e) => return Err(remote("PutObject", &full, &e)),
+            }
+        }
+    }
+
     pub fn new(client: Client, bucket: impl Into<String>, prefix: impl Into<String>) -> S3Store {
         let prefix = prefix.into().trim_matches('/').to_string();
         S3Store {
@@ -111,53 +168,12 @@ impl ObjectStore for S3Store {
     }
 
     async fn put_if_absent(&self, key: &str, bytes: &[u8]) -> Result<PutOutcome, StoreError> {
-        let full = self.full_key(key)?;
-        let checksum = Digest::of(bytes).base64();
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            let resp = self
-                .client
-                .put_object()
-                .bucket(&self.bucket)
-                .key(&full)
-                .if_none_match("*")
-                .checksum_algorithm(ChecksumAlgorithm::Sha256)
-                .checksum_sha256(&checksum)
-                .body(ByteStream::from(bytes.to_vec()))
-                .send()
-                .await;
-            match resp {
-                Ok(out) => {
-                    if let Some(echo) = out.checksum_sha256() {
-                        // Full-object checksums come back as plain base64; anything else
-                        // (a composite "...-N") is not comparable and is left to verify.
-                        if !echo.contains('-') && echo != checksum {
-                            return Err(StoreError::ChecksumMismatch {
-                                key: full,
-                                expected: checksum,
-                                actual: echo.to_string(),
-                            });
-                        }
-                    }
-                    return Ok(PutOutcome::Created);
-                }
-                Err(e) if status_of(&e) == Some(412) || e.code() == Some("PreconditionFailed") => {
-                    return Ok(PutOutcome::AlreadyExists)
-                }
-                Err(e)
-                    if (status_of(&e) == Some(409)
-                        || e.code() == Some("ConditionalRequestConflict"))
-                        && attempt < CONFLICT_ATTEMPTS =>
-                {
-                    let backoff = Duration::from_millis(50 * (1 << attempt))
-                        + Duration::from_millis(rand::random::<u64>() % 50);
-                    tracing::debug!(key = %full, attempt, "Conditional write conflict; retrying.");
-                    tokio::time::sleep(backoff).await;
-                }
-                Err(e) => return Err(remote("PutObject", &full, &e)),
-            }
-        }
+        self.put(key, bytes::Bytes::copy_from_slice(bytes), Digest::of(bytes))
+            .await
+    }
+
+    async fn put_blob_if_absent(&self, key: &str, blob: &Blob) -> Result<PutOutcome, StoreError> {
+        self.put(key, blob.shared(), blob.digest()).await
     }
 
     async fn list(&self, prefix: &str) -> Result<Vec<String>, StoreError> {

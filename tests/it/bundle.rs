@@ -39,7 +39,10 @@ pub async fn fixture() -> Fixture {
         ]),
         q,
     );
-    store.append(draft, &[blob]).await.unwrap();
+    store
+        .append(draft, &[evidenced::digest::Blob::new(blob)])
+        .await
+        .unwrap();
     // One more submission through the CLI so a checkpoint covers the head.
     let f = write(
         s.dir.path(),

@@ -144,6 +144,34 @@ fn verify_detects_a_rewritten_tail() {
 }
 
 #[test]
+fn verify_detects_a_store_replaced_by_another_valid_chain() {
+    let s = signed_store();
+    // A second store built the same way (same submissions, its own signing key, its own
+    // signed checkpoints): a valid chain in every respect, but not the one the witness saw.
+    let other = signed_store();
+    let (code, out) = verify(&other);
+    assert_eq!(code, Some(0), "{out}");
+    // Replace every object of the first store with the other store's.
+    std::fs::remove_dir_all(&s.store).unwrap();
+    let cp = std::process::Command::new("cp")
+        .args(["-a", &other.store, &s.store])
+        .status()
+        .unwrap();
+    assert!(cp.success());
+    // On its own the replacement verifies: nothing inside a store can tell.
+    let alone = run(&["--store", &s.store, "verify"]);
+    assert_eq!(alone.status.code(), Some(0), "{}", stdout(&alone));
+    // The witness can: its checkpoints name the original chain.
+    let (code, out) = verify(&s);
+    assert_eq!(code, Some(1), "{out}");
+    assert!(out.contains("PROBLEM checkpoint-chain-mismatch"), "{out}");
+    assert!(
+        out.contains("PROBLEM checkpoint-differs-from-witness"),
+        "{out}"
+    );
+}
+
+#[test]
 fn verify_detects_an_altered_checkpoint() {
     let s = signed_store();
     let k = checkpoint_key(2);

@@ -332,7 +332,10 @@ async fn restore_jobs_appended_to_a_store_satisfy_bar_002_for_their_quarter() {
         (json!([job("e", "COMPLETED", q4, Some("SUCCESSFUL"))]), q4),
     ] {
         let (draft, blob) = restore_jobs_draft(jobs, at);
-        store.append(draft, &[blob]).await.unwrap();
+        store
+            .append(draft, &[evidenced::digest::Blob::new(blob)])
+            .await
+            .unwrap();
     }
     let cat = Catalog::default_catalog().unwrap();
     let ev = Evidence::load(&store, &cat).await.unwrap();

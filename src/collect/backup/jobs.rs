@@ -10,10 +10,16 @@ use aws_smithy_types::DateTime;
 use serde::Serialize;
 use time::OffsetDateTime;
 
+use aws_sdk_backup::operation::list_backup_jobs::ListBackupJobsOutput;
+use aws_sdk_backup::operation::list_copy_jobs::ListCopyJobsOutput;
+use aws_sdk_backup::operation::list_restore_jobs::ListRestoreJobsOutput;
+
 use super::state::{JobsState, KindState, Listed};
 use crate::canonical::{self, CanonicalError};
 use crate::collect::doc::ts_opt;
-use crate::collect::{ts, CallLog, CollectError, Evidence, PrevState, Problems, Target};
+use crate::collect::pipeline::Mapped;
+use crate::collect::Target;
+use crate::collect::{ts, CallError, CallLog, CollectError, Evidence, PrevState, Problems};
 use crate::config::BackupOptions;
 use crate::digest::Digest;
 
@@ -25,66 +31,69 @@ pub const RESTORE_JOBS: &str = "backup/restore-jobs.json";
 /// Page size asked of the job listings (the API maximum).
 const PAGE: i32 = 1000;
 
+/// Borrowed from the SDK's parsed page: only the timestamps are formatted anew.
 #[derive(Debug, Clone, Serialize)]
-pub struct BackupJob {
-    pub backup_job_id: String,
-    pub state: Option<String>,
-    pub status_message: Option<String>,
+pub struct BackupJob<'a> {
+    pub backup_job_id: &'a str,
+    pub state: Option<&'a str>,
+    pub status_message: Option<&'a str>,
     pub creation_date: String,
     pub completion_date: Option<String>,
-    pub resource_arn: Option<String>,
-    pub resource_type: Option<String>,
-    pub resource_name: Option<String>,
-    pub backup_vault_name: Option<String>,
-    pub backup_vault_arn: Option<String>,
-    pub recovery_point_arn: Option<String>,
-    pub backup_plan_id: Option<String>,
-    pub backup_rule_id: Option<String>,
-    pub backup_type: Option<String>,
+    pub resource_arn: Option<&'a str>,
+    pub resource_type: Option<&'a str>,
+    pub resource_name: Option<&'a str>,
+    pub backup_vault_name: Option<&'a str>,
+    pub backup_vault_arn: Option<&'a str>,
+    pub recovery_point_arn: Option<&'a str>,
+    pub backup_plan_id: Option<&'a str>,
+    pub backup_rule_id: Option<&'a str>,
+    pub backup_type: Option<&'a str>,
     pub backup_size_in_bytes: Option<i64>,
     pub is_parent: bool,
-    pub parent_job_id: Option<String>,
+    pub parent_job_id: Option<&'a str>,
 }
 
+/// Borrowed from the SDK's parsed page: only the timestamps are formatted anew.
 #[derive(Debug, Clone, Serialize)]
-pub struct CopyJob {
-    pub copy_job_id: String,
-    pub state: Option<String>,
-    pub status_message: Option<String>,
+pub struct CopyJob<'a> {
+    pub copy_job_id: &'a str,
+    pub state: Option<&'a str>,
+    pub status_message: Option<&'a str>,
     pub creation_date: String,
     pub completion_date: Option<String>,
-    pub resource_arn: Option<String>,
-    pub resource_type: Option<String>,
-    pub source_backup_vault_arn: Option<String>,
-    pub source_recovery_point_arn: Option<String>,
-    pub destination_backup_vault_arn: Option<String>,
-    pub destination_recovery_point_arn: Option<String>,
-    pub backup_plan_id: Option<String>,
+    pub resource_arn: Option<&'a str>,
+    pub resource_type: Option<&'a str>,
+    pub source_backup_vault_arn: Option<&'a str>,
+    pub source_recovery_point_arn: Option<&'a str>,
+    pub destination_backup_vault_arn: Option<&'a str>,
+    pub destination_recovery_point_arn: Option<&'a str>,
+    pub backup_plan_id: Option<&'a str>,
     pub backup_size_in_bytes: Option<i64>,
 }
 
 /// One restore job, in the contract shape (absent fields are left out, not null).
+/// Borrowed from the SDK's parsed page: only the timestamps are formatted anew.
 #[derive(Debug, Clone, Serialize)]
-pub struct RestoreJob {
-    pub restore_job_id: String,
-    pub status: String,
+pub struct RestoreJob<'a> {
+    pub restore_job_id: &'a str,
+    pub status: &'a str,
     pub creation_date: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub completion_date: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub validation_status: Option<String>,
+    pub validation_status: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub validation_status_message: Option<String>,
-    pub resource_type: String,
-    pub recovery_point_arn: String,
+    pub validation_status_message: Option<&'a str>,
+    pub resource_type: &'a str,
+    pub recovery_point_arn: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub created_resource_arn: Option<String>,
+    pub created_resource_arn: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub restore_testing_plan_arn: Option<String>,
+    pub restore_testing_plan_arn: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub recovery_point_creation_date: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub status_message: Option<String>,
+    pub status_message: Option<&'a str>,
 }
 
 /// What one run read: the delta of each kind that could be listed, and the next state.
@@ -111,7 +120,7 @@ impl JobsOutput {
                 BACKUP_JOBS,
                 &fields,
                 "backup_jobs",
-                &jobs,
+                jobs,
                 at,
             )?);
         }
@@ -120,7 +129,7 @@ impl JobsOutput {
                 COPY_JOBS,
                 &fields,
                 "copy_jobs",
-                &jobs,
+                jobs,
                 at,
             )?);
         }
@@ -129,7 +138,7 @@ impl JobsOutput {
                 RESTORE_JOBS,
                 &fields,
                 "restore_jobs",
-                &jobs,
+                jobs,
                 at,
             )?);
         }
@@ -138,32 +147,143 @@ impl JobsOutput {
     }
 }
 
-/// A job document's canonical bytes; kept instead of the struct so a 50,000-job listing
-/// is held once, compactly.
-fn enc<T: Serialize>(doc: &T) -> Result<Vec<u8>, crate::collect::CallError> {
-    canonical::to_vec(doc).map_err(|e| crate::collect::CallError {
-        operation: "evidenced:canonicalize".into(),
-        code: None,
-        message: e.to_string(),
-    })
+/// One job as listed: what the incremental state needs, and the canonical document.
+#[derive(Debug)]
+struct JobDoc {
+    listed: Listed,
+    doc: Vec<u8>,
 }
 
-/// Keep the jobs of `listed` (id, creation date, open, canonical document) that the state
-/// says are new or changed, sorted by id.
-fn delta(state: &mut KindState, listed: Vec<(String, String, bool, Vec<u8>)>) -> Vec<Vec<u8>> {
-    let mut docs = std::collections::BTreeMap::new();
+impl JobDoc {
+    /// A job document's canonical bytes and fingerprint; kept instead of the struct so a
+    /// 50,000-job listing is held once, compactly.
+    fn new<T: Serialize>(
+        id: &str,
+        created: String,
+        open: bool,
+        doc: &T,
+    ) -> Result<JobDoc, CallError> {
+        let doc = canonical::to_vec(doc).map_err(|e| CallError {
+            operation: "evidenced:canonicalize".into(),
+            code: None,
+            message: e.to_string(),
+        })?;
+        Ok(JobDoc {
+            listed: Listed {
+                id: id.to_string(),
+                created,
+                fingerprint: Digest::of(&doc).hex()[..16].to_string(),
+                open,
+            },
+            doc,
+        })
+    }
+}
+
+/// Keep the jobs of `listed` that the state says are new or changed, sorted by id.
+fn delta(state: &mut KindState, listed: Vec<JobDoc>) -> Vec<Vec<u8>> {
+    let mut docs = std::collections::HashMap::with_capacity(listed.len());
     let mut reduced = Vec::with_capacity(listed.len());
-    for (id, created, open, doc) in listed {
-        reduced.push(Listed {
-            id: id.clone(),
-            created,
-            fingerprint: Digest::of(&doc).hex()[..16].to_string(),
-            open,
-        });
-        docs.insert(id, doc);
+    for j in listed {
+        docs.insert(j.listed.id.clone(), j.doc);
+        reduced.push(j.listed);
     }
     let emit = state.absorb(reduced);
     emit.iter().filter_map(|id| docs.remove(id)).collect()
+}
+
+fn backup_page(pg: ListBackupJobsOutput) -> Result<Vec<JobDoc>, CallError> {
+    let mut out = Vec::with_capacity(pg.backup_jobs().len());
+    for j in pg.backup_jobs() {
+        let (Some(id), Some(created)) = (j.backup_job_id(), j.creation_date()) else {
+            continue;
+        };
+        let state = j.state().map(|s| s.as_str());
+        let open = !matches!(
+            state,
+            Some("COMPLETED" | "ABORTED" | "FAILED" | "EXPIRED" | "PARTIAL")
+        );
+        let created = ts(created);
+        let doc = BackupJob {
+            backup_job_id: id,
+            state,
+            status_message: j.status_message(),
+            creation_date: created.clone(),
+            completion_date: ts_opt(j.completion_date()),
+            resource_arn: j.resource_arn(),
+            resource_type: j.resource_type(),
+            resource_name: j.resource_name(),
+            backup_vault_name: j.backup_vault_name(),
+            backup_vault_arn: j.backup_vault_arn(),
+            recovery_point_arn: j.recovery_point_arn(),
+            backup_plan_id: j.created_by().and_then(|c| c.backup_plan_id()),
+            backup_rule_id: j.created_by().and_then(|c| c.backup_rule_id()),
+            backup_type: j.backup_type(),
+            backup_size_in_bytes: j.backup_size_in_bytes(),
+            is_parent: j.is_parent(),
+            parent_job_id: j.parent_job_id(),
+        };
+        out.push(JobDoc::new(id, created, open, &doc)?);
+    }
+    Ok(out)
+}
+
+fn copy_page(pg: ListCopyJobsOutput) -> Result<Vec<JobDoc>, CallError> {
+    let mut out = Vec::with_capacity(pg.copy_jobs().len());
+    for j in pg.copy_jobs() {
+        let (Some(id), Some(created)) = (j.copy_job_id(), j.creation_date()) else {
+            continue;
+        };
+        let state = j.state().map(|s| s.as_str());
+        let open = !matches!(state, Some("COMPLETED" | "FAILED" | "PARTIAL"));
+        let created = ts(created);
+        let doc = CopyJob {
+            copy_job_id: id,
+            state,
+            status_message: j.status_message(),
+            creation_date: created.clone(),
+            completion_date: ts_opt(j.completion_date()),
+            resource_arn: j.resource_arn(),
+            resource_type: j.resource_type(),
+            source_backup_vault_arn: j.source_backup_vault_arn(),
+            source_recovery_point_arn: j.source_recovery_point_arn(),
+            destination_backup_vault_arn: j.destination_backup_vault_arn(),
+            destination_recovery_point_arn: j.destination_recovery_point_arn(),
+            backup_plan_id: j.created_by().and_then(|c| c.backup_plan_id()),
+            backup_size_in_bytes: j.backup_size_in_bytes(),
+        };
+        out.push(JobDoc::new(id, created, open, &doc)?);
+    }
+    Ok(out)
+}
+
+fn restore_page(pg: ListRestoreJobsOutput) -> Result<Vec<JobDoc>, CallError> {
+    let mut out = Vec::with_capacity(pg.restore_jobs().len());
+    for j in pg.restore_jobs() {
+        let (Some(id), Some(created)) = (j.restore_job_id(), j.creation_date()) else {
+            continue;
+        };
+        let status = j.status().map(|s| s.as_str()).unwrap_or_default();
+        let validation = j.validation_status().map(|s| s.as_str());
+        let open = matches!(status, "PENDING" | "RUNNING") || validation == Some("VALIDATING");
+        let created = ts(created);
+        let doc = RestoreJob {
+            restore_job_id: id,
+            status,
+            creation_date: created.clone(),
+            completion_date: ts_opt(j.completion_date()),
+            validation_status: validation,
+            validation_status_message: j.validation_status_message(),
+            resource_type: j.resource_type().unwrap_or_default(),
+            recovery_point_arn: j.recovery_point_arn().unwrap_or_default(),
+            created_resource_arn: j.created_resource_arn(),
+            restore_testing_plan_arn: j.created_by().and_then(|c| c.restore_testing_plan_arn()),
+            recovery_point_creation_date: ts_opt(j.recovery_point_creation_date()),
+            status_message: j.status_message(),
+        };
+        out.push(JobDoc::new(id, created, open, &doc)?);
+    }
+    Ok(out)
 }
 
 pub async fn collect(
@@ -186,161 +306,49 @@ pub async fn collect(
         DateTime::from_secs(state.copy.window_start(overlap, lookback, now)),
         DateTime::from_secs(state.restore.window_start(overlap, lookback, now)),
     );
+    // Each listing is a chain of page tokens; the pages are mapped off the loop.
     let (backup, copy, restore) = futures::join!(
         async {
-            let mut out = Vec::new();
+            const OP: &str = "backup:ListBackupJobs";
+            let mut mapped = Mapped::new(OP);
             let mut pages = c
                 .list_backup_jobs()
                 .by_created_after(starts.0)
                 .max_results(PAGE)
                 .into_paginator()
                 .send();
-            while let Some(pg) = log.page("backup:ListBackupJobs", pages.next()).await? {
-                for j in pg.backup_jobs() {
-                    let (Some(id), Some(created)) = (j.backup_job_id(), j.creation_date()) else {
-                        continue;
-                    };
-                    let state = j.state().map(|s| s.as_str().to_string());
-                    let open = !matches!(
-                        state.as_deref(),
-                        Some("COMPLETED" | "ABORTED" | "FAILED" | "EXPIRED" | "PARTIAL")
-                    );
-                    let created = ts(created);
-                    out.push((
-                        id.to_string(),
-                        created.clone(),
-                        open,
-                        enc(&BackupJob {
-                            backup_job_id: id.to_string(),
-                            state,
-                            status_message: j.status_message().map(String::from),
-                            creation_date: created,
-                            completion_date: ts_opt(j.completion_date()),
-                            resource_arn: j.resource_arn().map(String::from),
-                            resource_type: j.resource_type().map(String::from),
-                            resource_name: j.resource_name().map(String::from),
-                            backup_vault_name: j.backup_vault_name().map(String::from),
-                            backup_vault_arn: j.backup_vault_arn().map(String::from),
-                            recovery_point_arn: j.recovery_point_arn().map(String::from),
-                            backup_plan_id: j
-                                .created_by()
-                                .and_then(|c| c.backup_plan_id())
-                                .map(String::from),
-                            backup_rule_id: j
-                                .created_by()
-                                .and_then(|c| c.backup_rule_id())
-                                .map(String::from),
-                            backup_type: j.backup_type().map(String::from),
-                            backup_size_in_bytes: j.backup_size_in_bytes(),
-                            is_parent: j.is_parent(),
-                            parent_job_id: j.parent_job_id().map(String::from),
-                        })?,
-                    ));
-                }
+            while let Some(pg) = log.page(OP, pages.next()).await? {
+                mapped.push(pg, backup_page).await?;
             }
-            Ok::<_, crate::collect::CallError>(out)
+            mapped.finish().await
         },
         async {
-            let mut out = Vec::new();
+            const OP: &str = "backup:ListCopyJobs";
+            let mut mapped = Mapped::new(OP);
             let mut pages = c
                 .list_copy_jobs()
                 .by_created_after(starts.1)
                 .max_results(PAGE)
                 .into_paginator()
                 .send();
-            while let Some(pg) = log.page("backup:ListCopyJobs", pages.next()).await? {
-                for j in pg.copy_jobs() {
-                    let (Some(id), Some(created)) = (j.copy_job_id(), j.creation_date()) else {
-                        continue;
-                    };
-                    let state = j.state().map(|s| s.as_str().to_string());
-                    let open =
-                        !matches!(state.as_deref(), Some("COMPLETED" | "FAILED" | "PARTIAL"));
-                    let created = ts(created);
-                    out.push((
-                        id.to_string(),
-                        created.clone(),
-                        open,
-                        enc(&CopyJob {
-                            copy_job_id: id.to_string(),
-                            state,
-                            status_message: j.status_message().map(String::from),
-                            creation_date: created,
-                            completion_date: ts_opt(j.completion_date()),
-                            resource_arn: j.resource_arn().map(String::from),
-                            resource_type: j.resource_type().map(String::from),
-                            source_backup_vault_arn: j.source_backup_vault_arn().map(String::from),
-                            source_recovery_point_arn: j
-                                .source_recovery_point_arn()
-                                .map(String::from),
-                            destination_backup_vault_arn: j
-                                .destination_backup_vault_arn()
-                                .map(String::from),
-                            destination_recovery_point_arn: j
-                                .destination_recovery_point_arn()
-                                .map(String::from),
-                            backup_plan_id: j
-                                .created_by()
-                                .and_then(|c| c.backup_plan_id())
-                                .map(String::from),
-                            backup_size_in_bytes: j.backup_size_in_bytes(),
-                        })?,
-                    ));
-                }
+            while let Some(pg) = log.page(OP, pages.next()).await? {
+                mapped.push(pg, copy_page).await?;
             }
-            Ok::<_, crate::collect::CallError>(out)
+            mapped.finish().await
         },
         async {
-            let mut out = Vec::new();
+            const OP: &str = "backup:ListRestoreJobs";
+            let mut mapped = Mapped::new(OP);
             let mut pages = c
                 .list_restore_jobs()
                 .by_created_after(starts.2)
                 .max_results(PAGE)
                 .into_paginator()
                 .send();
-            while let Some(pg) = log.page("backup:ListRestoreJobs", pages.next()).await? {
-                for j in pg.restore_jobs() {
-                    let (Some(id), Some(created)) = (j.restore_job_id(), j.creation_date()) else {
-                        continue;
-                    };
-                    let status = j
-                        .status()
-                        .map(|s| s.as_str().to_string())
-                        .unwrap_or_default();
-                    let validation = j.validation_status().map(|s| s.as_str().to_string());
-                    let open = matches!(status.as_str(), "PENDING" | "RUNNING")
-                        || validation.as_deref() == Some("VALIDATING");
-                    let created = ts(created);
-                    out.push((
-                        id.to_string(),
-                        created.clone(),
-                        open,
-                        enc(&RestoreJob {
-                            restore_job_id: id.to_string(),
-                            status,
-                            creation_date: created,
-                            completion_date: ts_opt(j.completion_date()),
-                            validation_status: validation,
-                            validation_status_message: j
-                                .validation_status_message()
-                                .map(String::from),
-                            resource_type: j.resource_type().unwrap_or_default().to_string(),
-                            recovery_point_arn: j
-                                .recovery_point_arn()
-                                .unwrap_or_default()
-                                .to_string(),
-                            created_resource_arn: j.created_resource_arn().map(String::from),
-                            restore_testing_plan_arn: j
-                                .created_by()
-                                .and_then(|c| c.restore_testing_plan_arn())
-                                .map(String::from),
-                            recovery_point_creation_date: ts_opt(j.recovery_point_creation_date()),
-                            status_message: j.status_message().map(String::from),
-                        })?,
-                    ));
-                }
+            while let Some(pg) = log.page(OP, pages.next()).await? {
+                mapped.push(pg, restore_page).await?;
             }
-            Ok::<_, crate::collect::CallError>(out)
+            mapped.finish().await
         },
     );
     let mut out = JobsOutput {

@@ -9,6 +9,7 @@ use futures::stream::{self, StreamExt};
 use serde::Serialize;
 
 use super::super::doc::ts_opt;
+use super::super::pipeline::off_loop;
 use super::super::{CallError, CallLog, Problems, Target};
 use crate::config::ConfigOptions;
 
@@ -16,6 +17,8 @@ use crate::config::ConfigOptions;
 pub const BATCH: usize = 100;
 /// Rounds of retrying unprocessed keys before the run is marked partial.
 const UNPROCESSED_ROUNDS: usize = 5;
+const OP_BATCH: &str = "config:BatchGetResourceConfig";
+const OP_AGG_BATCH: &str = "config:BatchGetAggregateResourceConfig";
 
 #[derive(Debug, Serialize)]
 pub struct ResourcesDoc {
@@ -181,7 +184,7 @@ async fn regional(
             for _ in 0..UNPROCESSED_ROUNDS {
                 let r = log
                     .call(
-                        "config:BatchGetResourceConfig",
+                        OP_BATCH,
                         c.batch_get_resource_config()
                             .set_resource_keys(Some(batch.clone()))
                             .send(),
@@ -189,8 +192,23 @@ async fn regional(
                     .await;
                 match r {
                     Ok(o) => {
-                        out.extend(o.base_configuration_items().iter().map(item));
                         batch = o.unprocessed_resource_keys().to_vec();
+                        // Parsing and canonicalising the configurations happens off the
+                        // task that drives the other batches' requests.
+                        match off_loop(OP_BATCH, o, |o| {
+                            o.base_configuration_items()
+                                .iter()
+                                .map(item)
+                                .collect::<Vec<_>>()
+                        })
+                        .await
+                        {
+                            Ok(items) => out.extend(items),
+                            Err(e) => {
+                                problems.add(&e);
+                                return out;
+                            }
+                        }
                         if batch.is_empty() {
                             return out;
                         }
@@ -266,7 +284,7 @@ async fn aggregated(
             for _ in 0..UNPROCESSED_ROUNDS {
                 let r = log
                     .call(
-                        "config:BatchGetAggregateResourceConfig",
+                        OP_AGG_BATCH,
                         c.batch_get_aggregate_resource_config()
                             .configuration_aggregator_name(aggregator)
                             .set_resource_identifiers(Some(batch.clone()))
@@ -275,8 +293,21 @@ async fn aggregated(
                     .await;
                 match r {
                     Ok(o) => {
-                        out.extend(o.base_configuration_items().iter().map(item));
                         batch = o.unprocessed_resource_identifiers().to_vec();
+                        match off_loop(OP_AGG_BATCH, o, |o| {
+                            o.base_configuration_items()
+                                .iter()
+                                .map(item)
+                                .collect::<Vec<_>>()
+                        })
+                        .await
+                        {
+                            Ok(items) => out.extend(items),
+                            Err(e) => {
+                                problems.add(&e);
+                                return out;
+                            }
+                        }
                         if batch.is_empty() {
                             return out;
                         }
