@@ -49,10 +49,13 @@ impl Digest {
 }
 
 /// Bytes with their SHA-256, computed once when the blob is made. The digest cannot
-/// disagree with the bytes, so the chain does not hash them a second time.
+/// disagree with the bytes, so the chain does not hash them a second time. A blob may be
+/// held in pieces (a long listing is its documents, not one copy of them all); a store
+/// writes the pieces in order.
 #[derive(Debug, Clone)]
 pub struct Blob {
-    bytes: bytes::Bytes,
+    pieces: Vec<bytes::Bytes>,
+    size: u64,
     digest: Digest,
 }
 
@@ -60,18 +63,23 @@ impl Blob {
     pub fn new(bytes: Vec<u8>) -> Blob {
         let digest = Digest::of(&bytes);
         Blob {
-            bytes: bytes.into(),
+            size: bytes.len() as u64,
+            pieces: vec![bytes.into()],
             digest,
         }
     }
 
-    pub fn bytes(&self) -> &[u8] {
-        &self.bytes
+    /// The bytes, in order.
+    pub fn pieces(&self) -> &[bytes::Bytes] {
+        &self.pieces
     }
 
-    /// The bytes, shared rather than copied (for a write on another thread or the wire).
-    pub fn shared(&self) -> bytes::Bytes {
-        self.bytes.clone()
+    /// The bytes in one piece: shared when the blob is one piece, joined otherwise.
+    pub fn to_bytes(&self) -> bytes::Bytes {
+        match self.pieces.as_slice() {
+            [one] => one.clone(),
+            pieces => pieces.concat().into(),
+        }
     }
 
     pub fn digest(&self) -> Digest {
@@ -79,7 +87,63 @@ impl Blob {
     }
 
     pub fn size(&self) -> u64 {
-        self.bytes.len() as u64
+        self.size
+    }
+}
+
+/// A blob written piece by piece and hashed as it grows. Short writes are gathered into
+/// one buffer; a long piece handed over whole is kept as it is, not copied.
+pub struct BlobWriter {
+    pieces: Vec<bytes::Bytes>,
+    short: Vec<u8>,
+    size: u64,
+    hasher: Sha256,
+}
+
+impl Default for BlobWriter {
+    fn default() -> BlobWriter {
+        BlobWriter::new()
+    }
+}
+
+impl BlobWriter {
+    pub fn new() -> BlobWriter {
+        BlobWriter {
+            pieces: Vec::new(),
+            short: Vec::new(),
+            size: 0,
+            hasher: Sha256::new(),
+        }
+    }
+
+    /// Append a copy of `piece`.
+    pub fn write(&mut self, piece: &[u8]) {
+        self.short.extend_from_slice(piece);
+        self.hasher.update(piece);
+        self.size += piece.len() as u64;
+    }
+
+    /// Append `piece` itself.
+    pub fn write_owned(&mut self, piece: Vec<u8>) {
+        self.hasher.update(&piece);
+        self.size += piece.len() as u64;
+        self.flush_short();
+        self.pieces.push(piece.into());
+    }
+
+    fn flush_short(&mut self) {
+        if !self.short.is_empty() {
+            self.pieces.push(std::mem::take(&mut self.short).into());
+        }
+    }
+
+    pub fn finish(mut self) -> Blob {
+        self.flush_short();
+        Blob {
+            pieces: self.pieces,
+            size: self.size,
+            digest: Digest(self.hasher.finalize().into()),
+        }
     }
 }
 
@@ -166,5 +230,27 @@ mod tests {
         let mut tagged = RECORD_DOMAIN.to_vec();
         tagged.extend_from_slice(b"{}");
         assert_eq!(Digest::of_record(b"{}"), Digest::of(&tagged));
+    }
+
+    #[test]
+    fn a_blob_written_in_pieces_has_the_digest_of_its_bytes() {
+        let mut w = BlobWriter::new();
+        w.write(b"ab");
+        w.write_owned(b"cd".to_vec());
+        w.write(b"");
+        w.write(b"e");
+        w.write_owned(Vec::new());
+        w.write_owned(vec![0u8; 200]);
+        let b = w.finish();
+        let all = b.to_bytes();
+        assert_eq!(&all[..5], b"abcde");
+        assert_eq!(b.size(), 205);
+        assert_eq!(all.len(), 205);
+        assert_eq!(b.digest(), Digest::of(&all));
+        assert_eq!(
+            b.pieces().len(),
+            5,
+            "short writes are gathered, owned pieces kept"
+        );
     }
 }

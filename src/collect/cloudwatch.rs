@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use super::doc::ts_opt;
 use super::{ts, AwsCollector, CallLog, CollectError, Collected, Evidence, PrevState};
 use super::{Problems, Target};
+use crate::collect::calls::Prefetch;
 use crate::config::CloudwatchOptions;
 
 pub const ALARMS: &str = "cloudwatch/alarms.json";
@@ -152,14 +153,16 @@ impl AwsCollector for CloudwatchOptions {
 }
 
 async fn alarms(target: &Target, log: &CallLog, problems: &Problems) -> Option<AlarmsDoc> {
-    let mut pages = target
-        .clients
-        .cloudwatch
-        .describe_alarms()
-        .alarm_types(AlarmType::MetricAlarm)
-        .alarm_types(AlarmType::CompositeAlarm)
-        .into_paginator()
-        .send();
+    let mut pages = Prefetch::new(
+        target
+            .clients
+            .cloudwatch
+            .describe_alarms()
+            .alarm_types(AlarmType::MetricAlarm)
+            .alarm_types(AlarmType::CompositeAlarm)
+            .into_paginator()
+            .send(),
+    );
     let mut doc = AlarmsDoc {
         account: target.account.clone(),
         region: target.region.clone(),
@@ -250,15 +253,17 @@ async fn history(
             DateTime::from_secs(now - i64::from(opts.lookback_days) * 86_400)
         }
     };
-    let mut pages = target
-        .clients
-        .cloudwatch
-        .describe_alarm_history()
-        .alarm_types(AlarmType::MetricAlarm)
-        .alarm_types(AlarmType::CompositeAlarm)
-        .start_date(start)
-        .into_paginator()
-        .send();
+    let mut pages = Prefetch::new(
+        target
+            .clients
+            .cloudwatch
+            .describe_alarm_history()
+            .alarm_types(AlarmType::MetricAlarm)
+            .alarm_types(AlarmType::CompositeAlarm)
+            .start_date(start)
+            .into_paginator()
+            .send(),
+    );
     let mut fresh = Vec::new();
     let mut all = Vec::new();
     loop {

@@ -4,7 +4,7 @@ use serde::Serialize;
 use time::OffsetDateTime;
 
 use crate::canonical::{self, CanonicalError};
-use crate::digest::Blob;
+use crate::digest::{Blob, BlobWriter};
 use crate::record::Item;
 
 /// One document to store.
@@ -52,8 +52,8 @@ impl Evidence {
         Evidence::list_raw(name, fields, list_key, items, observed_at)
     }
 
-    /// As [`Evidence::list`], with each item already in canonical form. Each item is
-    /// freed as soon as it is copied into the document.
+    /// As [`Evidence::list`], with each item already in canonical form. The items become
+    /// pieces of the blob as they are, so a long list is never held twice.
     pub fn list_raw(
         name: &str,
         fields: &[(&str, serde_json::Value)],
@@ -65,36 +65,35 @@ impl Evidence {
         let mut keys: Vec<&str> = fields.iter().map(|(k, _)| *k).collect();
         keys.push(list_key);
         keys.sort_unstable();
-        let list_len: usize = items.iter().map(|i| i.len() + 1).sum();
-        let mut out = Vec::with_capacity(list_len + 256);
-        out.push(b'{');
+        let mut out = BlobWriter::new();
+        out.write(b"{");
         for (i, key) in keys.iter().enumerate() {
             if i > 0 {
-                out.push(b',');
+                out.write(b",");
             }
-            out.extend(canonical::value_to_vec(&serde_json::Value::String(
+            out.write(&canonical::value_to_vec(&serde_json::Value::String(
                 key.to_string(),
             ))?);
-            out.push(b':');
+            out.write(b":");
             match fields.iter().find(|(k, _)| k == key) {
-                Some((_, v)) => out.extend(canonical::value_to_vec(v)?),
+                Some((_, v)) => out.write(&canonical::value_to_vec(v)?),
                 None => {
-                    out.push(b'[');
+                    out.write(b"[");
                     for (j, item) in std::mem::take(&mut items).into_iter().enumerate() {
                         if j > 0 {
-                            out.push(b',');
+                            out.write(b",");
                         }
-                        out.extend_from_slice(&item);
+                        out.write_owned(item);
                     }
-                    out.push(b']');
+                    out.write(b"]");
                 }
             }
         }
-        out.push(b'}');
+        out.write(b"}");
         Ok(Evidence {
             name: name.to_string(),
             media_type: media_type_for(name),
-            blob: Blob::new(out),
+            blob: out.finish(),
             observed_at,
         })
     }
@@ -157,7 +156,10 @@ mod tests {
         let at = OffsetDateTime::UNIX_EPOCH;
         let e = Evidence::list("a/b.json", &fields, "jobs", &items, at).unwrap();
         let whole = serde_json::json!({"region": "us-east-1", "account": "1", "z": {"k": true}, "jobs": items});
-        assert_eq!(e.blob.bytes(), canonical::value_to_vec(&whole).unwrap());
+        assert_eq!(
+            &e.blob.to_bytes()[..],
+            canonical::value_to_vec(&whole).unwrap()
+        );
     }
 
     #[test]

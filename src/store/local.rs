@@ -58,7 +58,10 @@ async fn blocking<T: Send + 'static>(
         })?
 }
 
-fn put_sync(path: &Path, key: &str, bytes: &[u8]) -> Result<PutOutcome, StoreError> {
+/// Writes of a blob in many pieces are gathered into calls of this size.
+const WRITE_BUFFER: usize = 1 << 20;
+
+fn put_sync(path: &Path, key: &str, pieces: &[&[u8]]) -> Result<PutOutcome, StoreError> {
     if path.exists() {
         return Ok(PutOutcome::AlreadyExists);
     }
@@ -66,12 +69,18 @@ fn put_sync(path: &Path, key: &str, bytes: &[u8]) -> Result<PutOutcome, StoreErr
     fs::create_dir_all(dir).map_err(io_err("create directory for", key))?;
     let tmp = dir.join(format!("{TMP_PREFIX}{:016x}", rand::random::<u64>()));
     let result = (|| {
-        let mut f = OpenOptions::new()
+        let f = OpenOptions::new()
             .write(true)
             .create_new(true)
             .open(&tmp)
             .map_err(io_err("create temporary file for", key))?;
-        f.write_all(bytes).map_err(io_err("write", key))?;
+        let mut w = io::BufWriter::with_capacity(WRITE_BUFFER, f);
+        for piece in pieces {
+            w.write_all(piece).map_err(io_err("write", key))?;
+        }
+        let f = w
+            .into_inner()
+            .map_err(|e| io_err("write", key)(e.into_error()))?;
         f.sync_all().map_err(io_err("fsync", key))?;
         drop(f);
         match fs::hard_link(&tmp, path) {
@@ -167,14 +176,18 @@ impl ObjectStore for LocalStore {
         let path = self.path(key)?;
         let k = key.to_string();
         let bytes = bytes.to_vec();
-        blocking("write", key, move || put_sync(&path, &k, &bytes)).await
+        blocking("write", key, move || put_sync(&path, &k, &[&bytes])).await
     }
 
     async fn put_blob_if_absent(&self, key: &str, blob: &Blob) -> Result<PutOutcome, StoreError> {
         let path = self.path(key)?;
         let k = key.to_string();
-        let bytes = blob.shared();
-        blocking("write", key, move || put_sync(&path, &k, &bytes)).await
+        let pieces = blob.pieces().to_vec();
+        blocking("write", key, move || {
+            let pieces: Vec<&[u8]> = pieces.iter().map(|p| p.as_ref()).collect();
+            put_sync(&path, &k, &pieces)
+        })
+        .await
     }
 
     async fn list(&self, prefix: &str) -> Result<Vec<String>, StoreError> {

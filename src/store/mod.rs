@@ -74,7 +74,7 @@ pub trait ObjectStore: Send + Sync {
         key: &str,
         blob: &Blob,
     ) -> impl Future<Output = Result<PutOutcome, StoreError>> + Send {
-        self.put_if_absent(key, blob.bytes())
+        async move { self.put_if_absent(key, &blob.to_bytes()).await }
     }
 
     /// Every key under `prefix`, sorted, following pagination to the end.

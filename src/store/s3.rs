@@ -173,7 +173,7 @@ impl ObjectStore for S3Store {
     }
 
     async fn put_blob_if_absent(&self, key: &str, blob: &Blob) -> Result<PutOutcome, StoreError> {
-        self.put(key, blob.shared(), blob.digest()).await
+        self.put(key, blob.to_bytes(), blob.digest()).await
     }
 
     async fn list(&self, prefix: &str) -> Result<Vec<String>, StoreError> {

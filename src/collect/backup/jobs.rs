@@ -6,7 +6,9 @@
 //! The restore-jobs document is read by the requirements engine (BAR-002): its shape is a
 //! contract, documented in docs/EVIDENCE.md.
 
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use aws_smithy_types::DateTime;
+use aws_types::request_id::RequestId;
 use serde::Serialize;
 use time::OffsetDateTime;
 
@@ -16,6 +18,7 @@ use aws_sdk_backup::operation::list_restore_jobs::ListRestoreJobsOutput;
 
 use super::state::{JobsState, KindState, Listed};
 use crate::canonical::{self, CanonicalError};
+use crate::collect::calls::Prefetch;
 use crate::collect::doc::ts_opt;
 use crate::collect::pipeline::Mapped;
 use crate::collect::Target;
@@ -110,40 +113,37 @@ pub struct JobsOutput {
 
 impl JobsOutput {
     pub fn into_evidence(self, at: OffsetDateTime) -> Result<Vec<Evidence>, CanonicalError> {
+        let JobsOutput {
+            account,
+            region,
+            backup,
+            copy,
+            restore,
+            state,
+        } = self;
         let fields = [
-            ("account", serde_json::Value::String(self.account.clone())),
-            ("region", serde_json::Value::String(self.region.clone())),
+            ("account", serde_json::Value::String(account)),
+            ("region", serde_json::Value::String(region)),
         ];
-        let mut out = Vec::new();
-        if let Some(jobs) = self.backup {
-            out.push(Evidence::list_raw(
-                BACKUP_JOBS,
-                &fields,
-                "backup_jobs",
-                jobs,
-                at,
-            )?);
-        }
-        if let Some(jobs) = self.copy {
-            out.push(Evidence::list_raw(
-                COPY_JOBS,
-                &fields,
-                "copy_jobs",
-                jobs,
-                at,
-            )?);
-        }
-        if let Some(jobs) = self.restore {
-            out.push(Evidence::list_raw(
-                RESTORE_JOBS,
-                &fields,
-                "restore_jobs",
-                jobs,
-                at,
-            )?);
-        }
-        out.push(Evidence::json(STATE, &self.state, at)?);
-        Ok(out)
+        std::thread::scope(|s| {
+            // The resume state (an entry per listed job) is serialised beside the lists.
+            let state = s.spawn(move || Evidence::json(STATE, &state, at));
+            let mut out = Vec::new();
+            for (name, key, jobs) in [
+                (BACKUP_JOBS, "backup_jobs", backup),
+                (COPY_JOBS, "copy_jobs", copy),
+                (RESTORE_JOBS, "restore_jobs", restore),
+            ] {
+                if let Some(jobs) = jobs {
+                    out.push(Evidence::list_raw(name, &fields, key, jobs, at)?);
+                }
+            }
+            let state = state
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic))?;
+            out.push(state);
+            Ok(out)
+        })
     }
 }
 
@@ -163,11 +163,12 @@ impl JobDoc {
         open: bool,
         doc: &T,
     ) -> Result<JobDoc, CallError> {
-        let doc = canonical::to_vec(doc).map_err(|e| CallError {
+        let mut doc = canonical::to_vec(doc).map_err(|e| CallError {
             operation: "evidenced:canonicalize".into(),
             code: None,
             message: e.to_string(),
         })?;
+        doc.shrink_to_fit();
         Ok(JobDoc {
             listed: Listed {
                 id: id.to_string(),
@@ -180,16 +181,30 @@ impl JobDoc {
     }
 }
 
-/// Keep the jobs of `listed` that the state says are new or changed, sorted by id.
-fn delta(state: &mut KindState, listed: Vec<JobDoc>) -> Vec<Vec<u8>> {
-    let mut docs = std::collections::HashMap::with_capacity(listed.len());
-    let mut reduced = Vec::with_capacity(listed.len());
+/// Keep the jobs of `listed` that the state says are new or changed, sorted by id (a job
+/// listed twice counts once, as last listed).
+fn delta(state: &mut KindState, mut listed: Vec<JobDoc>) -> Vec<Vec<u8>> {
+    listed.sort_by(|a, b| a.listed.id.cmp(&b.listed.id));
+    let mut jobs: Vec<JobDoc> = Vec::with_capacity(listed.len());
     for j in listed {
-        docs.insert(j.listed.id.clone(), j.doc);
-        reduced.push(j.listed);
+        match jobs.last_mut() {
+            Some(last) if last.listed.id == j.listed.id => *last = j,
+            _ => jobs.push(j),
+        }
     }
-    let emit = state.absorb(reduced);
-    emit.iter().filter_map(|id| docs.remove(id)).collect()
+    let (reduced, docs): (Vec<Listed>, Vec<Vec<u8>>) =
+        jobs.into_iter().map(|j| (j.listed, j.doc)).unzip();
+    let ids: Vec<String> = reduced.iter().map(|l| l.id.clone()).collect();
+    // Both `ids` and the ids to emit are sorted: walk them together.
+    let mut emit = state.absorb(reduced).into_iter().peekable();
+    let mut out = Vec::new();
+    for (id, doc) in ids.iter().zip(docs) {
+        if emit.peek() == Some(id) {
+            emit.next();
+            out.push(doc);
+        }
+    }
+    out
 }
 
 fn backup_page(pg: ListBackupJobsOutput) -> Result<Vec<JobDoc>, CallError> {
@@ -286,6 +301,24 @@ fn restore_page(pg: ListRestoreJobsOutput) -> Result<Vec<JobDoc>, CallError> {
     Ok(out)
 }
 
+/// One job listing: a chain of page tokens, each page mapped off the paging loop.
+async fn listing<O, E>(
+    log: &CallLog,
+    operation: &'static str,
+    mut pages: Prefetch<O, E>,
+    map: fn(O) -> Result<Vec<JobDoc>, CallError>,
+) -> Result<Vec<JobDoc>, CallError>
+where
+    O: RequestId + Send + 'static,
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    let mut mapped = Mapped::new(operation);
+    while let Some(page) = log.page(operation, pages.next()).await? {
+        mapped.push(page, map).await?;
+    }
+    mapped.finish().await
+}
+
 pub async fn collect(
     opts: &BackupOptions,
     target: &Target,
@@ -306,50 +339,43 @@ pub async fn collect(
         DateTime::from_secs(state.copy.window_start(overlap, lookback, now)),
         DateTime::from_secs(state.restore.window_start(overlap, lookback, now)),
     );
-    // Each listing is a chain of page tokens; the pages are mapped off the loop.
     let (backup, copy, restore) = futures::join!(
-        async {
-            const OP: &str = "backup:ListBackupJobs";
-            let mut mapped = Mapped::new(OP);
-            let mut pages = c
-                .list_backup_jobs()
-                .by_created_after(starts.0)
-                .max_results(PAGE)
-                .into_paginator()
-                .send();
-            while let Some(pg) = log.page(OP, pages.next()).await? {
-                mapped.push(pg, backup_page).await?;
-            }
-            mapped.finish().await
-        },
-        async {
-            const OP: &str = "backup:ListCopyJobs";
-            let mut mapped = Mapped::new(OP);
-            let mut pages = c
-                .list_copy_jobs()
-                .by_created_after(starts.1)
-                .max_results(PAGE)
-                .into_paginator()
-                .send();
-            while let Some(pg) = log.page(OP, pages.next()).await? {
-                mapped.push(pg, copy_page).await?;
-            }
-            mapped.finish().await
-        },
-        async {
-            const OP: &str = "backup:ListRestoreJobs";
-            let mut mapped = Mapped::new(OP);
-            let mut pages = c
-                .list_restore_jobs()
-                .by_created_after(starts.2)
-                .max_results(PAGE)
-                .into_paginator()
-                .send();
-            while let Some(pg) = log.page(OP, pages.next()).await? {
-                mapped.push(pg, restore_page).await?;
-            }
-            mapped.finish().await
-        },
+        listing(
+            log,
+            "backup:ListBackupJobs",
+            Prefetch::new(
+                c.list_backup_jobs()
+                    .by_created_after(starts.0)
+                    .max_results(PAGE)
+                    .into_paginator()
+                    .send(),
+            ),
+            backup_page,
+        ),
+        listing(
+            log,
+            "backup:ListCopyJobs",
+            Prefetch::new(
+                c.list_copy_jobs()
+                    .by_created_after(starts.1)
+                    .max_results(PAGE)
+                    .into_paginator()
+                    .send(),
+            ),
+            copy_page,
+        ),
+        listing(
+            log,
+            "backup:ListRestoreJobs",
+            Prefetch::new(
+                c.list_restore_jobs()
+                    .by_created_after(starts.2)
+                    .max_results(PAGE)
+                    .into_paginator()
+                    .send(),
+            ),
+            restore_page,
+        ),
     );
     let mut out = JobsOutput {
         account: target.account.clone(),
@@ -373,4 +399,32 @@ pub async fn collect(
     }
     out.state = state;
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn doc(id: &str, v: u32) -> serde_json::Value {
+        serde_json::json!({"id": id, "v": v})
+    }
+
+    fn job(id: &str, v: u32) -> JobDoc {
+        JobDoc::new(id, "2026-01-01T00:00:00Z".into(), false, &doc(id, v)).unwrap()
+    }
+
+    fn canon(id: &str, v: u32) -> Vec<u8> {
+        canonical::to_vec(&doc(id, v)).unwrap()
+    }
+
+    #[test]
+    fn delta_emits_new_and_changed_jobs_once_sorted_by_id() {
+        let mut state = KindState::default();
+        // "b" is listed twice (pages overlapped while it changed): the last listing counts.
+        let out = delta(&mut state, vec![job("b", 1), job("a", 1), job("b", 2)]);
+        assert_eq!(out, [canon("a", 1), canon("b", 2)]);
+        let out = delta(&mut state, vec![job("c", 1), job("a", 1), job("b", 3)]);
+        assert_eq!(out, [canon("b", 3), canon("c", 1)]);
+        assert_eq!(state.jobs.len(), 3);
+    }
 }

@@ -77,16 +77,19 @@ impl KindState {
     pub fn absorb(&mut self, listed: Vec<Listed>) -> Vec<String> {
         let mut emit = Vec::new();
         let mut next = BTreeMap::new();
+        let mut cursor = self.cursor.as_deref().and_then(secs);
         for l in listed {
             if self.jobs.get(&l.id).map(|s| &s.fingerprint) != Some(&l.fingerprint) {
                 emit.push(l.id.clone());
             }
-            let newer = match self.cursor.as_deref().and_then(secs) {
-                Some(c) => secs(&l.created).is_some_and(|t| t > c),
+            let created = secs(&l.created);
+            let newer = match cursor {
+                Some(c) => created.is_some_and(|t| t > c),
                 None => true,
             };
             if newer {
                 self.cursor = Some(l.created.clone());
+                cursor = created;
             }
             next.insert(
                 l.id,

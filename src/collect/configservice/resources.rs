@@ -2,6 +2,8 @@
 //! each type, then fetch their current configuration items 100 keys a call, retrying keys
 //! AWS reports as unprocessed.
 
+use aws_sdk_config::operation::batch_get_aggregate_resource_config::BatchGetAggregateResourceConfigOutput;
+use aws_sdk_config::operation::batch_get_resource_config::BatchGetResourceConfigOutput;
 use aws_sdk_config::types::{
     AggregateResourceIdentifier, BaseConfigurationItem, ResourceFilters, ResourceKey, ResourceType,
 };
@@ -11,6 +13,7 @@ use serde::Serialize;
 use super::super::doc::ts_opt;
 use super::super::pipeline::off_loop;
 use super::super::{CallError, CallLog, Problems, Target};
+use crate::collect::calls::Prefetch;
 use crate::config::ConfigOptions;
 
 /// Keys per BatchGetResourceConfig call (the API maximum).
@@ -109,6 +112,32 @@ fn to_doc(b: &BaseConfigurationItem) -> ConfigItem {
     }
 }
 
+/// Parse and canonicalise the configuration items of response `o` off the task that
+/// drives the other batches' requests, into `out`; `false` when that failed (the failure is
+/// in `problems`).
+async fn take_items<O: Send + 'static>(
+    operation: &'static str,
+    o: O,
+    items: fn(&O) -> &[BaseConfigurationItem],
+    out: &mut Vec<(Key, Vec<u8>)>,
+    problems: &Problems,
+) -> bool {
+    match off_loop(operation, o, move |o| {
+        items(&o).iter().map(item).collect::<Vec<_>>()
+    })
+    .await
+    {
+        Ok(items) => {
+            out.extend(items);
+            true
+        }
+        Err(e) => {
+            problems.add(&e);
+            false
+        }
+    }
+}
+
 pub async fn collect(
     opts: &ConfigOptions,
     target: &Target,
@@ -144,11 +173,12 @@ async fn regional(
         stream::iter(opts.resource_types.clone())
             .map(|t| async move {
                 let mut keys = Vec::new();
-                let mut pages = c
-                    .list_discovered_resources()
-                    .resource_type(ResourceType::from(t.as_str()))
-                    .into_paginator()
-                    .send();
+                let mut pages = Prefetch::new(
+                    c.list_discovered_resources()
+                        .resource_type(ResourceType::from(t.as_str()))
+                        .into_paginator()
+                        .send(),
+                );
                 while let Some(p) = log
                     .page("config:ListDiscoveredResources", pages.next())
                     .await?
@@ -193,23 +223,10 @@ async fn regional(
                 match r {
                     Ok(o) => {
                         batch = o.unprocessed_resource_keys().to_vec();
-                        // Parsing and canonicalising the configurations happens off the
-                        // task that drives the other batches' requests.
-                        match off_loop(OP_BATCH, o, |o| {
-                            o.base_configuration_items()
-                                .iter()
-                                .map(item)
-                                .collect::<Vec<_>>()
-                        })
-                        .await
+                        let items = BatchGetResourceConfigOutput::base_configuration_items;
+                        if !take_items(OP_BATCH, o, items, &mut out, problems).await
+                            || batch.is_empty()
                         {
-                            Ok(items) => out.extend(items),
-                            Err(e) => {
-                                problems.add(&e);
-                                return out;
-                            }
-                        }
-                        if batch.is_empty() {
                             return out;
                         }
                     }
@@ -250,13 +267,14 @@ async fn aggregated(
                 let filter = filter.clone();
                 async move {
                     let mut ids = Vec::new();
-                    let mut pages = c
-                        .list_aggregate_discovered_resources()
-                        .configuration_aggregator_name(aggregator)
-                        .resource_type(ResourceType::from(t.as_str()))
-                        .filters(filter)
-                        .into_paginator()
-                        .send();
+                    let mut pages = Prefetch::new(
+                        c.list_aggregate_discovered_resources()
+                            .configuration_aggregator_name(aggregator)
+                            .resource_type(ResourceType::from(t.as_str()))
+                            .filters(filter)
+                            .into_paginator()
+                            .send(),
+                    );
                     while let Some(p) = log
                         .page("config:ListAggregateDiscoveredResources", pages.next())
                         .await?
@@ -294,21 +312,10 @@ async fn aggregated(
                 match r {
                     Ok(o) => {
                         batch = o.unprocessed_resource_identifiers().to_vec();
-                        match off_loop(OP_AGG_BATCH, o, |o| {
-                            o.base_configuration_items()
-                                .iter()
-                                .map(item)
-                                .collect::<Vec<_>>()
-                        })
-                        .await
+                        let items = BatchGetAggregateResourceConfigOutput::base_configuration_items;
+                        if !take_items(OP_AGG_BATCH, o, items, &mut out, problems).await
+                            || batch.is_empty()
                         {
-                            Ok(items) => out.extend(items),
-                            Err(e) => {
-                                problems.add(&e);
-                                return out;
-                            }
-                        }
-                        if batch.is_empty() {
                             return out;
                         }
                     }
