@@ -78,8 +78,8 @@ pub enum Command {
     /// status, item count, record hash.
     Log(log::Args),
     /// Run the configured collectors: AWS Backup, Config, CloudWatch, S3 posture and the
-    /// drill inbox. Each run in each account and region is one record, complete, partial
-    /// or failed; a failed run is recorded, never skipped.
+    /// drill inbox, all at once. Each run in each account and region is one record,
+    /// complete, partial or failed; a failed run is recorded, never skipped.
     Collect(collect::Args),
     /// Run as a service: every [[collector]] on its cron schedule (6 fields, UTC), one run
     /// at a time per collector, catch-up at start, graceful shutdown on SIGTERM within
