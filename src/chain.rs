@@ -273,7 +273,16 @@ impl<S: ObjectStore> EvidenceStore<S> {
     /// `verify` is the tool that reports all damage.
     pub async fn records(&self) -> Result<Vec<StoredRecord>, ChainError> {
         let keys = self.record_keys().await?;
-        stream::iter(keys)
+        self.read_records(&keys).await
+    }
+
+    /// Read the records at `keys` (as listed by [`EvidenceStore::record_keys`]), in the
+    /// same order, several at a time.
+    pub async fn read_records(
+        &self,
+        keys: &[(u64, String)],
+    ) -> Result<Vec<StoredRecord>, ChainError> {
+        stream::iter(keys.to_vec())
             .map(|(seq, key)| async move {
                 let bytes = self
                     .store

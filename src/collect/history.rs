@@ -1,44 +1,34 @@
-//! What earlier runs stored, read once per `collect` invocation: incremental collectors
-//! resume from the latest stored version of their state items in the same scope.
-
-use std::collections::HashMap;
+//! Where incremental collectors resume: the latest stored version of each of their state
+//! items in the same scope. The chain is read backward from its head, a batch of records at
+//! a time, and only until every item asked for is found, so a daemon that runs every hour
+//! for years reads the few latest records per run, not the whole chain. Collectors without
+//! state items read nothing.
 
 use super::{CollectError, PrevState};
 use crate::chain::EvidenceStore;
-use crate::digest::Digest;
 use crate::record::{Scope, Status};
 use crate::store::ObjectStore;
 
-/// Latest digest of each (collector, account, region, item name).
+/// Records read at a time while searching backward.
+const BATCH: usize = 16;
+
+/// The chain's record keys when this `collect` invocation started.
 #[derive(Debug, Default)]
 pub struct History {
-    latest: HashMap<(String, Option<String>, Option<String>, String), Digest>,
+    /// Oldest first.
+    keys: Vec<(u64, String)>,
 }
 
 impl History {
-    /// Index every committed record. Failed runs hold no items and are skipped.
+    /// List the chain's records (no record is read yet).
     pub async fn read<S: ObjectStore>(store: &EvidenceStore<S>) -> Result<History, CollectError> {
-        let mut latest = HashMap::new();
-        for r in store.records().await? {
-            if r.record.status == Status::Failed {
-                continue;
-            }
-            for item in &r.record.items {
-                latest.insert(
-                    (
-                        r.record.collector.clone(),
-                        r.record.scope.account.clone(),
-                        r.record.scope.region.clone(),
-                        item.name.clone(),
-                    ),
-                    item.digest,
-                );
-            }
-        }
-        Ok(History { latest })
+        Ok(History {
+            keys: store.record_keys().await?,
+        })
     }
 
-    /// Load the named items of the latest runs of `collector` in `scope`.
+    /// Load the latest version of each of `names` stored by a run of `collector` in
+    /// `scope` (failed runs hold no items and are passed over).
     pub async fn load<S: ObjectStore>(
         &self,
         store: &EvidenceStore<S>,
@@ -47,19 +37,155 @@ impl History {
         names: &[&str],
     ) -> Result<PrevState, CollectError> {
         let mut prev = PrevState::default();
-        for name in names {
-            let key = (
-                collector.to_string(),
-                scope.account.clone(),
-                scope.region.clone(),
-                name.to_string(),
-            );
-            if let Some(d) = self.latest.get(&key) {
-                if let Some(bytes) = store.blob(d).await? {
-                    prev.items.insert(name.to_string(), bytes);
+        let mut wanted: Vec<&str> = names.to_vec();
+        for batch in self.keys.rchunks(BATCH) {
+            if wanted.is_empty() {
+                break;
+            }
+            let records = store.read_records(batch).await?;
+            for r in records.iter().rev() {
+                let rec = &r.record;
+                if rec.collector != collector || rec.scope != *scope || rec.status == Status::Failed
+                {
+                    continue;
+                }
+                for item in &rec.items {
+                    let Some(i) = wanted.iter().position(|n| *n == item.name) else {
+                        continue;
+                    };
+                    wanted.swap_remove(i);
+                    if let Some(bytes) = store.blob(&item.digest).await? {
+                        prev.items.insert(item.name.clone(), bytes);
+                    }
                 }
             }
         }
         Ok(prev)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use super::*;
+    use crate::digest::Blob;
+    use crate::record::{now_millis, Draft, Item};
+    use crate::store::{LocalStore, PutOutcome, StoreError};
+
+    /// The local store, counting record reads.
+    struct Counting {
+        inner: LocalStore,
+        record_gets: AtomicUsize,
+    }
+
+    impl ObjectStore for Counting {
+        async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+            if key.starts_with(crate::chain::RECORDS_PREFIX) {
+                self.record_gets.fetch_add(1, Ordering::SeqCst);
+            }
+            self.inner.get(key).await
+        }
+        async fn put_if_absent(&self, key: &str, bytes: &[u8]) -> Result<PutOutcome, StoreError> {
+            self.inner.put_if_absent(key, bytes).await
+        }
+        async fn list(&self, prefix: &str) -> Result<Vec<String>, StoreError> {
+            self.inner.list(prefix).await
+        }
+        async fn head(&self, key: &str) -> Result<Option<u64>, StoreError> {
+            self.inner.head(key).await
+        }
+    }
+
+    fn scope(region: &str) -> Scope {
+        Scope {
+            account: Some("111122223333".into()),
+            region: Some(region.into()),
+        }
+    }
+
+    async fn run(
+        store: &EvidenceStore<Counting>,
+        collector: &str,
+        region: &str,
+        status: Status,
+        state: &str,
+    ) {
+        let blob = Blob::new(state.as_bytes().to_vec());
+        let items = match status {
+            Status::Failed => Vec::new(),
+            _ => vec![Item {
+                name: "x/state.json".into(),
+                digest: blob.digest(),
+                size: blob.size(),
+                media_type: "application/json".into(),
+                observed_at: now_millis(),
+            }],
+        };
+        let blobs = match status {
+            Status::Failed => Vec::new(),
+            _ => vec![blob],
+        };
+        let draft = Draft {
+            collector: collector.into(),
+            kind: "backup".into(),
+            scope: scope(region),
+            status,
+            errors: Vec::new(),
+            items,
+            caller_arn: None,
+            api_calls: Vec::new(),
+        };
+        store.append(draft, &blobs).await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn the_latest_state_is_found_by_reading_back_from_the_head_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = EvidenceStore::new(Counting {
+            inner: LocalStore::new(dir.path()),
+            record_gets: AtomicUsize::new(0),
+        });
+        run(&store, "backup", "us-east-1", Status::Complete, "v1").await;
+        for i in 0..60 {
+            run(
+                &store,
+                "alarms",
+                "us-east-1",
+                Status::Complete,
+                &format!("a{i}"),
+            )
+            .await;
+        }
+        run(&store, "backup", "us-east-1", Status::Partial, "v2").await;
+        run(&store, "backup", "eu-west-1", Status::Complete, "eu").await;
+        run(&store, "backup", "us-east-1", Status::Failed, "").await;
+        let history = History::read(&store).await.unwrap();
+        store.backend().record_gets.store(0, Ordering::SeqCst);
+
+        let prev = history
+            .load(&store, "backup", &scope("us-east-1"), &["x/state.json"])
+            .await
+            .unwrap();
+        // The latest run that stored it, in the same scope, past a failed run.
+        assert_eq!(prev.get("x/state.json"), Some(&b"v2"[..]));
+        let reads = store.backend().record_gets.load(Ordering::SeqCst);
+        assert!(reads <= BATCH, "{reads} records read of 64");
+
+        // Nothing to resume reads nothing.
+        store.backend().record_gets.store(0, Ordering::SeqCst);
+        let none = history
+            .load(&store, "alarms", &scope("us-east-1"), &[])
+            .await
+            .unwrap();
+        assert!(none.items.is_empty());
+        assert_eq!(store.backend().record_gets.load(Ordering::SeqCst), 0);
+
+        // A scope never collected has no state (every record was looked at).
+        let absent = history
+            .load(&store, "backup", &scope("ap-south-1"), &["x/state.json"])
+            .await
+            .unwrap();
+        assert!(absent.items.is_empty());
     }
 }
