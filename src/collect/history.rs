@@ -66,36 +66,12 @@ impl History {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::atomic::Ordering;
 
     use super::*;
     use crate::digest::Blob;
     use crate::record::{now_millis, Draft, Item};
-    use crate::store::{LocalStore, PutOutcome, StoreError};
-
-    /// The local store, counting record reads.
-    struct Counting {
-        inner: LocalStore,
-        record_gets: AtomicUsize,
-    }
-
-    impl ObjectStore for Counting {
-        async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
-            if key.starts_with(crate::chain::RECORDS_PREFIX) {
-                self.record_gets.fetch_add(1, Ordering::SeqCst);
-            }
-            self.inner.get(key).await
-        }
-        async fn put_if_absent(&self, key: &str, bytes: &[u8]) -> Result<PutOutcome, StoreError> {
-            self.inner.put_if_absent(key, bytes).await
-        }
-        async fn list(&self, prefix: &str) -> Result<Vec<String>, StoreError> {
-            self.inner.list(prefix).await
-        }
-        async fn head(&self, key: &str) -> Result<Option<u64>, StoreError> {
-            self.inner.head(key).await
-        }
-    }
+    use crate::store::counting::Counting;
 
     fn scope(region: &str) -> Scope {
         Scope {
@@ -142,10 +118,7 @@ mod tests {
     #[tokio::test]
     async fn the_latest_state_is_found_by_reading_back_from_the_head_only() {
         let dir = tempfile::tempdir().unwrap();
-        let store = EvidenceStore::new(Counting {
-            inner: LocalStore::new(dir.path()),
-            record_gets: AtomicUsize::new(0),
-        });
+        let store = EvidenceStore::new(Counting::new(dir.path()));
         run(&store, "backup", "us-east-1", Status::Complete, "v1").await;
         for i in 0..60 {
             run(

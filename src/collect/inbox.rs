@@ -84,7 +84,12 @@ pub async fn run<S: ObjectStore>(
             ])
         }
     };
-    let mut index = submit::existing_ids(store).await?;
+    // The ids already stored are read from the chain only when there is a file to check
+    // (most runs of a scheduled inbox find it empty and read no record).
+    let mut index = match files.is_empty() {
+        true => Default::default(),
+        false => submit::existing_ids(store).await?,
+    };
     let mut doc = RunDoc {
         inbox: opts.url.clone(),
         ..RunDoc::default()
@@ -289,4 +294,46 @@ async fn record_failure<S: ObjectStore>(
         Vec::new(),
     )
     .await
+}
+
+#[cfg(test)]
+mod scan_tests {
+    use std::sync::atomic::Ordering;
+
+    use super::*;
+    use crate::store::counting::Counting;
+
+    #[tokio::test]
+    async fn an_empty_inbox_reads_no_earlier_record_and_a_file_reads_them_all() {
+        let dir = tempfile::tempdir().unwrap();
+        let inbox = dir.path().join("inbox");
+        std::fs::create_dir(&inbox).unwrap();
+        let store = EvidenceStore::new(Counting::new(&dir.path().join("evidence")));
+        let opts = InboxOptions {
+            name: "drills".into(),
+            schedule: "0 * * * * *".into(),
+            url: inbox.display().to_string(),
+        };
+        for _ in 0..10 {
+            run(&store, &opts, None).await.unwrap();
+        }
+        // One more empty run: at most the head record is read (to link the new record).
+        let gets = || store.backend().record_gets.load(Ordering::SeqCst);
+        let before = gets();
+        run(&store, &opts, None).await.unwrap();
+        assert!(gets() - before <= 1, "{} records read", gets() - before);
+        let example = std::fs::read_dir(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("config/examples"),
+        )
+        .unwrap()
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .find(|p| p.extension().is_some_and(|x| x == "md"))
+        .unwrap();
+        std::fs::copy(&example, inbox.join("drill.md")).unwrap();
+        let before = gets();
+        let reports = run(&store, &opts, None).await.unwrap();
+        assert_eq!(reports.len(), 2, "the drill's record and the run's");
+        // A file to check: the duplicate-id check reads the 11 earlier records.
+        assert!(gets() - before >= 11, "{} records read", gets() - before);
+    }
 }

@@ -5,6 +5,8 @@
 //! maps them under its root (a directory or an S3 prefix).
 
 mod any;
+#[cfg(test)]
+pub(crate) mod counting;
 mod local;
 mod s3;
 
