@@ -6,8 +6,10 @@
 //! The data flow is one way: input → store → verification (and, later, requirements and
 //! reports read only what the store holds).
 //!
-//! - [`canonical`]: RFC 8785 canonical JSON, the byte form of every document and record.
-//! - [`digest`]: SHA-256 digests and the domain-tagged record hash.
+//! - [`canonical`]: RFC 8785 canonical JSON, the byte form of every document and record,
+//!   written directly by a serde serializer of its own.
+//! - [`digest`]: SHA-256 digests, the domain-tagged record hash, and blobs that carry their
+//!   digest from the moment they are made (held in pieces when long).
 //! - [`record`]: the record, the unit of the chain (the on-disk contract, docs/FORMAT.md).
 //! - [`store`]: backends that only move bytes by key: [`store::LocalStore`] (the embedded
 //!   default, `./evidence`) and [`store::S3Store`], chosen at run time by [`store::AnyStore`].
@@ -25,7 +27,9 @@
 //!   gives the per-requirement numbers the daemon publishes.
 //! - [`report`]: rendering an evaluation as JSON, Markdown or self-contained HTML.
 //! - [`collect`]: collectors of AWS state (Backup, Config, CloudWatch, S3 posture) and the
-//!   drill inbox; one record per run and scope, partial and failed runs included.
+//!   drill inbox; one record per run and scope, partial and failed runs included. Each AWS
+//!   call runs on a task of its own, long listings are read ahead, and pages are mapped to
+//!   documents off the paging loop, so a collection uses every core.
 //! - [`daemon`]: `evidenced run`: cron scheduling without overlap, catch-up, graceful
 //!   shutdown with a deadline, and the health state behind `evidenced healthcheck`.
 //! - [`config`]: the TOML configuration with `EVIDENCED_<SECTION>__<KEY>` overrides.
