@@ -64,25 +64,29 @@ pub enum Outcome {
 /// An accepted human record, ready to append.
 pub struct Prepared {
     pub human: HumanRecord,
-    pub canonical_bytes: Vec<u8>,
+    /// The canonical document and the original file, in the order of `draft.items`.
+    pub blobs: [Blob; 2],
     pub draft: Draft,
 }
 
 /// Build the draft and blobs for a validated human record.
 pub fn prepare(human: HumanRecord, collector: &str) -> Result<Prepared, SubmitError> {
-    let canonical_bytes = canonical::value_to_vec(&human.canonical)?;
+    let blobs = [
+        Blob::new(canonical::value_to_vec(&human.canonical)?),
+        Blob::new(human.original.clone()),
+    ];
     let items = vec![
         Item {
             name: canonical_item_name(&human.kind, &human.id),
-            digest: Digest::of(&canonical_bytes),
-            size: canonical_bytes.len() as u64,
+            digest: blobs[0].digest(),
+            size: blobs[0].size(),
             media_type: CANONICAL_MEDIA_TYPE.to_string(),
             observed_at: human.observed_at,
         },
         Item {
             name: format!("original/{}", human.file_name),
-            digest: Digest::of(&human.original),
-            size: human.original.len() as u64,
+            digest: blobs[1].digest(),
+            size: blobs[1].size(),
             media_type: human.original_media_type.to_string(),
             observed_at: human.observed_at,
         },
@@ -99,7 +103,7 @@ pub fn prepare(human: HumanRecord, collector: &str) -> Result<Prepared, SubmitEr
     };
     Ok(Prepared {
         human,
-        canonical_bytes,
+        blobs,
         draft,
     })
 }
@@ -144,8 +148,7 @@ pub async fn commit<S: ObjectStore>(
     store: &EvidenceStore<S>,
     p: Prepared,
 ) -> Result<Outcome, SubmitError> {
-    let blobs = [p.canonical_bytes, p.human.original].map(Blob::new);
-    let c = store.append(p.draft, &blobs).await?;
+    let c = store.append(p.draft, &p.blobs).await?;
     Ok(Outcome::Committed {
         seq: c.seq,
         hash: c.hash,

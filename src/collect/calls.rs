@@ -5,13 +5,13 @@
 use std::future::Future;
 use std::sync::Mutex;
 
-use aws_smithy_async::future::pagination_stream::PaginationStream;
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_runtime_api::http::Response;
 use aws_smithy_types::error::display::DisplayErrorContext;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use aws_types::request_id::RequestId;
 
+use super::pipeline::Task;
 use crate::record::{ApiCall, RunError};
 
 /// A failed AWS call, with the service's error code when it sent one.
@@ -210,138 +210,5 @@ impl Problems {
             .lock()
             .map(|mut e| std::mem::take(&mut *e))
             .unwrap_or_default()
-    }
-}
-
-/// A spawned task that is aborted if its owner is dropped first (a run abandoned at
-/// shutdown leaves no request behind).
-struct Task<T>(tokio::task::JoinHandle<T>);
-
-impl<T: Send + 'static> Task<T> {
-    fn spawn(fut: impl Future<Output = T> + Send + 'static) -> Task<T> {
-        Task(tokio::spawn(fut))
-    }
-
-    async fn join(mut self) -> Result<T, tokio::task::JoinError> {
-        (&mut self.0).await
-    }
-}
-
-impl<T> Drop for Task<T> {
-    fn drop(&mut self) {
-        self.0.abort();
-    }
-}
-
-/// A paginator driven by a task of its own, up to [`PREFETCH`] pages ahead of the
-/// consumer: the next pages are fetched and parsed on another worker thread while the
-/// current one is being used. `next` has the paginator's signature, so
-/// `log.page(op, pages.next())` reads a prefetched listing as it reads a plain one.
-pub struct Prefetch<O, E> {
-    /// `Some(page)` per page, then `None` once the paginator has ended.
-    rx: tokio::sync::mpsc::Receiver<Option<Result<O, SdkError<E, Response>>>>,
-    ended: bool,
-    _task: Task<()>,
-}
-
-/// Pages parsed ahead of the consumer (each page is held parsed, so this bounds memory).
-const PREFETCH: usize = 2;
-
-impl<O: Send + 'static, E: Send + 'static> Prefetch<O, E> {
-    pub fn new(mut pages: PaginationStream<Result<O, SdkError<E, Response>>>) -> Prefetch<O, E> {
-        let (tx, rx) = tokio::sync::mpsc::channel(PREFETCH);
-        let task = Task::spawn(async move {
-            while let Some(page) = pages.next().await {
-                if tx.send(Some(page)).await.is_err() {
-                    return;
-                }
-            }
-            let _ = tx.send(None).await;
-        });
-        Prefetch {
-            rx,
-            ended: false,
-            _task: task,
-        }
-    }
-
-    /// The next page, or `None` after the last. A listing whose task ended without
-    /// reaching the last page (it panicked) ends with an error, never as if complete.
-    pub async fn next(&mut self) -> Option<Result<O, SdkError<E, Response>>> {
-        if self.ended {
-            return None;
-        }
-        match self.rx.recv().await {
-            Some(Some(page)) => Some(page),
-            Some(None) => {
-                self.ended = true;
-                None
-            }
-            None => Some(Err(SdkError::construction_failure(
-                "the listing's task ended before the last page",
-            ))),
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use aws_smithy_async::future::pagination_stream::fn_stream::FnStream;
-
-    use super::*;
-
-    #[derive(Debug)]
-    struct NoError;
-    impl std::fmt::Display for NoError {
-        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-            f.write_str("no error")
-        }
-    }
-    impl std::error::Error for NoError {}
-
-    type Page = Result<u32, SdkError<NoError, Response>>;
-
-    fn listing(pages: u32, then_panic: bool) -> PaginationStream<Page> {
-        PaginationStream::new(FnStream::new(move |tx| {
-            Box::pin(async move {
-                for p in 0..pages {
-                    if tx.send(Ok(p)).await.is_err() {
-                        return;
-                    }
-                }
-                if then_panic {
-                    panic!("listing task fails");
-                }
-            })
-        }))
-    }
-
-    #[tokio::test]
-    async fn prefetched_pages_arrive_in_order_and_end() {
-        let mut pages = Prefetch::new(listing(7, false));
-        let mut got = Vec::new();
-        while let Some(p) = pages.next().await {
-            got.push(p.unwrap());
-        }
-        assert_eq!(got, (0..7).collect::<Vec<_>>());
-        assert!(pages.next().await.is_none(), "an ended listing stays ended");
-    }
-
-    #[tokio::test]
-    async fn a_listing_whose_task_dies_ends_with_an_error_not_silently() {
-        let mut pages = Prefetch::new(listing(3, true));
-        let mut got = Vec::new();
-        let mut failed = false;
-        while let Some(p) = pages.next().await {
-            match p {
-                Ok(p) => got.push(p),
-                Err(_) => {
-                    failed = true;
-                    break;
-                }
-            }
-        }
-        assert_eq!(got, [0, 1, 2]);
-        assert!(failed, "the listing ended as if complete");
     }
 }

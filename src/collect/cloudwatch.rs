@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use super::doc::ts_opt;
 use super::{ts, AwsCollector, CallLog, CollectError, Collected, Evidence, PrevState};
 use super::{Problems, Target};
-use crate::collect::calls::Prefetch;
+use crate::collect::pipeline::Prefetch;
 use crate::config::CloudwatchOptions;
 
 pub const ALARMS: &str = "cloudwatch/alarms.json";

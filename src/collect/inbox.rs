@@ -173,8 +173,7 @@ pub async fn run<S: ObjectStore>(
             None => {
                 let item_name = p.draft.items[0].name.clone();
                 // As `submit::commit`, keeping the byte count for the report.
-                let blobs = [p.canonical_bytes, p.human.original].map(Blob::new);
-                let c = store.append(p.draft, &blobs).await?;
+                let c = store.append(p.draft, &p.blobs).await?;
                 let seq = c.seq;
                 index.insert(item_name, (digest, seq));
                 reports.push(super::RunReport {

@@ -60,7 +60,7 @@ impl Builder {
         .unwrap();
         let recorded_at = probe.observed_at + delay;
         let p = evidenced::submit::prepare(probe, "submit").unwrap();
-        let blobs = vec![p.canonical_bytes.clone(), p.human.original.clone()];
+        let blobs = p.blobs.iter().map(|b| b.to_bytes().to_vec()).collect();
         self.add(p.draft, blobs, recorded_at);
     }
 

@@ -18,9 +18,9 @@ use aws_sdk_backup::operation::list_restore_jobs::ListRestoreJobsOutput;
 
 use super::state::{JobsState, KindState, Listed};
 use crate::canonical::{self, CanonicalError};
-use crate::collect::calls::Prefetch;
 use crate::collect::doc::ts_opt;
 use crate::collect::pipeline::Mapped;
+use crate::collect::pipeline::Prefetch;
 use crate::collect::Target;
 use crate::collect::{ts, CallError, CallLog, CollectError, Evidence, PrevState, Problems};
 use crate::config::BackupOptions;

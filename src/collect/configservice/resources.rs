@@ -7,13 +7,19 @@ use aws_sdk_config::operation::batch_get_resource_config::BatchGetResourceConfig
 use aws_sdk_config::types::{
     AggregateResourceIdentifier, BaseConfigurationItem, ResourceFilters, ResourceKey, ResourceType,
 };
+use std::future::Future;
+
+use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_runtime_api::http::Response;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+use aws_types::request_id::RequestId;
 use futures::stream::{self, StreamExt};
 use serde::Serialize;
 
 use super::super::doc::ts_opt;
 use super::super::pipeline::off_loop;
 use super::super::{CallError, CallLog, Problems, Target};
-use crate::collect::calls::Prefetch;
+use crate::collect::pipeline::Prefetch;
 use crate::config::ConfigOptions;
 
 /// Keys per BatchGetResourceConfig call (the API maximum).
@@ -110,6 +116,49 @@ fn to_doc(b: &BaseConfigurationItem) -> ConfigItem {
             })
             .unwrap_or_default(),
     }
+}
+
+/// Fetch one batch of configuration items, retrying the keys AWS reports as unprocessed
+/// up to [`UNPROCESSED_ROUNDS`] times; what could not be read is recorded in `problems`.
+async fn fetch_batch<K, O, E, Fut>(
+    log: &CallLog,
+    problems: &Problems,
+    operation: &'static str,
+    mut batch: Vec<K>,
+    send: impl Fn(Vec<K>) -> Fut,
+    unprocessed: fn(&O) -> &[K],
+    items: fn(&O) -> &[BaseConfigurationItem],
+) -> Vec<(Key, Vec<u8>)>
+where
+    K: Clone,
+    O: RequestId + Send + 'static,
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    Fut: Future<Output = Result<O, SdkError<E, Response>>> + Send + 'static,
+{
+    let mut out = Vec::new();
+    for _ in 0..UNPROCESSED_ROUNDS {
+        match log.call(operation, send(batch.clone())).await {
+            Ok(o) => {
+                batch = unprocessed(&o).to_vec();
+                if !take_items(operation, o, items, &mut out, problems).await || batch.is_empty() {
+                    return out;
+                }
+            }
+            Err(e) => {
+                problems.add(&e);
+                return out;
+            }
+        }
+    }
+    problems.add(&CallError {
+        operation: operation.into(),
+        code: None,
+        message: format!(
+            "{} resources still unprocessed after {UNPROCESSED_ROUNDS} attempts",
+            batch.len()
+        ),
+    });
+    out
 }
 
 /// Parse and canonicalise the configuration items of response `o` off the task that
@@ -209,42 +258,20 @@ async fn regional(
     }
     let batches: Vec<Vec<ResourceKey>> = keys.chunks(BATCH).map(|c| c.to_vec()).collect();
     let fetched: Vec<Vec<(Key, Vec<u8>)>> = stream::iter(batches)
-        .map(|mut batch| async move {
-            let mut out = Vec::new();
-            for _ in 0..UNPROCESSED_ROUNDS {
-                let r = log
-                    .call(
-                        OP_BATCH,
-                        c.batch_get_resource_config()
-                            .set_resource_keys(Some(batch.clone()))
-                            .send(),
-                    )
-                    .await;
-                match r {
-                    Ok(o) => {
-                        batch = o.unprocessed_resource_keys().to_vec();
-                        let items = BatchGetResourceConfigOutput::base_configuration_items;
-                        if !take_items(OP_BATCH, o, items, &mut out, problems).await
-                            || batch.is_empty()
-                        {
-                            return out;
-                        }
-                    }
-                    Err(e) => {
-                        problems.add(&e);
-                        return out;
-                    }
-                }
-            }
-            problems.add(&CallError {
-                operation: "config:BatchGetResourceConfig".into(),
-                code: None,
-                message: format!(
-                    "{} resource keys still unprocessed after {UNPROCESSED_ROUNDS} attempts",
-                    batch.len()
-                ),
-            });
-            out
+        .map(|batch| {
+            fetch_batch(
+                log,
+                problems,
+                OP_BATCH,
+                batch,
+                |keys| {
+                    c.batch_get_resource_config()
+                        .set_resource_keys(Some(keys))
+                        .send()
+                },
+                BatchGetResourceConfigOutput::unprocessed_resource_keys,
+                BatchGetResourceConfigOutput::base_configuration_items,
+            )
         })
         .buffer_unordered(target.concurrency)
         .collect()
@@ -297,43 +324,21 @@ async fn aggregated(
     let batches: Vec<Vec<AggregateResourceIdentifier>> =
         ids.chunks(BATCH).map(|c| c.to_vec()).collect();
     let fetched: Vec<Vec<(Key, Vec<u8>)>> = stream::iter(batches)
-        .map(|mut batch| async move {
-            let mut out = Vec::new();
-            for _ in 0..UNPROCESSED_ROUNDS {
-                let r = log
-                    .call(
-                        OP_AGG_BATCH,
-                        c.batch_get_aggregate_resource_config()
-                            .configuration_aggregator_name(aggregator)
-                            .set_resource_identifiers(Some(batch.clone()))
-                            .send(),
-                    )
-                    .await;
-                match r {
-                    Ok(o) => {
-                        batch = o.unprocessed_resource_identifiers().to_vec();
-                        let items = BatchGetAggregateResourceConfigOutput::base_configuration_items;
-                        if !take_items(OP_AGG_BATCH, o, items, &mut out, problems).await
-                            || batch.is_empty()
-                        {
-                            return out;
-                        }
-                    }
-                    Err(e) => {
-                        problems.add(&e);
-                        return out;
-                    }
-                }
-            }
-            problems.add(&CallError {
-                operation: "config:BatchGetAggregateResourceConfig".into(),
-                code: None,
-                message: format!(
-                    "{} resource identifiers still unprocessed after {UNPROCESSED_ROUNDS} attempts",
-                    batch.len()
-                ),
-            });
-            out
+        .map(|batch| {
+            fetch_batch(
+                log,
+                problems,
+                OP_AGG_BATCH,
+                batch,
+                |ids| {
+                    c.batch_get_aggregate_resource_config()
+                        .configuration_aggregator_name(aggregator)
+                        .set_resource_identifiers(Some(ids))
+                        .send()
+                },
+                BatchGetAggregateResourceConfigOutput::unprocessed_resource_identifiers,
+                BatchGetAggregateResourceConfigOutput::base_configuration_items,
+            )
         })
         .buffer_unordered(target.concurrency)
         .collect()
