@@ -169,6 +169,7 @@ async fn main() {
         schedule: "0 0 * * * *".into(),
         resource_types: vec!["AWS::EC2::Volume".into()],
         aggregator: None,
+        aggregator_region: None,
         compliance: false,
     };
     let w = CloudwatchOptions {

@@ -181,7 +181,7 @@ impl Config {
             t.insert(key, env_value(&value));
             overridden.push(var);
         }
-        let config: Config = if overridden.is_empty() {
+        let mut config: Config = if overridden.is_empty() {
             toml::from_str(text).map_err(|e| located(file, text, &e))?
         } else {
             Config::deserialize(toml::Value::Table(table)).map_err(|e| ConfigError::Env {
@@ -189,7 +189,7 @@ impl Config {
                 message: e.message().to_string(),
             })?
         };
-        collectors::validate(&config.collectors, file, text)?;
+        collectors::validate(&mut config.collectors, &config.aws.regions, file, text)?;
         Ok(config)
     }
 }

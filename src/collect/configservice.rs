@@ -3,7 +3,9 @@
 //! conformance-pack compliance (`config/conformance-packs.json`), and configuration
 //! snapshots of the in-scope resource types (`config/resources.json`), read with
 //! ListDiscoveredResources + BatchGetResourceConfig (100 keys a call, unprocessed keys
-//! retried), or through an aggregator when one is configured.
+//! retried), or through an aggregator when one is configured: then only the record of the
+//! aggregator's region (`aggregator_region`) reads it, across all its accounts and regions,
+//! and the other regions store no resources document.
 
 mod resources;
 

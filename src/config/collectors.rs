@@ -181,6 +181,12 @@ pub struct ConfigOptions {
     /// Read configuration items through this aggregator instead of per region.
     #[serde(default)]
     pub aggregator: Option<String>,
+    /// The region the aggregator lives in: only that region's record reads it (across all
+    /// the accounts and regions it aggregates); the other regions' records store no
+    /// `config/resources.json`. Set at load to the first of `[aws] regions` when left
+    /// out; when still unset (options built in code), every region's record reads it.
+    #[serde(default)]
+    pub aggregator_region: Option<String>,
     /// Collect rule and conformance-pack compliance.
     #[serde(default = "yes")]
     pub compliance: bool,
@@ -294,14 +300,37 @@ pub fn parse_schedule(expr: &str) -> Result<croner::Cron, String> {
         .map_err(|e| format!("{expr:?} is not a valid cron expression: {e}"))
 }
 
-/// Check names (present, unique, usable in messages) and schedules.
+/// Check names (present, unique, usable in messages) and schedules, and settle each
+/// config collector's `aggregator_region` (default: the first of `regions`).
 pub(super) fn validate(
-    collectors: &[CollectorConfig],
+    collectors: &mut [CollectorConfig],
+    regions: &[String],
     file: &str,
     text: &str,
 ) -> Result<(), ConfigError> {
+    for c in collectors.iter_mut() {
+        if let CollectorConfig::Config(o) = c {
+            let err = |message: String| ConfigError::Collector {
+                file: file.to_string(),
+                line: line_of(text, &o.name, "aggregator_region"),
+                name: o.name.clone(),
+                key: "aggregator_region",
+                message,
+            };
+            match (&o.aggregator, &o.aggregator_region) {
+                (None, Some(_)) => return Err(err("has no effect without `aggregator`".into())),
+                (Some(_), None) => o.aggregator_region = regions.first().cloned(),
+                (Some(_), Some(r)) if !regions.contains(r) => {
+                    return Err(err(format!(
+                        "{r:?} is not one of [aws] regions {regions:?}, so the aggregator would never be read"
+                    )))
+                }
+                _ => {}
+            }
+        }
+    }
     let mut seen = std::collections::HashSet::new();
-    for c in collectors {
+    for c in collectors.iter() {
         let err = |key: &'static str, message: String| ConfigError::Collector {
             file: file.to_string(),
             line: line_of(text, c.name(), key),
@@ -411,6 +440,48 @@ url = "./inbox"
     }
 
     #[test]
+    fn aggregator_region_defaults_to_the_first_region_and_must_be_collected() {
+        let config = |extra: &str| {
+            format!(
+                "[aws]\nregions = [\"eu-west-1\", \"us-east-1\"]\n[[collector]]\ntype = \"config\"\nname = \"cfg\"\nschedule = \"0 0 * * * *\"\n{extra}"
+            )
+        };
+        let region = |text: &str| match &Config::parse("f.toml", text, []).unwrap().collectors[0] {
+            super::CollectorConfig::Config(o) => o.aggregator_region.clone(),
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(region(&config("")), None);
+        assert_eq!(
+            region(&config("aggregator = \"org\"\n")).as_deref(),
+            Some("eu-west-1")
+        );
+        assert_eq!(
+            region(&config(
+                "aggregator = \"org\"\naggregator_region = \"us-east-1\"\n"
+            ))
+            .as_deref(),
+            Some("us-east-1")
+        );
+        let err = Config::parse(
+            "f.toml",
+            &config("aggregator = \"org\"\naggregator_region = \"ap-south-1\"\n"),
+            [],
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.starts_with("f.toml:8:")
+                && err.contains("`aggregator_region`")
+                && err.contains("ap-south-1"),
+            "{err}"
+        );
+        let err = Config::parse("f.toml", &config("aggregator_region = \"us-east-1\"\n"), [])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("without `aggregator`"), "{err}");
+    }
+
+    #[test]
     fn duplicate_names_are_refused() {
         let text = "[[collector]]\ntype = \"s3\"\nname = \"p\"\nschedule = \"0 0 * * * *\"\n[[collector]]\ntype = \"s3\"\nname = \"p\"\nschedule = \"0 0 * * * *\"\n";
         let err = Config::parse("f.toml", text, []).unwrap_err().to_string();
@@ -438,6 +509,7 @@ url = "./inbox"
             "include",
             "resource_types",
             "aggregator",
+            "aggregator_region",
             "compliance",
             "history",
             "buckets",

@@ -224,9 +224,12 @@ async fn backup_jobs_over_three_pages_and_restore_testing() {
                 .copy_job_id(format!("cj-{i}"))
                 .state(bt::CopyJobState::Completed)
                 .creation_date(t("2026-08-14T07:00:00Z"))
-                .destination_backup_vault_arn(format!(
-                    "arn:aws:backup:us-west-2:{ACCOUNT}:backup-vault:dr"
+                .source_backup_vault_arn(format!(
+                    "arn:aws:backup:us-east-1:{ACCOUNT}:backup-vault:primary"
                 ))
+                .destination_backup_vault_arn(
+                    "arn:aws:backup:us-west-2:444455556666:backup-vault:dr",
+                )
                 .build(),
         )
     }));
@@ -319,8 +322,12 @@ async fn backup_jobs_over_three_pages_and_restore_testing() {
     assert_eq!(d["copy_jobs"].as_array().unwrap().len(), 3);
     assert_eq!(
         d["copy_jobs"][2]["destination_backup_vault_arn"],
-        format!("arn:aws:backup:us-west-2:{ACCOUNT}:backup-vault:dr")
+        "arn:aws:backup:us-west-2:444455556666:backup-vault:dr"
     );
+    // Where the copy went, from the vault ARNs.
+    assert_eq!(d["copy_jobs"][2]["source_region"], "us-east-1");
+    assert_eq!(d["copy_jobs"][2]["destination_region"], "us-west-2");
+    assert_eq!(d["copy_jobs"][2]["destination_account"], "444455556666");
 
     // The restore-jobs document, exactly in its contract shape.
     let item = r
@@ -350,6 +357,9 @@ async fn backup_jobs_over_three_pages_and_restore_testing() {
             "created_resource_arn": format!("arn:aws:rds:us-east-1:{ACCOUNT}:db:restored-rj-0"),
             "restore_testing_plan_arn": format!("arn:aws:backup:us-east-1:{ACCOUNT}:restore-testing-plan:quarterly"),
             "recovery_point_creation_date": "2026-08-14T05:00:00Z",
+            "duration_minutes": 42,
+            "source_region": "us-east-1",
+            "destination_region": "us-east-1",
         })
     );
 
@@ -739,6 +749,7 @@ async fn config_compliance_and_unprocessed_keys_retried() {
         schedule: "0 0 * * * *".into(),
         resource_types: vec!["AWS::EC2::Volume".into()],
         aggregator: None,
+        aggregator_region: None,
         compliance: true,
     };
     let f = Fixture::new();
@@ -883,4 +894,459 @@ async fn composite_alarms_and_alarm_history_incrementally() {
         json!([{"alarm_name": "orders-5xx", "alarm_type": "MetricAlarm",
         "timestamp": "2026-08-14T14:00:00Z", "item_type": "StateUpdate", "summary": "change 3", "data": null}])
     );
+}
+
+#[tokio::test]
+async fn a_vault_whose_policy_cannot_be_read_is_listed_with_the_error() {
+    use aws_sdk_backup::operation::get_backup_vault_access_policy::{
+        GetBackupVaultAccessPolicyError, GetBackupVaultAccessPolicyOutput,
+    };
+    use aws_sdk_backup::operation::list_backup_vaults::ListBackupVaultsOutput;
+    use aws_sdk_backup::Client;
+    let vaults = mock!(Client::list_backup_vaults).then_output(|| {
+        let v = |name: &str| {
+            bt::BackupVaultListMember::builder()
+                .backup_vault_name(name)
+                .backup_vault_arn(format!(
+                    "arn:aws:backup:us-east-1:{ACCOUNT}:backup-vault:{name}"
+                ))
+                .build()
+        };
+        ListBackupVaultsOutput::builder()
+            .backup_vault_list(v("primary"))
+            .backup_vault_list(v("bare"))
+            .backup_vault_list(v("guarded"))
+            .build()
+    });
+    let policy = mock!(Client::get_backup_vault_access_policy)
+        .match_requests(|r| r.backup_vault_name() == Some("primary"))
+        .then_output(|| {
+            GetBackupVaultAccessPolicyOutput::builder()
+                .backup_vault_name("primary")
+                .policy(r#"{"Version":"2012-10-17","Statement":[]}"#)
+                .build()
+        });
+    let none = mock!(Client::get_backup_vault_access_policy)
+        .match_requests(|r| r.backup_vault_name() == Some("bare"))
+        .then_error(|| {
+            GetBackupVaultAccessPolicyError::generic(
+                ErrorMetadata::builder()
+                    .code("ResourceNotFoundException")
+                    .message("Backup vault bare has no access policy")
+                    .build(),
+            )
+        });
+    let denied = mock!(Client::get_backup_vault_access_policy)
+        .match_requests(|r| r.backup_vault_name() == Some("guarded"))
+        .then_error(|| {
+            GetBackupVaultAccessPolicyError::generic(
+                ErrorMetadata::builder()
+                    .code("AccessDeniedException")
+                    .message("not authorized to perform: backup:GetBackupVaultAccessPolicy")
+                    .build(),
+            )
+        });
+    let tgt = target(
+        "us-east-1",
+        backup_client(&[&vaults, &policy, &none, &denied]),
+        config_client(&[]),
+        cloudwatch_client(&[]),
+    );
+    let f = Fixture::new();
+    let opts = backup_opts(vec![BackupPart::Vaults, BackupPart::VaultPolicies]);
+    let rep = f.run("backup", &opts, &tgt).await;
+    assert_eq!(rep.status, Status::Partial);
+    let r = f.record(rep.seq).await;
+    assert_eq!(r.record.errors.len(), 1, "{:?}", r.record.errors);
+    let e = &r.record.errors[0];
+    assert_eq!(e.operation, "backup:GetBackupVaultAccessPolicy");
+    assert!(e.message.starts_with("AccessDeniedException"), "{e:?}");
+
+    let d = f.doc(rep.seq, "backup/vaults.json").await;
+    let vaults = d["vaults"].as_array().unwrap();
+    let names: Vec<&str> = vaults.iter().map(|v| v["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["bare", "guarded", "primary"], "no vault disappears");
+    for v in vaults {
+        let o = v.as_object().unwrap();
+        assert!(o.contains_key("access_policy"), "{v}");
+        assert!(o.contains_key("access_policy_error"), "{v}");
+    }
+    assert_eq!(vaults[0]["access_policy"], Value::Null);
+    assert_eq!(vaults[0]["access_policy_error"], Value::Null);
+    assert_eq!(vaults[1]["access_policy"], Value::Null);
+    assert_eq!(vaults[1]["access_policy_error"], json!(e.message));
+    assert_eq!(
+        vaults[2]["access_policy"],
+        json!({"Version": "2012-10-17", "Statement": []})
+    );
+    assert_eq!(vaults[2]["access_policy_error"], Value::Null);
+}
+
+#[tokio::test]
+async fn protected_resources_carry_their_latest_restore() {
+    use aws_sdk_backup::operation::describe_protected_resource::{
+        DescribeProtectedResourceError, DescribeProtectedResourceOutput,
+    };
+    use aws_sdk_backup::operation::list_protected_resources::ListProtectedResourcesOutput;
+    use aws_sdk_backup::Client;
+    let arn = |id: &str| format!("arn:aws:rds:us-east-1:{ACCOUNT}:db:{id}");
+    let listed = mock!(Client::list_protected_resources).then_output(move || {
+        let r = |id: &str| {
+            bt::ProtectedResource::builder()
+                .resource_arn(arn(id))
+                .resource_type("RDS")
+                .last_backup_time(t("2026-08-14T05:00:00Z"))
+                .build()
+        };
+        ListProtectedResourcesOutput::builder()
+            .results(r("restored"))
+            .results(r("never"))
+            .results(r("gone"))
+            .build()
+    });
+    let restored = mock!(Client::describe_protected_resource)
+        .match_requests(move |r| r.resource_arn() == Some(arn("restored").as_str()))
+        .then_output(move || {
+            DescribeProtectedResourceOutput::builder()
+                .resource_arn(arn("restored"))
+                .resource_type("RDS")
+                .latest_restore_execution_time_minutes(37)
+                .latest_restore_job_creation_date(t("2026-08-10T12:00:00Z"))
+                .latest_restore_recovery_point_creation_date(t("2026-08-10T05:00:00Z"))
+                .build()
+        });
+    let never = mock!(Client::describe_protected_resource)
+        .match_requests(move |r| r.resource_arn() == Some(arn("never").as_str()))
+        .then_output(move || {
+            DescribeProtectedResourceOutput::builder()
+                .resource_arn(arn("never"))
+                .build()
+        });
+    let gone = mock!(Client::describe_protected_resource)
+        .match_requests(move |r| r.resource_arn() == Some(arn("gone").as_str()))
+        .then_error(|| {
+            DescribeProtectedResourceError::generic(
+                ErrorMetadata::builder()
+                    .code("ResourceNotFoundException")
+                    .message("not found")
+                    .build(),
+            )
+        });
+    let tgt = target(
+        "us-east-1",
+        backup_client(&[&listed, &restored, &never, &gone]),
+        config_client(&[]),
+        cloudwatch_client(&[]),
+    );
+    let f = Fixture::new();
+    let opts = backup_opts(vec![BackupPart::ProtectedResources]);
+    let rep = f.run("backup", &opts, &tgt).await;
+    assert_eq!(rep.status, Status::Complete, "{:?}", rep.errors);
+    let d = f.doc(rep.seq, "backup/protected-resources.json").await;
+    let by_arn = |id: &str| {
+        d["resources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["resource_arn"] == json!(arn(id)))
+            .unwrap()
+            .clone()
+    };
+    let r = by_arn("restored");
+    assert_eq!(r["latest_restore_execution_time_minutes"], 37);
+    assert_eq!(
+        r["latest_restore_job_creation_date"],
+        "2026-08-10T12:00:00Z"
+    );
+    assert_eq!(
+        r["latest_restore_recovery_point_creation_date"],
+        "2026-08-10T05:00:00Z"
+    );
+    assert_eq!(r["last_backup_time"], "2026-08-14T05:00:00Z");
+    for id in ["never", "gone"] {
+        let r = by_arn(id);
+        let o = r.as_object().unwrap();
+        for key in [
+            "latest_restore_execution_time_minutes",
+            "latest_restore_job_creation_date",
+            "latest_restore_recovery_point_creation_date",
+        ] {
+            assert_eq!(o.get(key), Some(&Value::Null), "{id}: {key}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn restore_jobs_record_duration_regions_and_source() {
+    use bt::RestoreJobStatus::*;
+    let mut rules = empty_backup_and_copy();
+    let other = "444455556666";
+    rules.push(restore_listing(
+        vec![
+            // Restored from a copy in another region, into a global resource (S3): the
+            // destination is the region the job ran in.
+            bt::RestoreJobsListMember::builder()
+                .restore_job_id("cross")
+                .account_id(other)
+                .status(Completed)
+                .creation_date(t("2026-08-14T13:00:00Z"))
+                .completion_date(t("2026-08-14T13:42:01Z"))
+                .resource_type("S3")
+                .recovery_point_arn("arn:aws:ec2:us-west-2::snapshot/snap-0abc")
+                .source_resource_arn(format!("arn:aws:s3:::{other}-data"))
+                .created_resource_arn(format!("arn:aws:s3:::{other}-restored"))
+                .build(),
+            // Still running, restoring into another region's resource; the recovery point
+            // is not an ARN.
+            bt::RestoreJobsListMember::builder()
+                .restore_job_id("running")
+                .status(Running)
+                .creation_date(t("2026-08-14T13:00:00Z"))
+                .resource_type("EBS")
+                .recovery_point_arn("not-an-arn")
+                .created_resource_arn(format!("arn:aws:ec2:eu-west-1:{ACCOUNT}:volume/vol-1"))
+                .build(),
+        ],
+        None,
+    ));
+    let refs: Vec<&Rule> = rules.iter().collect();
+    let tgt = target(
+        "us-east-1",
+        backup_client(&refs),
+        config_client(&[]),
+        cloudwatch_client(&[]),
+    );
+    let f = Fixture::new();
+    let rep = f
+        .run("backup", &backup_opts(vec![BackupPart::Jobs]), &tgt)
+        .await;
+    assert_eq!(rep.status, Status::Complete, "{:?}", rep.errors);
+    let d = f.doc(rep.seq, "backup/restore-jobs.json").await;
+    assert_eq!(
+        d["restore_jobs"],
+        json!([
+            {"restore_job_id": "cross", "status": "COMPLETED", "account_id": other,
+             "creation_date": "2026-08-14T13:00:00Z", "completion_date": "2026-08-14T13:42:01Z",
+             "duration_minutes": 43, "resource_type": "S3",
+             "recovery_point_arn": "arn:aws:ec2:us-west-2::snapshot/snap-0abc",
+             "source_region": "us-west-2", "destination_region": "us-east-1",
+             "source_resource_arn": format!("arn:aws:s3:::{other}-data"),
+             "created_resource_arn": format!("arn:aws:s3:::{other}-restored")},
+            {"restore_job_id": "running", "status": "RUNNING",
+             "creation_date": "2026-08-14T13:00:00Z", "resource_type": "EBS",
+             "recovery_point_arn": "not-an-arn", "destination_region": "eu-west-1",
+             "created_resource_arn": format!("arn:aws:ec2:eu-west-1:{ACCOUNT}:volume/vol-1")},
+        ])
+    );
+}
+
+/// Empty answers to the Config reads other than resources.
+fn config_basics() -> Vec<Rule> {
+    use aws_sdk_config::operation::*;
+    use aws_sdk_config::Client;
+    vec![
+        mock!(Client::describe_configuration_recorders).then_output(|| {
+            describe_configuration_recorders::DescribeConfigurationRecordersOutput::builder()
+                .build()
+        }),
+        mock!(Client::describe_configuration_recorder_status).then_output(|| {
+            describe_configuration_recorder_status::DescribeConfigurationRecorderStatusOutput::builder().build()
+        }),
+        mock!(Client::describe_delivery_channels).then_output(|| {
+            describe_delivery_channels::DescribeDeliveryChannelsOutput::builder().build()
+        }),
+        mock!(Client::describe_delivery_channel_status).then_output(|| {
+            describe_delivery_channel_status::DescribeDeliveryChannelStatusOutput::builder().build()
+        }),
+        mock!(Client::describe_config_rules).then_output(|| {
+            describe_config_rules::DescribeConfigRulesOutput::builder().build()
+        }),
+    ]
+}
+
+#[tokio::test]
+async fn config_aggregator_is_read_only_in_its_region() {
+    use aws_sdk_config::operation::*;
+    use aws_sdk_config::types as ct;
+    use aws_sdk_config::Client;
+    let opts = ConfigOptions {
+        name: "config".into(),
+        schedule: "0 0 * * * *".into(),
+        resource_types: vec!["AWS::EC2::Volume".into()],
+        aggregator: Some("org".into()),
+        aggregator_region: Some("us-east-1".into()),
+        compliance: false,
+    };
+    let volumes = [
+        ("vol-1", ACCOUNT, "us-east-1"),
+        ("vol-2", "444455556666", "eu-west-1"),
+    ];
+    // The aggregator region: one listing across every region the aggregator covers.
+    let list = mock!(Client::list_aggregate_discovered_resources)
+        .match_requests(|r| {
+            r.configuration_aggregator_name() == Some("org")
+                && r.filters().and_then(|f| f.region()).is_none()
+        })
+        .then_output(move || {
+            volumes.iter().fold(
+                list_aggregate_discovered_resources::ListAggregateDiscoveredResourcesOutput::builder(),
+                |b, (id, account, region)| {
+                    b.resource_identifiers(
+                        ct::AggregateResourceIdentifier::builder()
+                            .source_account_id(*account)
+                            .source_region(*region)
+                            .resource_id(*id)
+                            .resource_type(ct::ResourceType::Volume)
+                            .build()
+                            .unwrap(),
+                    )
+                },
+            )
+            .build()
+        });
+    let batch =
+        mock!(Client::batch_get_aggregate_resource_config).then_compute_output(|req| {
+            req.resource_identifiers().iter().fold(
+            batch_get_aggregate_resource_config::BatchGetAggregateResourceConfigOutput::builder(),
+            |b, id| {
+                b.base_configuration_items(
+                    ct::BaseConfigurationItem::builder()
+                        .resource_type(ct::ResourceType::Volume)
+                        .resource_id(id.resource_id())
+                        .account_id(id.source_account_id())
+                        .aws_region(id.source_region())
+                        .configuration(r#"{"encrypted":true}"#)
+                        .build(),
+                )
+            },
+        )
+        .build()
+        });
+    let mut rules = config_basics();
+    rules.push(list);
+    rules.push(batch);
+    let refs: Vec<&Rule> = rules.iter().collect();
+    let f = Fixture::new();
+    let tgt = target(
+        "us-east-1",
+        backup_client(&[]),
+        config_client(&refs),
+        cloudwatch_client(&[]),
+    );
+    let rep = f.run("config", &opts, &tgt).await;
+    assert_eq!(rep.status, Status::Complete, "{:?}", rep.errors);
+    let d = f.doc(rep.seq, "config/resources.json").await;
+    assert_eq!(d["aggregator"], "org");
+    assert_eq!(d["region"], "us-east-1");
+    let got: Vec<(&str, &str)> = d["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| {
+            (
+                i["resource_id"].as_str().unwrap(),
+                i["aws_region"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(got, [("vol-1", "us-east-1"), ("vol-2", "eu-west-1")]);
+
+    // Another region: neither the aggregator (which does not exist there) nor the regional
+    // resource listing is asked, and the record has no resources document; recorders and
+    // rules are read as usual.
+    let missing = || {
+        ErrorMetadata::builder()
+            .code("NoSuchConfigurationAggregatorException")
+            .message("The configuration aggregator does not exist.")
+            .build()
+    };
+    let list = mock!(Client::list_aggregate_discovered_resources).then_error(move || {
+        list_aggregate_discovered_resources::ListAggregateDiscoveredResourcesError::generic(
+            missing(),
+        )
+    });
+    let discovered = mock!(Client::list_discovered_resources).then_output(|| {
+        list_discovered_resources::ListDiscoveredResourcesOutput::builder().build()
+    });
+    let mut rules = config_basics();
+    rules.push(list);
+    rules.push(discovered);
+    let refs: Vec<&Rule> = rules.iter().collect();
+    let tgt = target(
+        "eu-west-1",
+        backup_client(&[]),
+        config_client(&refs),
+        cloudwatch_client(&[]),
+    );
+    let rep = f.run("config", &opts, &tgt).await;
+    assert_eq!(rep.status, Status::Complete, "{:?}", rep.errors);
+    assert_eq!(
+        rules[5].num_calls(),
+        0,
+        "aggregator read outside its region"
+    );
+    assert_eq!(rules[6].num_calls(), 0, "resources listed per region");
+    let r = f.record(rep.seq).await;
+    assert!(
+        r.record
+            .provenance
+            .api_calls
+            .iter()
+            .all(|c| !c.operation.contains("Discovered")),
+        "{:?}",
+        r.record.provenance.api_calls
+    );
+    let names: Vec<&str> = r.record.items.iter().map(|i| i.name.as_str()).collect();
+    assert_eq!(names, ["config/recorders.json", "config/rules.json"]);
+}
+
+#[tokio::test]
+async fn protected_resources_stay_listed_when_their_restores_cannot_be_read() {
+    use aws_sdk_backup::operation::describe_protected_resource::DescribeProtectedResourceError;
+    use aws_sdk_backup::operation::list_protected_resources::ListProtectedResourcesOutput;
+    use aws_sdk_backup::Client;
+    let listed = mock!(Client::list_protected_resources).then_output(|| {
+        (0..5)
+            .fold(ListProtectedResourcesOutput::builder(), |b, i| {
+                b.results(
+                    bt::ProtectedResource::builder()
+                        .resource_arn(format!("arn:aws:rds:us-east-1:{ACCOUNT}:db:db-{i}"))
+                        .build(),
+                )
+            })
+            .build()
+    });
+    let denied = mock!(Client::describe_protected_resource).then_error(|| {
+        DescribeProtectedResourceError::generic(
+            ErrorMetadata::builder()
+                .code("AccessDeniedException")
+                .message("not authorized to perform: backup:DescribeProtectedResource")
+                .build(),
+        )
+    });
+    let mut tgt = target(
+        "us-east-1",
+        backup_client(&[&listed, &denied]),
+        config_client(&[]),
+        cloudwatch_client(&[]),
+    );
+    tgt.concurrency = 1;
+    let f = Fixture::new();
+    let rep = f
+        .run(
+            "backup",
+            &backup_opts(vec![BackupPart::ProtectedResources]),
+            &tgt,
+        )
+        .await;
+    assert_eq!(rep.status, Status::Partial);
+    assert_eq!(rep.errors.len(), 1, "one error, not one per resource");
+    assert_eq!(rep.errors[0].operation, "backup:DescribeProtectedResource");
+    assert_eq!(denied.num_calls(), 1, "no further reads once denied");
+    let d = f.doc(rep.seq, "backup/protected-resources.json").await;
+    let resources = d["resources"].as_array().unwrap();
+    assert_eq!(resources.len(), 5);
+    assert!(resources
+        .iter()
+        .all(|r| r["latest_restore_job_creation_date"].is_null()));
 }

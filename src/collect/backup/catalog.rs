@@ -1,6 +1,10 @@
-//! Protected resources (`backup/protected-resources.json`), restore-testing plans and
-//! selections (`backup/restore-testing.json`) and report plans (`backup/report-plans.json`).
+//! Protected resources with their latest restore (`backup/protected-resources.json`),
+//! restore-testing plans and selections (`backup/restore-testing.json`) and report plans
+//! (`backup/report-plans.json`).
 
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use futures::stream::{self, StreamExt};
 use serde::Serialize;
 
 use super::plans::sorted;
@@ -22,6 +26,13 @@ pub struct Protected {
     pub last_backup_time: Option<String>,
     pub last_backup_vault_arn: Option<String>,
     pub last_recovery_point_arn: Option<String>,
+    /// The latest restore of the resource (from DescribeProtectedResource: the
+    /// ListProtectedResources entries do not carry it). `null` when the resource has
+    /// never been restored, no longer exists, or the read failed (then the error is in
+    /// the record).
+    pub latest_restore_execution_time_minutes: Option<i64>,
+    pub latest_restore_job_creation_date: Option<String>,
+    pub latest_restore_recovery_point_creation_date: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -92,6 +103,9 @@ pub(super) async fn protected(
                 last_backup_time: ts_opt(r.last_backup_time()),
                 last_backup_vault_arn: r.last_backup_vault_arn().map(String::from),
                 last_recovery_point_arn: r.last_recovery_point_arn().map(String::from),
+                latest_restore_execution_time_minutes: None,
+                latest_restore_job_creation_date: None,
+                latest_restore_recovery_point_creation_date: None,
             })),
             Ok(None) => break,
             Err(e) => {
@@ -100,6 +114,44 @@ pub(super) async fn protected(
             }
         }
     }
+    // Access denied is the same answer for every resource: once is enough.
+    let denied = &AtomicBool::new(false);
+    let mut resources: Vec<Protected> = stream::iter(resources)
+        .map(|mut r| async move {
+            if r.resource_arn.is_empty() || denied.load(Ordering::Relaxed) {
+                return r;
+            }
+            match log
+                .call(
+                    "backup:DescribeProtectedResource",
+                    c.describe_protected_resource()
+                        .resource_arn(&r.resource_arn)
+                        .send(),
+                )
+                .await
+            {
+                Ok(d) => {
+                    r.latest_restore_execution_time_minutes =
+                        d.latest_restore_execution_time_minutes();
+                    r.latest_restore_job_creation_date =
+                        ts_opt(d.latest_restore_job_creation_date());
+                    r.latest_restore_recovery_point_creation_date =
+                        ts_opt(d.latest_restore_recovery_point_creation_date());
+                }
+                // Deleted since it was listed: nothing to say about its restores.
+                Err(e) if e.code.as_deref() == Some("ResourceNotFoundException") => {}
+                Err(e) if e.is_access_denied() => {
+                    if !denied.swap(true, Ordering::Relaxed) {
+                        p.add(&e);
+                    }
+                }
+                Err(e) => p.add(&e),
+            }
+            r
+        })
+        .buffered(target.concurrency)
+        .collect()
+        .await;
     resources.sort_by(|a, b| a.resource_arn.cmp(&b.resource_arn));
     Some(ProtectedDoc {
         account: target.account.clone(),

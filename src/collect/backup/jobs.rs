@@ -72,6 +72,11 @@ pub struct CopyJob<'a> {
     pub destination_recovery_point_arn: Option<&'a str>,
     pub backup_plan_id: Option<&'a str>,
     pub backup_size_in_bytes: Option<i64>,
+    /// Region components of the source and destination vault ARNs, and the account
+    /// component of the destination's (`null` when the ARN is absent or not parseable).
+    pub source_region: Option<&'a str>,
+    pub destination_region: Option<&'a str>,
+    pub destination_account: Option<&'a str>,
 }
 
 /// One restore job, in the contract shape (absent fields are left out, not null).
@@ -97,6 +102,76 @@ pub struct RestoreJob<'a> {
     pub recovery_point_creation_date: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status_message: Option<&'a str>,
+    /// Minutes from `creation_date` to `completion_date`, rounded up; only with both.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub duration_minutes: Option<i64>,
+    /// Region component of `recovery_point_arn`, when it has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source_region: Option<&'a str>,
+    /// Region component of `created_resource_arn` when it has one, else the region the
+    /// job was listed in.
+    pub destination_region: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source_resource_arn: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub account_id: Option<&'a str>,
+}
+
+/// The components of an ARN (`arn:partition:service:region:account:resource`) a job
+/// document records; `None` when `arn` is not an ARN.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ArnParts<'a> {
+    /// `None` for global resources (`arn:aws:s3:::bucket`).
+    pub region: Option<&'a str>,
+    /// `None` when the ARN has no account (`arn:aws:ec2:us-east-1::snapshot/snap-1`).
+    pub account: Option<&'a str>,
+}
+
+impl<'a> ArnParts<'a> {
+    pub fn parse(arn: &'a str) -> Option<ArnParts<'a>> {
+        let mut parts = arn.splitn(6, ':');
+        let (Some("arn"), Some(partition), Some(service), Some(region), Some(account), Some(_)) = (
+            parts.next(),
+            parts.next(),
+            parts.next(),
+            parts.next(),
+            parts.next(),
+            parts.next(),
+        ) else {
+            return None;
+        };
+        if partition.is_empty() || service.is_empty() {
+            return None;
+        }
+        let region = Some(region).filter(|r| {
+            !r.is_empty()
+                && r.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        });
+        let account =
+            Some(account).filter(|a| !a.is_empty() && a.bytes().all(|b| b.is_ascii_digit()));
+        Some(ArnParts { region, account })
+    }
+}
+
+/// The region component of `arn`, if it is an ARN with one.
+pub fn arn_region(arn: Option<&str>) -> Option<&str> {
+    ArnParts::parse(arn?)?.region
+}
+
+/// The account component of `arn`, if it is an ARN with one.
+pub fn arn_account(arn: Option<&str>) -> Option<&str> {
+    ArnParts::parse(arn?)?.account
+}
+
+/// Whole minutes from `from` to `to`, rounded up (`None` if `to` is before `from`).
+fn minutes_between(from: &DateTime, to: &DateTime) -> Option<i64> {
+    let nanos = to.as_nanos().checked_sub(from.as_nanos())?;
+    if nanos < 0 {
+        return None;
+    }
+    let minute = 60_000_000_000i128;
+    i64::try_from((nanos + minute - 1) / minute).ok()
 }
 
 /// What one run read: the delta of each kind that could be listed, and the next state.
@@ -207,7 +282,7 @@ fn delta(state: &mut KindState, mut listed: Vec<JobDoc>) -> Vec<Vec<u8>> {
     out
 }
 
-fn backup_page(pg: ListBackupJobsOutput) -> Result<Vec<JobDoc>, CallError> {
+fn backup_page((pg, _): (ListBackupJobsOutput, Region)) -> Result<Vec<JobDoc>, CallError> {
     let mut out = Vec::with_capacity(pg.backup_jobs().len());
     for j in pg.backup_jobs() {
         let (Some(id), Some(created)) = (j.backup_job_id(), j.creation_date()) else {
@@ -243,7 +318,7 @@ fn backup_page(pg: ListBackupJobsOutput) -> Result<Vec<JobDoc>, CallError> {
     Ok(out)
 }
 
-fn copy_page(pg: ListCopyJobsOutput) -> Result<Vec<JobDoc>, CallError> {
+fn copy_page((pg, _): (ListCopyJobsOutput, Region)) -> Result<Vec<JobDoc>, CallError> {
     let mut out = Vec::with_capacity(pg.copy_jobs().len());
     for j in pg.copy_jobs() {
         let (Some(id), Some(created)) = (j.copy_job_id(), j.creation_date()) else {
@@ -266,22 +341,25 @@ fn copy_page(pg: ListCopyJobsOutput) -> Result<Vec<JobDoc>, CallError> {
             destination_recovery_point_arn: j.destination_recovery_point_arn(),
             backup_plan_id: j.created_by().and_then(|c| c.backup_plan_id()),
             backup_size_in_bytes: j.backup_size_in_bytes(),
+            source_region: arn_region(j.source_backup_vault_arn()),
+            destination_region: arn_region(j.destination_backup_vault_arn()),
+            destination_account: arn_account(j.destination_backup_vault_arn()),
         };
         out.push(JobDoc::new(id, created, open, &doc)?);
     }
     Ok(out)
 }
 
-fn restore_page(pg: ListRestoreJobsOutput) -> Result<Vec<JobDoc>, CallError> {
+fn restore_page((pg, region): (ListRestoreJobsOutput, Region)) -> Result<Vec<JobDoc>, CallError> {
     let mut out = Vec::with_capacity(pg.restore_jobs().len());
     for j in pg.restore_jobs() {
-        let (Some(id), Some(created)) = (j.restore_job_id(), j.creation_date()) else {
+        let (Some(id), Some(created_at)) = (j.restore_job_id(), j.creation_date()) else {
             continue;
         };
         let status = j.status().map(|s| s.as_str()).unwrap_or_default();
         let validation = j.validation_status().map(|s| s.as_str());
         let open = matches!(status, "PENDING" | "RUNNING") || validation == Some("VALIDATING");
-        let created = ts(created);
+        let created = ts(created_at);
         let doc = RestoreJob {
             restore_job_id: id,
             status,
@@ -295,18 +373,29 @@ fn restore_page(pg: ListRestoreJobsOutput) -> Result<Vec<JobDoc>, CallError> {
             restore_testing_plan_arn: j.created_by().and_then(|c| c.restore_testing_plan_arn()),
             recovery_point_creation_date: ts_opt(j.recovery_point_creation_date()),
             status_message: j.status_message(),
+            duration_minutes: j
+                .completion_date()
+                .and_then(|done| minutes_between(created_at, done)),
+            source_region: arn_region(j.recovery_point_arn()),
+            destination_region: arn_region(j.created_resource_arn()).unwrap_or(&region),
+            source_resource_arn: j.source_resource_arn(),
+            account_id: j.account_id(),
         };
         out.push(JobDoc::new(id, created, open, &doc)?);
     }
     Ok(out)
 }
 
+/// The region a listing was read in, handed to each page's mapping.
+type Region = std::sync::Arc<str>;
+
 /// One job listing: a chain of page tokens, each page mapped off the paging loop.
 async fn listing<O, E>(
     log: &CallLog,
     operation: &'static str,
+    region: &Region,
     mut pages: Prefetch<O, E>,
-    map: fn(O) -> Result<Vec<JobDoc>, CallError>,
+    map: fn((O, Region)) -> Result<Vec<JobDoc>, CallError>,
 ) -> Result<Vec<JobDoc>, CallError>
 where
     O: RequestId + Send + 'static,
@@ -314,7 +403,7 @@ where
 {
     let mut mapped = Mapped::new(operation);
     while let Some(page) = log.page(operation, pages.next()).await? {
-        mapped.push(page, map).await?;
+        mapped.push((page, region.clone()), map).await?;
     }
     mapped.finish().await
 }
@@ -339,10 +428,12 @@ pub async fn collect(
         DateTime::from_secs(state.copy.window_start(overlap, lookback, now)),
         DateTime::from_secs(state.restore.window_start(overlap, lookback, now)),
     );
+    let region: Region = target.region.as_str().into();
     let (backup, copy, restore) = futures::join!(
         listing(
             log,
             "backup:ListBackupJobs",
+            &region,
             Prefetch::new(
                 c.list_backup_jobs()
                     .by_created_after(starts.0)
@@ -355,6 +446,7 @@ pub async fn collect(
         listing(
             log,
             "backup:ListCopyJobs",
+            &region,
             Prefetch::new(
                 c.list_copy_jobs()
                     .by_created_after(starts.1)
@@ -367,6 +459,7 @@ pub async fn collect(
         listing(
             log,
             "backup:ListRestoreJobs",
+            &region,
             Prefetch::new(
                 c.list_restore_jobs()
                     .by_created_after(starts.2)
@@ -426,5 +519,52 @@ mod tests {
         let out = delta(&mut state, vec![job("c", 1), job("a", 1), job("b", 3)]);
         assert_eq!(out, [canon("b", 3), canon("c", 1)]);
         assert_eq!(state.jobs.len(), 3);
+    }
+
+    #[test]
+    fn arn_region_and_account_components() {
+        let acct = "111122223333";
+        let vault = format!("arn:aws:backup:us-east-1:{acct}:backup-vault:primary");
+        assert_eq!(arn_region(Some(&vault)), Some("us-east-1"));
+        assert_eq!(arn_account(Some(&vault)), Some(acct));
+        // Resource parts may hold colons; the account may be empty (public snapshots).
+        let rds = format!("arn:aws:rds:eu-west-1:{acct}:snapshot:awsbackup:job-1");
+        assert_eq!(arn_region(Some(&rds)), Some("eu-west-1"));
+        let snap = "arn:aws:ec2:us-east-1::snapshot/snap-0abc";
+        assert_eq!(arn_region(Some(snap)), Some("us-east-1"));
+        assert_eq!(arn_account(Some(snap)), None);
+        // Other partitions.
+        let gov = format!("arn:aws-us-gov:backup:us-gov-west-1:{acct}:backup-vault:v");
+        assert_eq!(arn_region(Some(&gov)), Some("us-gov-west-1"));
+        // Global resources have no region.
+        assert_eq!(arn_region(Some("arn:aws:s3:::bucket")), None);
+        assert_eq!(arn_account(Some("arn:aws:s3:::bucket")), None);
+        // Not ARNs.
+        for bad in [
+            "",
+            "primary",
+            "arn:aws:backup:us-east-1",
+            "urn:aws:backup:us-east-1:111122223333:backup-vault:v",
+            "arn::backup:us-east-1:111122223333:backup-vault:v",
+            "arn:aws:backup:US EAST:111122223333:x",
+        ] {
+            assert_eq!(ArnParts::parse(bad).and_then(|p| p.region), None, "{bad:?}");
+        }
+        assert_eq!(arn_region(None), None);
+        assert_eq!(arn_account(None), None);
+    }
+
+    #[test]
+    fn minutes_between_rounds_up() {
+        let at = |secs, nanos| DateTime::from_secs_and_nanos(secs, nanos);
+        assert_eq!(minutes_between(&at(0, 0), &at(0, 0)), Some(0));
+        assert_eq!(minutes_between(&at(0, 0), &at(60, 0)), Some(1));
+        assert_eq!(minutes_between(&at(0, 0), &at(60, 1)), Some(2));
+        assert_eq!(minutes_between(&at(0, 0), &at(1, 0)), Some(1));
+        assert_eq!(
+            minutes_between(&at(100, 0), &at(100 + 42 * 60, 0)),
+            Some(42)
+        );
+        assert_eq!(minutes_between(&at(60, 0), &at(0, 0)), None);
     }
 }

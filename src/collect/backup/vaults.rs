@@ -25,9 +25,13 @@ pub struct Vault {
     pub min_retention_days: Option<i64>,
     pub max_retention_days: Option<i64>,
     pub lock_date: Option<String>,
-    /// The access policy document, parsed; absent when the vault has none or policies
-    /// were not collected.
+    /// The access policy document, parsed; absent when the vault has none, policies
+    /// were not collected, or the policy could not be read.
     pub access_policy: Option<serde_json::Value>,
+    /// Why the access policy could not be read (the error as the record's errors state
+    /// it, AWS error code first); `None` when it was read, the vault has none, or policies
+    /// were not collected. The vault is listed either way.
+    pub access_policy_error: Option<String>,
 }
 
 pub(super) async fn vaults(
@@ -52,6 +56,7 @@ pub(super) async fn vaults(
     let vaults: Vec<Option<Vault>> = stream::iter(listed)
         .map(|v| async move {
             let name = v.backup_vault_name()?.to_string();
+            let mut access_policy_error = None;
             let access_policy = match with_policies {
                 false => None,
                 true => match log
@@ -70,7 +75,8 @@ pub(super) async fn vaults(
                     Err(e) if e.code.as_deref() == Some("ResourceNotFoundException") => None,
                     Err(e) => {
                         p.add(&e);
-                        return None;
+                        access_policy_error = Some(e.to_run_error(None).message);
+                        None
                     }
                 },
             };
@@ -84,6 +90,7 @@ pub(super) async fn vaults(
                 max_retention_days: v.max_retention_days(),
                 lock_date: ts_opt(v.lock_date()),
                 access_policy,
+                access_policy_error,
                 name,
             })
         })

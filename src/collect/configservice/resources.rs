@@ -5,7 +5,7 @@
 use aws_sdk_config::operation::batch_get_aggregate_resource_config::BatchGetAggregateResourceConfigOutput;
 use aws_sdk_config::operation::batch_get_resource_config::BatchGetResourceConfigOutput;
 use aws_sdk_config::types::{
-    AggregateResourceIdentifier, BaseConfigurationItem, ResourceFilters, ResourceKey, ResourceType,
+    AggregateResourceIdentifier, BaseConfigurationItem, ResourceKey, ResourceType,
 };
 use std::future::Future;
 
@@ -195,6 +195,15 @@ pub async fn collect(
 ) -> Option<ResourcesDoc> {
     let mut items = match &opts.aggregator {
         None => regional(opts, target, log, problems).await?,
+        // The aggregator lives in one region; the other regions' records leave it alone.
+        Some(_)
+            if opts
+                .aggregator_region
+                .as_deref()
+                .is_some_and(|r| r != target.region) =>
+        {
+            return None
+        }
         Some(agg) => aggregated(agg, opts, target, log, problems).await?,
     };
     items.sort_by(|a, b| a.0.cmp(&b.0));
@@ -287,29 +296,25 @@ async fn aggregated(
     problems: &Problems,
 ) -> Option<Vec<(Key, Vec<u8>)>> {
     let c = &target.clients.config;
-    let filter = ResourceFilters::builder().region(&target.region).build();
+    // No region filter: one record holds every account and region the aggregator covers.
     let listed: Vec<Result<Vec<AggregateResourceIdentifier>, CallError>> =
         stream::iter(opts.resource_types.clone())
-            .map(|t| {
-                let filter = filter.clone();
-                async move {
-                    let mut ids = Vec::new();
-                    let mut pages = Prefetch::new(
-                        c.list_aggregate_discovered_resources()
-                            .configuration_aggregator_name(aggregator)
-                            .resource_type(ResourceType::from(t.as_str()))
-                            .filters(filter)
-                            .into_paginator()
-                            .send(),
-                    );
-                    while let Some(p) = log
-                        .page("config:ListAggregateDiscoveredResources", pages.next())
-                        .await?
-                    {
-                        ids.extend(p.resource_identifiers().iter().cloned());
-                    }
-                    Ok(ids)
+            .map(|t| async move {
+                let mut ids = Vec::new();
+                let mut pages = Prefetch::new(
+                    c.list_aggregate_discovered_resources()
+                        .configuration_aggregator_name(aggregator)
+                        .resource_type(ResourceType::from(t.as_str()))
+                        .into_paginator()
+                        .send(),
+                );
+                while let Some(p) = log
+                    .page("config:ListAggregateDiscoveredResources", pages.next())
+                    .await?
+                {
+                    ids.extend(p.resource_identifiers().iter().cloned());
                 }
+                Ok(ids)
             })
             .buffer_unordered(target.concurrency)
             .collect()
