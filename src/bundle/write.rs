@@ -38,6 +38,9 @@ pub struct BundleSpec<'a> {
     /// The catalog's text, stored verbatim so `report --bundle` uses the same rules.
     pub catalog_text: &'a str,
     pub options: &'a Options,
+    /// What the report stands on (the store verified when the bundle was made); its head
+    /// is set to the bundle's last record.
+    pub basis: crate::requirements::Basis,
 }
 
 /// What was written.
@@ -104,7 +107,11 @@ pub async fn write<S: ObjectStore>(
         .map(|r| r.seq);
 
     let evidence = Evidence::load(store, spec.catalog).await?;
-    let evaluation = evaluate(spec.catalog, &evidence, w, spec.options);
+    let mut evaluation = evaluate(spec.catalog, &evidence, w, spec.options);
+    let mut basis = spec.basis.clone();
+    basis.head_seq = Some(last);
+    basis.head_hash = included.last().map(|r| r.hash.to_string());
+    evaluation.basis = Some(basis);
     let wanted = Evidence::wanted(spec.catalog);
     let mut blobs: BTreeSet<Digest> = BTreeSet::new();
     for r in &included {

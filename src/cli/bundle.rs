@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use super::report::window;
-use super::{open_store, UsageError, EXIT_OK};
+use super::{open_store, UsageError, EXIT_OK, EXIT_PROBLEMS};
 use crate::bundle::{self, BundleError, BundleSpec};
 use crate::config::Config;
 use crate::requirements::catalog::DEFAULT_CATALOG;
@@ -51,11 +51,19 @@ pub async fn run(config: &Config, args: &Args) -> anyhow::Result<u8> {
     }
     let options = super::report::options(config, args.lead_days);
     let store = open_store(config).await?;
+    let basis = super::report::store_basis(config, &store).await?;
+    let verified = basis.verified;
+    if !verified {
+        eprintln!(
+            "warning: the store does not verify; the bundled report says so at the top (run `evidenced verify`)"
+        );
+    }
     let spec = BundleSpec {
         window: w,
         catalog: &catalog,
         catalog_text: &text,
         options: &options,
+        basis,
     };
     let written = bundle::write(&store, &spec, &args.output)
         .await
@@ -74,5 +82,5 @@ pub async fn run(config: &Config, args: &Args) -> anyhow::Result<u8> {
             .map_or("none".to_string(), |s| s.to_string()),
         written.bytes
     );
-    Ok(EXIT_OK)
+    Ok(if verified { EXIT_OK } else { EXIT_PROBLEMS })
 }

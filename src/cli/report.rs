@@ -5,10 +5,13 @@ use std::path::PathBuf;
 use time::format_description::well_known::Rfc3339;
 use time::{Date, Duration, OffsetDateTime, Time};
 
-use super::{open_store, UsageError, EXIT_OK};
+use super::{open_store, UsageError, EXIT_OK, EXIT_PROBLEMS};
+use crate::chain::EvidenceStore;
 use crate::config::Config;
 use crate::report::{self, ReportFormat};
+use crate::requirements::Basis;
 use crate::requirements::{evaluate, Catalog, Evidence, Options, Window};
+use crate::store::AnyStore;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -16,7 +19,8 @@ pub struct Args {
     /// bundle's evaluation time.
     #[arg(long, value_name = "TIME")]
     pub at: Option<String>,
-    /// Start of the review period: RFC 3339 or a date. Default: 365 days before --to.
+    /// Start of the review period: RFC 3339 or a date. Default: the start of the fourth
+    /// full quarter before the one holding --at (four whole quarters plus the current one).
     #[arg(long, value_name = "TIME")]
     pub from: Option<String>,
     /// End of the review period: RFC 3339, or a date (meaning the end of that day, 23:59:59Z).
@@ -83,7 +87,7 @@ pub fn window(
     let from = match (from, fallback) {
         (Some(s), _) => parse_time("--from", s, false)?,
         (None, Some(w)) => w.from,
-        (None, None) => to - Duration::days(365),
+        (None, None) => crate::requirements::periods::Span::default_review_start(at.min(to)),
     };
     if from > to {
         return Err(UsageError(format!(
@@ -104,8 +108,48 @@ pub fn options(config: &Config, lead_days: Option<u32>) -> Options {
     .with_schedules(config.collectors.iter().map(|c| (c.name(), c.schedule())))
 }
 
+/// Verify the store (records, blobs, checkpoints against the configured witness) and say
+/// what a report made from it stands on.
+pub async fn store_basis(
+    config: &Config,
+    store: &EvidenceStore<AnyStore>,
+) -> anyhow::Result<Basis> {
+    let cpus = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let jobs = match store.backend() {
+        AnyStore::Local(_) => cpus,
+        AnyStore::S3(_) => 32,
+    };
+    let report = crate::verify::verify(store.backend(), jobs, &crate::verify::Silent).await?;
+    let witness = super::checkpoint::open_witness(config).await?;
+    let cps = crate::checkpoint::verify::verify(store.backend(), witness.as_ref(), None).await?;
+    let chain = crate::checkpoint::chain_id(store.backend()).await?;
+    Ok(Basis::new(
+        config.store.settings().url,
+        chain,
+        &report,
+        &cps,
+        &[],
+    ))
+}
+
+/// The basis of a report made from a bundle: the bundle verified as `verify BUNDLE` does.
+async fn bundle_basis(
+    path: &std::path::Path,
+    opened: &crate::bundle::Opened,
+) -> anyhow::Result<Basis> {
+    let (report, cps, extra) = super::verify::bundle_problems(opened, None, None).await?;
+    let chain = crate::checkpoint::chain_id(&opened.local_store()).await?;
+    Ok(Basis::new(
+        format!("bundle {}", path.display()),
+        chain,
+        &report,
+        &cps,
+        &extra,
+    ))
+}
+
 pub async fn run(config: &Config, args: &Args) -> anyhow::Result<u8> {
-    let (catalog, evidence, w, opts) = match &args.bundle {
+    let (catalog, evidence, w, opts, basis) = match &args.bundle {
         Some(path) => {
             let opened = crate::bundle::open(path, &crate::bundle::Limits::default())
                 .map_err(|e| UsageError(e.to_string()))?;
@@ -127,7 +171,8 @@ pub async fn run(config: &Config, args: &Args) -> anyhow::Result<u8> {
             let evidence = Evidence::load(&opened.store(), &catalog).await?;
             let mut opts = opened.meta.options();
             opts.lead_days = args.lead_days.or(opts.lead_days);
-            (catalog, evidence, w, opts)
+            let basis = bundle_basis(path, &opened).await?;
+            (catalog, evidence, w, opts, basis)
         }
         None => {
             let catalog = match &args.catalog {
@@ -141,17 +186,24 @@ pub async fn run(config: &Config, args: &Args) -> anyhow::Result<u8> {
                 None,
             )?;
             let store = open_store(config).await?;
+            let basis = store_basis(config, &store).await?;
             let evidence = Evidence::load(&store, &catalog).await?;
-            (catalog, evidence, w, options(config, args.lead_days))
+            (catalog, evidence, w, options(config, args.lead_days), basis)
         }
     };
-    let evaluation = evaluate(&catalog, &evidence, w, &opts);
+    let mut evaluation = evaluate(&catalog, &evidence, w, &opts);
+    let verified = basis.verified;
+    evaluation.basis = Some(basis);
     let text = report::render(&evaluation, args.format);
     match &args.output {
         Some(p) => {
             std::fs::write(p, text).map_err(|e| UsageError(format!("{}: {e}", p.display())))?
         }
         None => print!("{text}"),
+    }
+    if !verified {
+        eprintln!("error: the evidence under this report does not verify (see the report's header; run `evidenced verify`)");
+        return Ok(EXIT_PROBLEMS);
     }
     Ok(EXIT_OK)
 }

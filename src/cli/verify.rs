@@ -152,22 +152,45 @@ async fn verify_bundle(
         }
         Err(e) => return Err(UsageError(e.to_string()).into()),
     };
+    let (report, cps, extra) =
+        bundle_problems(&opened, Some(args.jobs.unwrap_or(cpus)), trusted).await?;
+    if cps.covered_seq.is_none() {
+        eprintln!(
+            "note: the bundle holds no valid checkpoint; truncation of its tail cannot be detected"
+        );
+    }
+    finish(report, extra, args)
+}
+
+/// Verify an opened bundle: MANIFEST, the bundled report, chain, blobs, checkpoints and
+/// the bundle's own metadata. Problem keys are paths inside the bundle.
+pub async fn bundle_problems(
+    opened: &bundle::Opened,
+    jobs: Option<usize>,
+    trusted: Option<&[ed25519_dalek::VerifyingKey]>,
+) -> anyhow::Result<(
+    Report,
+    crate::checkpoint::verify::CheckpointReport,
+    Vec<Problem>,
+)> {
+    let cpus = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let cpus = jobs.unwrap_or(cpus);
     let mut extra = bundle::check_manifest(opened.root());
-    extra.extend(bundle::check_report(&opened).await);
+    extra.extend(bundle::check_report(opened).await);
     let store = opened.local_store();
-    let mut report = walk(&store, args.jobs.unwrap_or(cpus)).await?;
+    let mut report = walk(&store, cpus).await?;
     // Blobs of records recorded before the period are included only when the report reads
     // them; their absence is expected, not damage.
-    let excused = bundle::read::excused_blobs(&opened).await?;
+    let excused = bundle::read::excused_blobs(opened).await?;
     report.problems.retain(|p| {
         !(p.check == "missing-blob" && p.expected.as_ref().is_some_and(|d| excused.contains(d)))
     });
-    let cps = crate::checkpoint::verify::verify(&store, None::<&LocalStore>, trusted).await?;
+    let mut cps = crate::checkpoint::verify::verify(&store, None::<&LocalStore>, trusted).await?;
     // Name places as paths inside the bundle.
     for p in report.problems.iter_mut() {
         p.key = format!("{}/{}", bundle::STORE_DIR, p.key);
     }
-    extra.extend(cps.problems.into_iter().map(|mut p| {
+    extra.extend(cps.problems.drain(..).map(|mut p| {
         p.key = format!("{}/{}", bundle::STORE_DIR, p.key);
         p
     }));
@@ -186,10 +209,5 @@ async fn verify_bundle(
             ),
         });
     }
-    if cps.covered_seq.is_none() {
-        eprintln!(
-            "note: the bundle holds no valid checkpoint; truncation of its tail cannot be detected"
-        );
-    }
-    finish(report, extra, args)
+    Ok((report, cps, extra))
 }

@@ -33,19 +33,37 @@ pub fn parse(expr: &str) -> Result<Cron, ScheduleError> {
         })
 }
 
-/// The nominal interval of a schedule: the gap between its next two occurrences. Used for
-/// catch-up at start ("older than one interval") and for staleness ("twice the interval").
+/// The nominal interval of a schedule: the longest gap between two occurrences over a
+/// year from a fixed reference (so a monthly schedule is 31 days whatever the month, and
+/// the answer does not depend on when it is asked). Used for catch-up at start ("older
+/// than one interval") and for staleness ("twice the interval").
 pub fn interval(expr: &str) -> Result<Duration, ScheduleError> {
     let cron = parse(expr)?;
     let never = || ScheduleError {
         expr: expr.to_string(),
         reason: "never fires".into(),
     };
-    let a = cron
-        .find_next_occurrence(&Utc::now(), false)
+    let reference = chrono::DateTime::<Utc>::from_timestamp(1_767_225_600, 0) // 2026-01-01
+        .ok_or_else(never)?;
+    let horizon = reference + chrono::Duration::days(400);
+    let mut a = cron
+        .find_next_occurrence(&reference, false)
         .map_err(|_| never())?;
-    let b = cron.find_next_occurrence(&a, false).map_err(|_| never())?;
-    Ok((b - a).to_std().unwrap_or(Duration::from_secs(1)))
+    let mut longest = chrono::Duration::zero();
+    for _ in 0..20_000 {
+        let Ok(b) = cron.find_next_occurrence(&a, false) else {
+            break;
+        };
+        longest = longest.max(b - a);
+        if b > horizon {
+            break;
+        }
+        a = b;
+    }
+    if longest.is_zero() {
+        return Err(never());
+    }
+    Ok(longest.to_std().unwrap_or(Duration::from_secs(1)))
 }
 
 /// How many times the schedule fired in `(from, to]`, capped at 1000 (a gauge, not a log).
@@ -85,6 +103,11 @@ mod tests {
         assert_eq!(
             interval("0 0 3 * * *").unwrap(),
             Duration::from_secs(86_400)
+        );
+        // The longest gap, whatever the month it is asked in.
+        assert_eq!(
+            interval("0 0 6 1 * *").unwrap(),
+            Duration::from_secs(31 * 86_400)
         );
         assert!(parse("0 * * * *").is_err(), "5 fields accepted");
         let t0 = time::macros::datetime!(2026-01-01 00:00:30 UTC);

@@ -49,6 +49,19 @@ pub fn render(e: &Evaluation) -> String {
         esc(&e.at)
     );
     let _ = writeln!(o, "<h1>Evidence report</h1>");
+    let (warning, lines) = super::header(e);
+    if let Some(w) = warning {
+        let _ = writeln!(
+            o,
+            "<p class=\"late\" id=\"warning\">WARNING: {}</p>",
+            esc(&w)
+        );
+    }
+    let _ = writeln!(o, "<table id=\"basis\">");
+    for (k, v) in &lines {
+        let _ = writeln!(o, "<tr><th>{}</th><td>{}</td></tr>", esc(k), esc(v));
+    }
+    let _ = writeln!(o, "</table>");
     let _ = writeln!(
         o,
         "<p>Evaluated at <b>{}</b>; review period {} to {}.</p>",
@@ -122,9 +135,14 @@ fn details(o: &mut String, r: &Outcome) {
             } else {
                 ""
             };
+            let extra = c
+                .details
+                .as_deref()
+                .map(|d| format!("<br><small>{}</small>", esc(d)))
+                .unwrap_or_default();
             let _ = writeln!(
                 o,
-                "<tr><td>{}</td><td>{}{late}</td><td>{}</td><td>{}</td><td><code>{}</code></td></tr>",
+                "<tr><td>{}</td><td>{}{extra}{late}</td><td>{}</td><td>{}</td><td><code>{}</code></td></tr>",
                 c.seq,
                 esc(&c.label),
                 esc(&c.observed_at),

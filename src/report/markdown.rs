@@ -13,6 +13,14 @@ fn cell(s: &str) -> String {
 pub fn render(e: &Evaluation) -> String {
     let mut o = String::new();
     let _ = writeln!(o, "# Evidence report\n");
+    let (warning, lines) = super::header(e);
+    if let Some(w) = warning {
+        let _ = writeln!(o, "> **WARNING: {w}**\n");
+    }
+    for (k, v) in &lines {
+        let _ = writeln!(o, "- {k}: {}", cell(v));
+    }
+    let _ = writeln!(o);
     let _ = writeln!(
         o,
         "Evaluated at {}, review period {} to {}.\n",
@@ -64,11 +72,17 @@ pub fn render(e: &Evaluation) -> String {
             let _ = writeln!(o, "|---|---|---|---|---|");
             for c in &r.evidence {
                 let late = if c.late { " **(late)**" } else { "" };
+                let extra = c
+                    .details
+                    .as_deref()
+                    .map(|d| format!(" — {}", cell(d)))
+                    .unwrap_or_default();
                 let _ = writeln!(
                     o,
-                    "| {} | {}{} | {} | {} | `{}` |",
+                    "| {} | {}{}{} | {} | {} | `{}` |",
                     c.seq,
                     cell(&c.label),
+                    extra,
                     late,
                     c.observed_at,
                     c.recorded_at,

@@ -46,3 +46,71 @@ pub(crate) fn counts(e: &Evaluation) -> [(&'static str, usize); 4] {
         ("unknown", n(Status::Unknown)),
     ]
 }
+
+/// The report header as (label, value) lines, and whether it warns: what the report stands
+/// on. A report without a basis, or on evidence that does not verify, says so first.
+pub(crate) fn header(e: &Evaluation) -> (Option<String>, Vec<(&'static str, String)>) {
+    let mut lines = Vec::new();
+    let warning = match &e.basis {
+        None => Some(
+            "This report was made without verifying the store: nothing below is vouched for.".to_string(),
+        ),
+        Some(b) if !b.verified => Some(format!(
+            "The evidence under this report does NOT verify ({} problem line(s) below): do not rely on it.",
+            b.problems.len()
+        )),
+        Some(_) => None,
+    };
+    if let Some(b) = &e.basis {
+        lines.push(("Store", b.store.clone()));
+        lines.push((
+            "Chain id",
+            b.chain_id
+                .clone()
+                .unwrap_or_else(|| "none (no record)".into()),
+        ));
+        lines.push((
+            "Head",
+            match (b.head_seq, &b.head_hash) {
+                (Some(s), Some(h)) => format!("record {s}, {h}"),
+                _ => "none".into(),
+            },
+        ));
+        lines.push((
+            "Verified",
+            if b.verified {
+                format!(
+                    "yes: every record, blob and checkpoint ({} checked; a valid checkpoint vouches up to record {})",
+                    b.checkpoints,
+                    b.vouched_seq.map_or("none".into(), |s| s.to_string())
+                )
+            } else {
+                "NO".into()
+            },
+        ));
+        for p in &b.problems {
+            lines.push(("Problem", p.clone()));
+        }
+        lines.push(("Program", b.program.clone()));
+    }
+    let c = &e.catalog;
+    lines.push((
+        "Catalog",
+        format!(
+            "{} version {} ({}), sha256 {}",
+            if c.id.is_empty() { "unnamed" } else { &c.id },
+            if c.version.is_empty() {
+                "unversioned"
+            } else {
+                &c.version
+            },
+            if c.release.is_empty() {
+                "no checklist release named"
+            } else {
+                &c.release
+            },
+            c.digest
+        ),
+    ));
+    (warning, lines)
+}

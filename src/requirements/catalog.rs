@@ -49,10 +49,31 @@ pub enum CatalogError {
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Catalog {
+    /// Which catalog this is, so that a report names the rules it applied.
+    #[serde(default)]
+    pub catalog: About,
     #[serde(default)]
     pub settings: Settings,
     #[serde(default, rename = "requirement")]
     pub requirements: Vec<Requirement>,
+    /// SHA-256 of the catalog's bytes (set by [`Catalog::parse`], not read from the file).
+    #[serde(skip)]
+    pub digest: Option<crate::digest::Digest>,
+}
+
+/// `[catalog]`: the catalog's identity, shown at the top of every report.
+#[derive(Debug, Clone, PartialEq, Default, Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct About {
+    /// A stable name, e.g. `evidenced-default`.
+    #[serde(default)]
+    pub id: String,
+    /// The catalog's own version.
+    #[serde(default)]
+    pub version: String,
+    /// The checklist releases whose wording the rules follow, e.g. `FTR 2026-08`.
+    #[serde(default)]
+    pub release: String,
 }
 
 /// `[settings]`: numbers that apply to every requirement unless it overrides them.
@@ -131,6 +152,65 @@ pub struct Requirement {
     /// Evidence that satisfies the rule; any one matcher suffices.
     #[serde(default)]
     pub evidence: Vec<Matcher>,
+    /// What must each be covered (`every`, `present`): the groups (resource types,
+    /// metrics, ...) that the sources or literal `values` name. Without it the rule asks for
+    /// matching evidence at all.
+    #[serde(default)]
+    pub expect: Vec<Source>,
+    /// What one group is called in findings ("resource type").
+    #[serde(default)]
+    pub per: Option<String>,
+    /// A passing fact must follow every major `change` record within this many days
+    /// ("after significant changes", "after major updates").
+    #[serde(default)]
+    pub after_major_change_days: Option<u32>,
+}
+
+/// A set of facts read beside the evidence: a join (`[[requirement.evidence.join]]`,
+/// bound to `name` in CEL expressions) or an expectation (`[[requirement.expect]]`).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Source {
+    /// Joins: the CEL variable holding the matching facts (a list).
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub human: Option<String>,
+    #[serde(default)]
+    pub media_type: Option<String>,
+    #[serde(default)]
+    pub items: Option<String>,
+    #[serde(default)]
+    pub key: Option<String>,
+    #[serde(default)]
+    pub select: Select,
+    #[serde(default, rename = "where")]
+    pub filter: Conditions,
+    /// CEL: which facts of the source are in scope (`fact`, `scope`, `at`).
+    #[serde(default)]
+    pub when: Option<String>,
+    /// Joins: fact field = source field, compared as strings (a hash join). A path
+    /// `scope.account` / `scope.region` names the record's scope.
+    #[serde(default)]
+    pub equal: BTreeMap<String, String>,
+    /// Joins: CEL over `fact` (the evidence) and `other` (the source fact).
+    #[serde(default)]
+    pub on: Option<String>,
+    /// Expectations: CEL giving the group(s) of a source fact (a string or a list).
+    #[serde(default)]
+    pub group: Option<String>,
+    /// Expectations: groups named literally.
+    #[serde(default)]
+    pub values: Vec<String>,
+}
+
+/// A CEL check on an in-scope fact: when `test` is false the fact does not count and the
+/// finding says `says` (with `{expr}` placeholders evaluated in the same context).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Check {
+    pub test: String,
+    pub says: String,
 }
 
 /// Which records a matcher reads.
@@ -172,9 +252,36 @@ pub struct Matcher {
     /// Which facts are in scope (all must hold).
     #[serde(default, rename = "where")]
     pub filter: Conditions,
-    /// `present` rules: what every in-scope fact must satisfy.
+    /// `present` rules: what every in-scope fact must satisfy. `every` and `within`
+    /// rules: an in-scope fact that fails it does not count, and the finding says why.
     #[serde(default)]
     pub require: Conditions,
+    /// CEL: which facts are in scope, beside `where`.
+    #[serde(default)]
+    pub when: Option<String>,
+    /// CEL checks, beside `require`.
+    #[serde(default)]
+    pub check: Vec<Check>,
+    /// Facts of other evidence bound as lists for `when`, `check` and `group`.
+    #[serde(default)]
+    pub join: Vec<Source>,
+    /// CEL giving the group(s) a fact covers (see [`Requirement::expect`]).
+    #[serde(default)]
+    pub group: Option<String>,
+    /// Field naming the calendar period the fact counts for (`2026-Q2`, `2026-07`,
+    /// `2026`), instead of the period its time lies in.
+    #[serde(default)]
+    pub period_field: Option<String>,
+    /// `present`: judge only facts whose time lies in the review period (e.g. every
+    /// restore of the period against the RTO); default: all facts up to `at`.
+    #[serde(default)]
+    pub in_period: bool,
+    /// `present`: this table must find at least one fact, or the requirement fails.
+    #[serde(default)]
+    pub required: bool,
+    /// What one fact of this table is called, when `required` fails.
+    #[serde(default)]
+    pub what: Option<String>,
 }
 
 /// Conditions over dotted field paths; all must hold.
@@ -215,6 +322,39 @@ impl Matcher {
     }
 }
 
+impl Source {
+    /// The media type this source reads.
+    pub fn media_type(&self) -> &str {
+        match (&self.media_type, &self.human) {
+            (Some(m), _) => m,
+            (None, Some(_)) => CANONICAL_MEDIA_TYPE,
+            (None, None) => "",
+        }
+    }
+
+    /// The source as a matcher, to find its facts.
+    pub fn matcher(&self) -> Matcher {
+        Matcher {
+            human: self.human.clone(),
+            media_type: self.media_type.clone(),
+            items: self.items.clone(),
+            key: self.key.clone(),
+            time: None,
+            select: self.select,
+            filter: self.filter.clone(),
+            require: Conditions::default(),
+            when: self.when.clone(),
+            check: Vec::new(),
+            join: Vec::new(),
+            group: None,
+            period_field: None,
+            in_period: false,
+            required: false,
+            what: None,
+        }
+    }
+}
+
 impl Requirement {
     /// The noun used in findings.
     pub fn what(&self) -> String {
@@ -242,8 +382,9 @@ impl Catalog {
 
     /// Parse `text` (named `file` in errors) and check every requirement.
     pub fn parse(file: &str, text: &str) -> Result<Catalog, CatalogError> {
-        let catalog: Catalog = toml::from_str(text).map_err(|e| syntax(file, text, &e))?;
+        let mut catalog: Catalog = toml::from_str(text).map_err(|e| syntax(file, text, &e))?;
         catalog.check(file)?;
+        catalog.digest = Some(crate::digest::Digest::of(text.as_bytes()));
         Ok(catalog)
     }
 
@@ -304,51 +445,167 @@ impl Catalog {
                     "at least one [[requirement.evidence]] table is required".into(),
                 ));
             }
+            let only = |ok: bool, key: &str, rules: &str| {
+                if ok {
+                    Ok(())
+                } else {
+                    Err(bad(key, format!("applies only to rule = {rules}")))
+                }
+            };
+            only(
+                r.expect.is_empty() || matches!(r.rule, RuleKind::Every | RuleKind::Present),
+                "expect",
+                "\"every\" or \"present\"",
+            )?;
+            only(
+                r.after_major_change_days.is_none()
+                    || matches!(r.rule, RuleKind::Every | RuleKind::Within),
+                "after_major_change_days",
+                "\"every\" or \"within\"",
+            )?;
             for (j, m) in r.evidence.iter().enumerate() {
                 let key = |k: &str| format!("evidence[{j}].{k}");
-                match (&m.human, &m.media_type) {
-                    (None, None) => {
-                        return Err(bad(
-                            &key("media_type"),
-                            "give `media_type` or `human`".into(),
-                        ))
-                    }
-                    (Some(_), Some(_)) => {
-                        return Err(bad(
-                            &key("human"),
-                            "give either `human` or `media_type`, not both".into(),
-                        ))
-                    }
-                    (Some(h), None) if !crate::human::ALL_KINDS.contains(&h.as_str()) => {
-                        return Err(bad(
-                            &key("human"),
-                            format!(
-                                "unknown human record kind {h:?}; expected one of {}",
-                                crate::human::ALL_KINDS.join(", ")
-                            ),
-                        ))
-                    }
-                    _ => {}
-                }
-                if r.rule != RuleKind::Present && m.require != Conditions::default() {
+                source_kind(m.human.as_deref(), m.media_type.as_deref(), false)
+                    .map_err(|(k, msg)| bad(&key(k), msg))?;
+                only(
+                    m.period_field.is_none() || r.rule == RuleKind::Every,
+                    &key("period_field"),
+                    "\"every\"",
+                )?;
+                only(
+                    !(m.in_period || m.required) || r.rule == RuleKind::Present,
+                    &key("in_period"),
+                    "\"present\" (with `required`)",
+                )?;
+                only(
+                    m.group.is_none() || !r.expect.is_empty(),
+                    &key("group"),
+                    "requirements with [[requirement.expect]]",
+                )?;
+                if !r.expect.is_empty() && m.group.is_none() {
                     return Err(bad(
-                        &key("require"),
-                        "applies only to rule = \"present\"; use `where` to select facts".into(),
+                        &key("group"),
+                        "is required: this requirement expects groups, so say which group a fact covers".into(),
                     ));
                 }
                 for (name, conds) in [("where", &m.filter), ("require", &m.require)] {
-                    for (field, v) in conds.at_most.iter().chain(conds.below.iter()) {
-                        if !(v.is_integer() || v.is_float() || v.is_str()) {
-                            return Err(bad(
-                                &key(&format!("{name}.{field}")),
-                                "must be a number or the name of another field".into(),
-                            ));
-                        }
-                    }
+                    check_bounds(conds).map_err(|f| {
+                        bad(
+                            &key(&format!("{name}.{f}")),
+                            "must be a number or the name of another field".into(),
+                        )
+                    })?;
                 }
+                let mut names = std::collections::BTreeSet::new();
+                for (k, jn) in m.join.iter().enumerate() {
+                    let jkey = |s: &str| key(&format!("join[{k}].{s}"));
+                    let Some(n) = &jn.name else {
+                        return Err(bad(
+                            &jkey("name"),
+                            "is required: the CEL variable the joined facts are bound to".into(),
+                        ));
+                    };
+                    if !super::cel::is_identifier(n) || super::cel::RESERVED.contains(&n.as_str()) {
+                        return Err(bad(
+                            &jkey("name"),
+                            format!(
+                                "{n:?} must be an identifier (a-z, 0-9, _) other than {}",
+                                super::cel::RESERVED.join(", ")
+                            ),
+                        ));
+                    }
+                    if !names.insert(n.clone()) {
+                        return Err(bad(
+                            &jkey("name"),
+                            format!("{n:?} is used by another join of this evidence table"),
+                        ));
+                    }
+                    source_kind(jn.human.as_deref(), jn.media_type.as_deref(), false)
+                        .map_err(|(k, msg)| bad(&jkey(k), msg))?;
+                    if jn.group.is_some() || !jn.values.is_empty() {
+                        return Err(bad(
+                            &jkey("group"),
+                            "`group` and `values` belong in [[requirement.expect]]".into(),
+                        ));
+                    }
+                    check_cel(&jkey("when"), jn.when.as_deref())
+                        .map_err(|(k, msg)| bad(&k, msg))?;
+                    check_cel(&jkey("on"), jn.on.as_deref()).map_err(|(k, msg)| bad(&k, msg))?;
+                }
+                check_cel(&key("when"), m.when.as_deref()).map_err(|(k, msg)| bad(&k, msg))?;
+                check_cel(&key("group"), m.group.as_deref()).map_err(|(k, msg)| bad(&k, msg))?;
+                for (k, c) in m.check.iter().enumerate() {
+                    check_cel(&key(&format!("check[{k}].test")), Some(&c.test))
+                        .map_err(|(k, msg)| bad(&k, msg))?;
+                    super::cel::Template::compile(&c.says)
+                        .map_err(|msg| bad(&key(&format!("check[{k}].says")), msg))?;
+                }
+            }
+            for (j, e) in r.expect.iter().enumerate() {
+                let key = |k: &str| format!("expect[{j}].{k}");
+                if e.name.is_some() || !e.equal.is_empty() || e.on.is_some() {
+                    return Err(bad(
+                        &key("name"),
+                        "`name`, `equal` and `on` belong in joins".into(),
+                    ));
+                }
+                let literal = !e.values.is_empty();
+                source_kind(e.human.as_deref(), e.media_type.as_deref(), literal)
+                    .map_err(|(k, msg)| bad(&key(k), msg))?;
+                if (e.human.is_some() || e.media_type.is_some()) && e.group.is_none() {
+                    return Err(bad(
+                        &key("group"),
+                        "is required: CEL giving the group(s) each fact names".into(),
+                    ));
+                }
+                check_cel(&key("when"), e.when.as_deref()).map_err(|(k, msg)| bad(&k, msg))?;
+                check_cel(&key("group"), e.group.as_deref()).map_err(|(k, msg)| bad(&k, msg))?;
             }
         }
         Ok(())
+    }
+}
+
+/// `human` xor `media_type` (or neither when `optional`), with a known human kind.
+fn source_kind(
+    human: Option<&str>,
+    media_type: Option<&str>,
+    optional: bool,
+) -> Result<(), (&'static str, String)> {
+    match (human, media_type) {
+        (None, None) if optional => Ok(()),
+        (None, None) => Err(("media_type", "give `media_type` or `human`".into())),
+        (Some(_), Some(_)) => Err((
+            "human",
+            "give either `human` or `media_type`, not both".into(),
+        )),
+        (Some(h), None) if !crate::human::ALL_KINDS.contains(&h) => Err((
+            "human",
+            format!(
+                "unknown human record kind {h:?}; expected one of {}",
+                crate::human::ALL_KINDS.join(", ")
+            ),
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// The first `at_most` / `below` field whose bound is neither a number nor a field name.
+fn check_bounds(c: &Conditions) -> Result<(), String> {
+    for (field, v) in c.at_most.iter().chain(c.below.iter()) {
+        if !(v.is_integer() || v.is_float() || v.is_str()) {
+            return Err(field.clone());
+        }
+    }
+    Ok(())
+}
+
+fn check_cel(key: &str, src: Option<&str>) -> Result<(), (String, String)> {
+    match src {
+        None => Ok(()),
+        Some(s) => super::cel::compile(s)
+            .map(|_| ())
+            .map_err(|e| (key.to_string(), e)),
     }
 }
 

@@ -10,8 +10,7 @@ use serde::Serialize;
 use time::{Duration, OffsetDateTime};
 
 use super::catalog::{Catalog, Requirement, RuleKind};
-use super::evidence::{find, Evidence, Fact, Found};
-use super::periods::Span;
+use super::evidence::{find, Evidence, Found};
 use crate::digest::Digest;
 use crate::human::fmt_time;
 use crate::record::Status as RunStatus;
@@ -92,6 +91,15 @@ pub struct Cited {
     pub recorded_at: String,
     /// Recorded more than `late_after_days` after the fact.
     pub late: bool,
+    /// The calendar period the fact counts for (`every` rules).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub period: Option<String>,
+    /// The groups the fact covers (requirements with `expect`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub groups: Vec<String>,
+    /// What a drill log says: scenario, outcome, achieved against targets.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub details: Option<String>,
 }
 
 /// One calendar period of an `every` rule.
@@ -101,8 +109,12 @@ pub struct PeriodResult {
     pub start: String,
     pub end: String,
     pub count: usize,
-    /// `ok`, `missing` (ended without evidence) or `open` (not over yet, none so far).
+    /// `ok`; `missing` (ended without the evidence); `open` (not over yet); `not-judged`
+    /// (only part of it lies in the review period, and that part holds nothing).
     pub state: &'static str,
+    /// Expected groups with no counting fact in the period.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub missing: Vec<String>,
 }
 
 /// The result for one requirement.
@@ -125,13 +137,35 @@ pub struct Outcome {
     pub days_until_due: Option<f64>,
 }
 
+/// The catalog an evaluation applied.
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
+pub struct CatalogInfo {
+    pub id: String,
+    pub version: String,
+    /// The checklist releases whose wording the rules follow.
+    pub release: String,
+    /// SHA-256 of the catalog's bytes.
+    pub digest: String,
+}
+
 /// The result for a whole catalog.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Evaluation {
+    /// What the report stands on: the store, its head, whether it verified. Set by the
+    /// caller that read the store; a report without it says so.
+    pub basis: Option<super::Basis>,
+    pub catalog: CatalogInfo,
     pub at: String,
     pub from: String,
     pub to: String,
     pub requirements: Vec<Outcome>,
+}
+
+impl Evaluation {
+    /// Whether the evidence under the report verified (false when unknown).
+    pub fn verified(&self) -> bool {
+        self.basis.as_ref().is_some_and(|b| b.verified)
+    }
 }
 
 fn day(t: OffsetDateTime) -> String {
@@ -139,16 +173,18 @@ fn day(t: OffsetDateTime) -> String {
     format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day())
 }
 
-struct Ctx<'a> {
-    w: Window,
-    cutoff: OffsetDateTime,
-    lead: Duration,
-    late_after: Duration,
-    opts: &'a Options,
+pub(super) struct Ctx<'a> {
+    pub w: Window,
+    pub cutoff: OffsetDateTime,
+    pub lead: Duration,
+    pub late_after: Duration,
+    pub opts: &'a Options,
+    pub root: &'a cel::Context<'static, 'static>,
 }
 
 /// Evaluate every requirement of `catalog` over `ev`.
 pub fn evaluate(catalog: &Catalog, ev: &Evidence, w: Window, opts: &Options) -> Evaluation {
+    let root = super::judge::root(w.at);
     let requirements = catalog
         .requirements
         .iter()
@@ -163,11 +199,21 @@ pub fn evaluate(catalog: &Catalog, ev: &Evidence, w: Window, opts: &Options) -> 
                 lead: Duration::days(i64::from(lead)),
                 late_after: Duration::days(i64::from(catalog.settings.late_after_days)),
                 opts,
+                root: &root,
             };
             evaluate_one(r, ev, &ctx)
         })
         .collect();
     Evaluation {
+        basis: None,
+        catalog: CatalogInfo {
+            id: catalog.catalog.id.clone(),
+            version: catalog.catalog.version.clone(),
+            release: catalog.catalog.release.clone(),
+            digest: catalog
+                .digest
+                .map_or_else(|| "unknown".to_string(), |d| d.to_string()),
+        },
         at: fmt_time(w.at),
         from: fmt_time(w.from),
         to: fmt_time(w.to),
@@ -194,18 +240,27 @@ fn evaluate_one(r: &Requirement, ev: &Evidence, ctx: &Ctx) -> Outcome {
         days_until_due: None,
     };
     let mut found = Found::default();
+    let end = ctx.w.to.min(ctx.w.at);
     for m in &r.evidence {
         let f = find(m, ev, ctx.cutoff);
         found.any_item |= f.any_item;
-        found.facts.extend(f.facts);
-        found.failing.extend(f.failing);
+        let facts: Vec<_> = super::judge::judge(m, f.facts, ev, ctx.root, ctx.cutoff)
+            .into_iter()
+            .filter(|f| !m.in_period || (f.observed_at >= ctx.w.from && f.observed_at <= end))
+            .collect();
+        if m.required && facts.is_empty() {
+            found
+                .absent
+                .push(m.what.clone().unwrap_or_else(|| r.what()));
+        }
+        found.facts.extend(facts);
         found.unreadable.extend(f.unreadable);
     }
     found.facts.sort_by_key(|f| (f.observed_at, f.seq));
     match r.rule {
-        RuleKind::Every => every(r, &found, ctx, &mut out),
-        RuleKind::Within => within(r, &found, ctx, &mut out),
-        RuleKind::Present => present(r, &found, &mut out),
+        RuleKind::Every => super::rules::every(r, &found, ev, ctx, &mut out),
+        RuleKind::Within => super::rules::within(r, &found, ev, ctx, &mut out),
+        RuleKind::Present => super::rules::present(r, &found, ev, ctx, &mut out),
         RuleKind::Fresh => super::fresh::fresh(r, ev, ctx.w, ctx.cutoff, ctx.opts, &mut out),
     }
     for u in found.unreadable {
@@ -214,187 +269,9 @@ fn evaluate_one(r: &Requirement, ev: &Evidence, ctx: &Ctx) -> Outcome {
     out
 }
 
-fn set_due(out: &mut Outcome, due: OffsetDateTime, at: OffsetDateTime) {
+pub(super) fn set_due(out: &mut Outcome, due: OffsetDateTime, at: OffsetDateTime) {
     out.due = Some(fmt_time(due));
     out.days_until_due = Some((due - at).as_seconds_f64() / 86_400.0);
-}
-
-fn cite(f: &Fact, ctx: &Ctx, out: &mut Outcome) {
-    let late = f.recorded_at - f.observed_at > ctx.late_after;
-    if late {
-        out.findings.push(format!(
-            "{} ({}) was recorded {} days after the fact (record {})",
-            f.label,
-            day(f.observed_at),
-            (f.recorded_at - f.observed_at).whole_days(),
-            f.seq
-        ));
-    }
-    let c = Cited {
-        seq: f.seq,
-        digest: f.digest,
-        record_hash: f.record_hash,
-        item: Some(f.item.clone()),
-        label: f.label.clone(),
-        observed_at: fmt_time(f.observed_at),
-        recorded_at: fmt_time(f.recorded_at),
-        late,
-    };
-    if !out.evidence.contains(&c) {
-        out.evidence.push(c);
-    }
-}
-
-fn every(r: &Requirement, found: &Found, ctx: &Ctx, out: &mut Outcome) {
-    let Some(kind) = r.period else { return };
-    let what = r.what();
-    let at = ctx.w.at;
-    let spans = Span::covering(kind, ctx.w.from, ctx.w.to.min(at));
-    if spans.is_empty() {
-        out.findings
-            .push("the review period is empty (from is after to or at)".to_string());
-        return;
-    }
-    let facts_in = |s: &Span| -> Vec<&Fact> {
-        found
-            .facts
-            .iter()
-            .filter(|f| s.contains(f.observed_at) && f.observed_at <= at)
-            .collect()
-    };
-    let mut missing = false;
-    let mut soon = false;
-    for s in &spans {
-        let facts = facts_in(s);
-        let state = if let Some(last) = facts.last() {
-            cite(last, ctx, out);
-            "ok"
-        } else if s.end <= at {
-            missing = true;
-            out.findings.push(format!("{} has no {what}", s.label()));
-            "missing"
-        } else {
-            if s.end - at <= ctx.lead {
-                soon = true;
-                out.findings.push(format!(
-                    "{} has no {what} yet; due by {}",
-                    s.label(),
-                    day(s.end - Duration::seconds(1))
-                ));
-            }
-            "open"
-        };
-        out.periods.push(PeriodResult {
-            label: s.label(),
-            start: fmt_time(s.start),
-            end: fmt_time(s.end),
-            count: facts.len(),
-            state,
-        });
-    }
-    let current = Span::containing(kind, at);
-    let due = if facts_in(&current).is_empty() {
-        current.end
-    } else {
-        current.next().end
-    };
-    set_due(out, due, at);
-    out.status = if missing {
-        Status::Fail
-    } else if soon {
-        Status::DueSoon
-    } else {
-        Status::Pass
-    };
-}
-
-fn within(r: &Requirement, found: &Found, ctx: &Ctx, out: &mut Outcome) {
-    let Some(days) = r.days else { return };
-    let what = r.what();
-    let at = ctx.w.at;
-    let max_age = Duration::days(i64::from(days));
-    let facts: Vec<&Fact> = found.facts.iter().filter(|f| f.observed_at <= at).collect();
-    let Some(latest) = facts.last() else {
-        out.status = Status::Fail;
-        out.findings.push(format!("no {what} on record"));
-        return;
-    };
-    for f in facts.iter().filter(|f| at - f.observed_at <= max_age) {
-        cite(f, ctx, out);
-    }
-    let due = latest.observed_at + max_age;
-    set_due(out, due, at);
-    if due <= at {
-        cite(latest, ctx, out);
-        out.status = Status::Fail;
-        out.findings.push(format!(
-            "no {what} since {} (more than {days} days before {})",
-            day(latest.observed_at),
-            day(at)
-        ));
-    } else if due - at <= ctx.lead {
-        out.status = Status::DueSoon;
-        out.findings.push(format!(
-            "the last {what} was on {}; the next is due by {}",
-            day(latest.observed_at),
-            day(due)
-        ));
-    } else {
-        out.status = Status::Pass;
-    }
-}
-
-fn present(r: &Requirement, found: &Found, out: &mut Outcome) {
-    let what = r.what();
-    if !found.any_item {
-        let media: Vec<&str> = r.evidence.iter().map(|m| m.media_type()).collect();
-        out.status = Status::Unknown;
-        out.findings.push(format!(
-            "no {what} in the store yet (evidence of type {})",
-            media.join(" or ")
-        ));
-        return;
-    }
-    for f in &found.facts {
-        let c = Cited {
-            seq: f.seq,
-            digest: f.digest,
-            record_hash: f.record_hash,
-            item: Some(f.item.clone()),
-            label: f.label.clone(),
-            observed_at: fmt_time(f.observed_at),
-            recorded_at: fmt_time(f.recorded_at),
-            late: false,
-        };
-        if !out
-            .evidence
-            .iter()
-            .any(|e| e.seq == c.seq && e.item == c.item)
-        {
-            out.evidence.push(c);
-        }
-    }
-    if found.facts.is_empty() {
-        out.status = Status::Fail;
-        out.findings
-            .push(format!("the latest evidence holds no {what}"));
-    } else if !found.failing.is_empty() {
-        out.status = Status::Fail;
-        const SHOWN: usize = 20;
-        out.findings.extend(
-            found
-                .failing
-                .iter()
-                .take(SHOWN)
-                .map(|f| format!("{what} {f}")),
-        );
-        if found.failing.len() > SHOWN {
-            out.findings
-                .push(format!("and {} more", found.failing.len() - SHOWN));
-        }
-    } else {
-        out.status = Status::Pass;
-    }
 }
 
 /// Whether a record counts as a committed collection for freshness.

@@ -36,11 +36,24 @@ pub struct Evidence {
 impl Evidence {
     /// Media types the catalog reads.
     pub fn wanted(catalog: &Catalog) -> BTreeSet<String> {
-        catalog
-            .requirements
-            .iter()
-            .flat_map(|r| r.evidence.iter().map(|m| m.media_type().to_string()))
-            .collect()
+        let mut out = BTreeSet::new();
+        for r in &catalog.requirements {
+            for m in &r.evidence {
+                out.insert(m.media_type().to_string());
+                out.extend(m.join.iter().map(|j| j.media_type().to_string()));
+            }
+            out.extend(r.expect.iter().map(|e| e.media_type().to_string()));
+            if r.after_major_change_days.is_some() {
+                out.insert(CANONICAL_MEDIA_TYPE.to_string());
+            }
+        }
+        out.remove("");
+        out
+    }
+
+    /// When the store's first record was recorded, if it has any.
+    pub fn first_recorded(&self) -> Option<OffsetDateTime> {
+        self.records.first().map(|r| r.record.recorded_at)
     }
 
     /// Load every record and the blobs of the media types `catalog` reads. A blob that is
@@ -89,18 +102,43 @@ pub struct Fact {
     /// Short name for findings: `restore-test restore-2026-q3`, `restore job 8F1E2D`.
     pub label: String,
     pub value: Value,
+    /// The record's scope (account, region).
+    pub scope: Scope,
+    /// Why an in-scope fact does not count (a failed `require` or check, a failed drill).
+    pub rejected: Option<String>,
+    /// The groups the fact covers (requirements with `expect`).
+    pub groups: Vec<String>,
+    /// The calendar period the fact names (`period_field`), e.g. `2026-Q2`.
+    pub period: Option<String>,
+}
+
+impl Fact {
+    /// `111122223333/us-east-1`, or empty for evidence without a scope.
+    pub fn place(&self) -> String {
+        place(&self.scope)
+    }
+}
+
+/// A scope in words: `account/region`, either part left out when absent.
+pub fn place(s: &Scope) -> String {
+    match (&s.account, &s.region) {
+        (Some(a), Some(r)) => format!("{a}/{r}"),
+        (Some(a), None) => a.clone(),
+        (None, Some(r)) => r.clone(),
+        (None, None) => String::new(),
+    }
 }
 
 /// What a matcher found, and what it could not read.
 #[derive(Debug, Default)]
 pub struct Found {
     pub facts: Vec<Fact>,
-    /// Facts that are in scope but fail `require` (present rules), in words.
-    pub failing: Vec<String>,
     /// Whether any item of the media type was recorded at all.
     pub any_item: bool,
     /// Evidence that could not be read (missing blob, not JSON).
     pub unreadable: Vec<String>,
+    /// What `required` tables found none of.
+    pub absent: Vec<String>,
 }
 
 fn is_drill(kind: &str) -> bool {
@@ -140,8 +178,9 @@ pub fn find(m: &Matcher, ev: &Evidence, cutoff: OffsetDateTime) -> Found {
         hits = latest.into_values().collect();
         hits.sort();
     }
-    // Latest recorded state per key (records are in sequence order).
-    let mut keyed: BTreeMap<String, Fact> = BTreeMap::new();
+    // Latest recorded state per scope and key (records are in sequence order): the same
+    // name in two accounts or regions is two facts.
+    let mut keyed: BTreeMap<(Option<String>, Option<String>, String), Fact> = BTreeMap::new();
     let mut unkeyed: Vec<Fact> = Vec::new();
     for (ri, ii) in hits {
         let r = &ev.records[ri];
@@ -188,7 +227,17 @@ pub fn find(m: &Matcher, ev: &Evidence, cutoff: OffsetDateTime) -> Found {
                     OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339).ok()
                 }),
             };
-            let label = label(m, &value, key.as_deref(), &item.name);
+            let period = m
+                .period_field
+                .as_deref()
+                .and_then(|f| lookup(&value, f))
+                .and_then(Value::as_str)
+                .map(str::to_string);
+            let mut label = label(m, &value, key.as_deref(), &item.name);
+            let scope = r.record.scope.clone();
+            if m.human.is_none() && !place(&scope).is_empty() {
+                label = format!("{label} ({})", place(&scope));
+            }
             let fact = Fact {
                 seq: r.seq,
                 record_hash: r.hash,
@@ -204,16 +253,20 @@ pub fn find(m: &Matcher, ev: &Evidence, cutoff: OffsetDateTime) -> Found {
                 } else {
                     Value::Null
                 },
+                scope: scope.clone(),
+                rejected: None,
+                groups: Vec::new(),
+                period,
             };
             match key {
                 Some(k) => {
-                    keyed.insert(k, fact);
+                    keyed.insert((scope.account, scope.region, k), fact);
                 }
                 None => unkeyed.push(fact),
             }
         }
     }
-    for fact in unkeyed.into_iter().chain(keyed.into_values()) {
+    for mut fact in unkeyed.into_iter().chain(keyed.into_values()) {
         if fact.value.is_null() {
             continue;
         }
@@ -225,17 +278,21 @@ pub fn find(m: &Matcher, ev: &Evidence, cutoff: OffsetDateTime) -> Found {
                 }
             }
             // A failed drill never satisfies a requirement, whatever the catalog says.
-            if kind.is_some_and(is_drill)
-                && lookup(&fact.value, "outcome").and_then(Value::as_str) != Some("pass")
-            {
-                continue;
+            if kind.is_some_and(is_drill) {
+                let outcome = lookup(&fact.value, "outcome").and_then(Value::as_str);
+                if outcome != Some("pass") {
+                    fact.rejected = Some(format!(
+                        "its outcome is {}",
+                        outcome.unwrap_or("not recorded")
+                    ));
+                }
             }
         }
         if first_failure(&m.filter, &fact.value).is_some() {
             continue;
         }
-        if let Some(why) = first_failure(&m.require, &fact.value) {
-            found.failing.push(format!("{}: {why}", fact.label));
+        if fact.rejected.is_none() {
+            fact.rejected = first_failure(&m.require, &fact.value);
         }
         found.facts.push(fact);
     }

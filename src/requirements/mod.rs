@@ -5,14 +5,25 @@
 //! - [`periods`]: calendar months, quarters and years;
 //! - [`evidence`]: loading store contents once, and finding a matcher's facts in them;
 //! - [`conditions`]: field conditions (`equals`, `one_of`, `at_most`, ...);
-//! - [`eval`]: the rules `every`, `within`, `present`; `fresh` lives in its own file.
+//! - [`cel`]: CEL expressions of catalog rules (joins, checks, groups);
+//! - [`judge`]: a matcher's CEL part applied to its facts, and expected groups;
+//! - [`eval`]: the entry point and the result types; [`rules`] holds `every`, `within`
+//!   and `present`, `changes` the "after major changes" check, `fresh` its own rule;
+//! - [`basis`]: what a report stands on (store, head, verification, program).
 
+pub mod basis;
 pub mod catalog;
+pub mod cel;
+mod changes;
 pub mod conditions;
 pub mod eval;
 pub mod evidence;
 mod fresh;
+pub mod judge;
 pub mod periods;
+mod rules;
+
+pub use basis::Basis;
 
 pub use catalog::{Catalog, CatalogError};
 pub use eval::{evaluate, Evaluation, Options, Outcome, Status, Window};

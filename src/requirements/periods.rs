@@ -49,6 +49,21 @@ impl Span {
         at_midnight(year + (zero_based / 12) as i32, (zero_based % 12) as u8 + 1)
     }
 
+    /// The period right before this one.
+    pub fn previous(&self) -> Span {
+        Span::containing(self.kind, self.start - time::Duration::seconds(1))
+    }
+
+    /// The default review period's start: the last four full quarters before the one
+    /// holding `at`, so the review period is whole quarters plus the current one.
+    pub fn default_review_start(at: OffsetDateTime) -> OffsetDateTime {
+        let mut s = Span::containing(Period::Quarter, at);
+        for _ in 0..4 {
+            s = s.previous();
+        }
+        s.start
+    }
+
     /// The period right after this one.
     pub fn next(&self) -> Span {
         Span::containing(self.kind, self.end)

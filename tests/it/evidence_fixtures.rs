@@ -157,3 +157,93 @@ pub fn req<'a>(e: &'a Evaluation, id: &str) -> &'a Outcome {
         .find(|o| o.id == id)
         .unwrap_or_else(|| panic!("no {id}"))
 }
+
+pub const PROTECTED_MEDIA_TYPE: &str =
+    "application/vnd.evidenced.aws.backup.protected-resources+json";
+pub const COPY_JOBS_MEDIA_TYPE: &str = "application/vnd.evidenced.aws.backup.copy-jobs+json";
+pub const ALARMS_MEDIA_TYPE: &str = "application/vnd.evidenced.aws.cloudwatch.alarms+json";
+pub const RESOURCES_MEDIA_TYPE: &str = "application/vnd.evidenced.aws.config.resources+json";
+pub const BUCKETS_MEDIA_TYPE: &str = "application/vnd.evidenced.aws.s3.buckets+json";
+
+impl Builder {
+    /// One collector run in `account`/`region` storing `docs` (item name, media type,
+    /// document), recorded at `at`.
+    pub fn machine(
+        &mut self,
+        collector: &str,
+        account: &str,
+        region: &str,
+        docs: &[(&str, &str, serde_json::Value)],
+        at: OffsetDateTime,
+    ) {
+        let mut items = Vec::new();
+        let mut blobs = Vec::new();
+        for (name, media, doc) in docs {
+            let blob = evidenced::canonical::value_to_vec(doc).unwrap();
+            items.push(Item {
+                name: (*name).into(),
+                digest: Digest::of(&blob),
+                size: blob.len() as u64,
+                media_type: (*media).into(),
+                observed_at: at,
+            });
+            blobs.push(blob);
+        }
+        let draft = Draft {
+            collector: collector.into(),
+            kind: collector.into(),
+            scope: Scope {
+                account: Some(account.into()),
+                region: Some(region.into()),
+            },
+            status: RunStatus::Complete,
+            errors: vec![],
+            items,
+            caller_arn: None,
+            api_calls: vec![],
+        };
+        self.add(draft, blobs, at);
+    }
+
+    /// A failed run of `collector` in `account`/`region` (nothing read).
+    pub fn failed_run(
+        &mut self,
+        collector: &str,
+        account: &str,
+        region: &str,
+        at: OffsetDateTime,
+        why: &str,
+    ) {
+        let draft = Draft {
+            collector: collector.into(),
+            kind: collector.into(),
+            scope: Scope {
+                account: Some(account.into()),
+                region: Some(region.into()),
+            },
+            status: RunStatus::Failed,
+            errors: vec![evidenced::record::RunError {
+                operation: "sts:AssumeRole".into(),
+                region: Some(region.into()),
+                message: why.into(),
+            }],
+            items: vec![],
+            caller_arn: None,
+            api_calls: vec![],
+        };
+        self.add(draft, vec![], at);
+    }
+
+    /// A human record given as TOML, recorded at `recorded_at`.
+    pub fn human_at(&mut self, toml_text: &str, recorded_at: OffsetDateTime) {
+        let probe = evidenced::human::parse(
+            "r.toml",
+            toml_text.as_bytes(),
+            datetime!(2100-01-01 0:00 UTC),
+        )
+        .unwrap();
+        let p = evidenced::submit::prepare(probe, "submit").unwrap();
+        let blobs = p.blobs.iter().map(|b| b.to_bytes().to_vec()).collect();
+        self.add(p.draft, blobs, recorded_at);
+    }
+}

@@ -26,6 +26,7 @@ mod kill;
 mod report;
 mod requirements;
 mod requirements_rules;
+mod scenario;
 mod store_local;
 mod store_s3;
 mod submit_input;

@@ -237,3 +237,36 @@ fn az_drill_350_days_before_at_is_due_soon_with_lead_days_30() {
     assert_eq!(r["due"], ts(at + Duration::days(15)));
     assert_eq!(requirement(&report("7"), "C-2.9")["status"], "pass");
 }
+
+#[test]
+fn report_on_a_truncated_store_says_so_at_the_top_and_exits_1() {
+    let s = crate::checkpoint::signed_store();
+    let at = ts(OffsetDateTime::now_utc() + Duration::minutes(1));
+    let report = |format: &str| {
+        run(&[
+            "--config", &s.config, "--store", &s.store, "report", "--format", format, "--at", &at,
+        ])
+    };
+    // Intact: the header names the chain and head, and says it verified.
+    let out = report("json");
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let v: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let n = crate::support::example_files().len() as u64;
+    assert_eq!(v["basis"]["verified"], true, "{:#}", v["basis"]);
+    assert_eq!(v["basis"]["head_seq"], n);
+    assert_eq!(v["basis"]["store"], s.store.as_str());
+    assert_eq!(v["catalog"]["id"], "evidenced-default");
+    // The tail cut: the last record removed (its checkpoint and the witness still vouch for it).
+    std::fs::remove_file(Path::new(&s.store).join(evidenced::chain::record_key(n))).unwrap();
+    let out = report("md");
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    let text = stdout(&out);
+    let top: Vec<&str> = text.lines().take(4).collect();
+    assert!(
+        top.iter()
+            .any(|l| l.contains("WARNING: The evidence under this report does NOT verify")),
+        "{top:#?}"
+    );
+    assert!(text.contains("- Verified: NO"), "{text}");
+    assert!(stderr(&out).contains("does not verify"), "{}", stderr(&out));
+}

@@ -220,3 +220,113 @@ fn schedules_come_from_cron_expressions() {
     assert_eq!(o.schedules.get("alarms"), Some(&Duration::minutes(15)));
     assert!(!o.schedules.contains_key("broken"));
 }
+
+#[test]
+fn a_user_rule_joining_backup_jobs_to_restore_jobs_is_evaluated() {
+    // A rule a user writes without code: every restore job must restore a recovery point
+    // that a completed backup job of the same account and region produced (a join of two
+    // evidence kinds on the recovery point ARN and the scope).
+    let catalog = Catalog::parse(
+        "mine.toml",
+        r#"
+[[requirement]]
+id = "MY-RESTORE-PROVENANCE"
+title = "Restores come from our own backups"
+rule = "present"
+what = "restore job"
+[[requirement.evidence]]
+media_type = "application/vnd.evidenced.aws.backup.restore-jobs+json"
+items = "restore_jobs"
+key = "restore_job_id"
+[[requirement.evidence.join]]
+name = "sources"
+media_type = "application/vnd.evidenced.aws.backup.backup-jobs+json"
+items = "backup_jobs"
+key = "backup_job_id"
+equal = { recovery_point_arn = "recovery_point_arn", "scope.account" = "scope.account", "scope.region" = "scope.region" }
+on = "other.state == 'COMPLETED'"
+[[requirement.evidence.check]]
+test = "size(sources) > 0"
+says = "no completed backup job produced {fact.recovery_point_arn}"
+"#,
+    )
+    .unwrap();
+    let at = datetime!(2026-06-01 0:00 UTC);
+    let w = Window {
+        at,
+        from: at - Duration::days(90),
+        to: at,
+    };
+    let mut b = Builder::default();
+    let backup_jobs = json!({"account": "111122223333", "region": "us-east-1", "backup_jobs": [
+        {"backup_job_id": "bj-1", "state": "COMPLETED", "recovery_point_arn": "rp-1"},
+        {"backup_job_id": "bj-2", "state": "FAILED", "recovery_point_arn": "rp-2"}]});
+    b.machine(
+        "backup",
+        "111122223333",
+        "us-east-1",
+        &[(
+            "backup/backup-jobs.json",
+            "application/vnd.evidenced.aws.backup.backup-jobs+json",
+            backup_jobs,
+        )],
+        at - Duration::days(3),
+    );
+    let (d, blob) = restore_jobs_draft(
+        json!([{"restore_job_id": "rj-1", "status": "COMPLETED", "recovery_point_arn": "rp-1"}]),
+        at - Duration::days(2),
+    );
+    b.add(d, vec![blob], at - Duration::days(2));
+    let e = evaluate(&catalog, &b.ev, w, &Options::default());
+    assert_eq!(req(&e, "MY-RESTORE-PROVENANCE").status, Status::Pass);
+
+    let (d, blob) = restore_jobs_draft(
+        json!([{"restore_job_id": "rj-2", "status": "COMPLETED", "recovery_point_arn": "rp-2"}]),
+        at - Duration::days(1),
+    );
+    b.add(d, vec![blob], at - Duration::days(1));
+    let e = evaluate(&catalog, &b.ev, w, &Options::default());
+    let o = req(&e, "MY-RESTORE-PROVENANCE");
+    assert_eq!(o.status, Status::Fail);
+    assert_eq!(
+        o.findings,
+        ["restore job rj-2 (111122223333/us-east-1): no completed backup job produced rp-2"]
+    );
+}
+
+#[test]
+fn a_malformed_cel_rule_is_rejected_naming_the_requirement_and_key() {
+    let base = |extra: &str| {
+        format!(
+            "[[requirement]]\nid = \"X-1\"\ntitle = \"t\"\nrule = \"present\"\n[[requirement.evidence]]\nmedia_type = \"m\"\n{extra}"
+        )
+    };
+    for (extra, key) in [
+        ("when = \"fact.(\"\n", "evidence[0].when"),
+        (
+            "[[requirement.evidence.check]]\ntest = \"size(\"\nsays = \"x\"\n",
+            "evidence[0].check[0].test",
+        ),
+        (
+            "[[requirement.evidence.check]]\ntest = \"true\"\nsays = \"open {fact.x\"\n",
+            "evidence[0].check[0].says",
+        ),
+        (
+            "[[requirement.evidence.join]]\nname = \"at\"\nhuman = \"objective\"\n",
+            "evidence[0].join[0].name",
+        ),
+        (
+            "[[requirement.evidence.join]]\nname = \"o\"\nhuman = \"objective\"\non = \"other.\"\n",
+            "evidence[0].join[0].on",
+        ),
+        ("group = \"fact.kind\"\n", "evidence[0].group"),
+    ] {
+        let err = Catalog::parse("c.toml", &base(extra))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with(&format!("c.toml: requirement X-1: key `{key}`")),
+            "{extra:?}: {err}"
+        );
+    }
+}

@@ -1,0 +1,448 @@
+//! The rules `every`, `within` and `present` over the facts a requirement's matchers found
+//! (after their CEL part). A fact with `rejected` set is in scope but does not count: it is
+//! named in the findings with the reason, never silently dropped.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde_json::Value;
+use time::{Duration, OffsetDateTime};
+
+use super::catalog::Requirement;
+use super::conditions::lookup;
+use super::eval::{set_due, Cited, Ctx, Outcome, PeriodResult, Status};
+use super::evidence::{Evidence, Fact, Found};
+use super::judge;
+use super::periods::Span;
+use crate::human::{fmt_time, DRILL_KINDS};
+
+pub(super) fn day(t: OffsetDateTime) -> String {
+    let d = t.date();
+    format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day())
+}
+
+/// What a drill log says, for the auditor: scenario, outcome, regions, achieved vs target.
+fn details(v: &Value) -> Option<String> {
+    let kind = lookup(v, "kind")?.as_str()?;
+    if !DRILL_KINDS.contains(&kind) {
+        return None;
+    }
+    let s = |p: &str| lookup(v, p).and_then(Value::as_str).map(str::to_string);
+    let n = |p: &str| lookup(v, p).and_then(Value::as_u64);
+    let mut parts = Vec::new();
+    if let Some(x) = s("scenario") {
+        parts.push(format!("scenario: {x}"));
+    }
+    parts.push(format!(
+        "outcome: {}",
+        s("outcome").unwrap_or_else(|| "not recorded".into())
+    ));
+    if let (Some(a), Some(b)) = (s("source_region"), s("target_region")) {
+        parts.push(format!("{a} → {b}"));
+    }
+    for (name, key) in [("RTO", "rto_minutes"), ("RPO", "rpo_minutes")] {
+        let achieved = n(&format!("achieved.{key}"));
+        let target = n(&format!("targets.{key}"));
+        match (achieved, target) {
+            (Some(a), Some(t)) => parts.push(format!("{name} {a} min (target {t} min)")),
+            (Some(a), None) => parts.push(format!("{name} {a} min (no target)")),
+            (None, Some(t)) => parts.push(format!("{name} not measured (target {t} min)")),
+            (None, None) => {}
+        }
+    }
+    Some(parts.join("; "))
+}
+
+/// Cite `f` (once), flagging it late when recorded long after the fact it claims.
+pub(super) fn cite(f: &Fact, period: Option<&Span>, ctx: &Ctx, out: &mut Outcome) {
+    // A fact that names its period is late when recorded long after that period ended.
+    let (reference, what) = match period {
+        Some(s) if f.period.is_some() => (s.end, format!("{} ended", s.label())),
+        _ => (f.observed_at, "the fact".to_string()),
+    };
+    let late = f.recorded_at - reference > ctx.late_after;
+    let c = Cited {
+        seq: f.seq,
+        digest: f.digest,
+        record_hash: f.record_hash,
+        item: Some(f.item.clone()),
+        label: f.label.clone(),
+        observed_at: fmt_time(f.observed_at),
+        recorded_at: fmt_time(f.recorded_at),
+        late,
+        period: period.map(Span::label),
+        groups: f.groups.clone(),
+        details: details(&f.value),
+    };
+    if out.evidence.contains(&c) {
+        return;
+    }
+    if late {
+        out.findings.push(format!(
+            "{} was recorded on {}, {} days after {what} (record {})",
+            f.label,
+            day(f.recorded_at),
+            (f.recorded_at - reference).whole_days(),
+            f.seq
+        ));
+    }
+    out.evidence.push(c);
+}
+
+/// A group in words: Backup resource types get their noun.
+fn group_words(per: &str, g: &str) -> String {
+    if per == "resource type" {
+        let noun = match g {
+            "RDS" => Some("an RDS database"),
+            "Aurora" => Some("an Aurora cluster"),
+            "DynamoDB" => Some("a DynamoDB table"),
+            "EFS" => Some("an EFS file system"),
+            "EBS" => Some("an EBS volume"),
+            "EC2" => Some("an EC2 instance"),
+            "S3" => Some("an S3 bucket"),
+            "FSx" => Some("an FSx file system"),
+            "DocumentDB" => Some("a DocumentDB cluster"),
+            "Neptune" => Some("a Neptune cluster"),
+            "Redshift" => Some("a Redshift cluster"),
+            _ => None,
+        };
+        if let Some(noun) = noun {
+            return format!("{noun} (resource type {g})");
+        }
+    }
+    format!("{per} {g}")
+}
+
+/// The expected groups, or `Err(finding)` when the requirement expects groups and none
+/// can be named (fail closed: nothing to test is not a pass).
+fn expected_groups(
+    r: &Requirement,
+    ev: &Evidence,
+    ctx: &Ctx,
+    out: &mut Outcome,
+) -> Option<Result<BTreeSet<String>, String>> {
+    if r.expect.is_empty() {
+        return None;
+    }
+    let per = r.per.as_deref().unwrap_or("group");
+    let groups = judge::expected(&r.expect, ev, ctx.root, ctx.cutoff);
+    if groups.is_empty() {
+        let sources: Vec<&str> = r
+            .expect
+            .iter()
+            .map(|e| e.human.as_deref().unwrap_or(e.media_type()))
+            .filter(|s| !s.is_empty())
+            .collect();
+        return Some(Err(format!(
+            "no in-scope {per} is known: the evidence ({}) names none, so nothing shows the requirement met",
+            sources.join(" or ")
+        )));
+    }
+    for facts in groups.values() {
+        for f in facts {
+            cite(f, None, ctx, out);
+        }
+    }
+    Some(Ok(groups.into_keys().collect()))
+}
+
+/// The rejected facts among `facts`, as findings (`prefix` names the period).
+fn rejections<'a>(prefix: &str, facts: impl Iterator<Item = &'a Fact>, out: &mut Outcome) {
+    for f in facts {
+        if let Some(why) = &f.rejected {
+            let line = format!("{prefix}{} does not count: {why}", f.label);
+            if !out.findings.contains(&line) {
+                out.findings.push(line);
+            }
+        }
+    }
+}
+
+fn span_days(a: OffsetDateTime, b: OffsetDateTime) -> i64 {
+    (b - a).whole_days().max(0)
+}
+
+pub(super) fn every(r: &Requirement, found: &Found, ev: &Evidence, ctx: &Ctx, out: &mut Outcome) {
+    let Some(kind) = r.period else { return };
+    let what = r.what();
+    let per = r.per.as_deref().unwrap_or("group");
+    let at = ctx.w.at;
+    let end = ctx.w.to.min(at);
+    let spans = Span::covering(kind, ctx.w.from, end);
+    if spans.is_empty() {
+        out.findings
+            .push("the review period is empty (from is after to or at)".to_string());
+        return;
+    }
+    let expected = match expected_groups(r, ev, ctx, out) {
+        None => None,
+        Some(Ok(g)) => Some(g),
+        Some(Err(finding)) => {
+            out.status = if found.any_item || r.expect.iter().any(|e| !e.values.is_empty()) {
+                Status::Fail
+            } else {
+                Status::Unknown
+            };
+            out.findings.push(finding);
+            return;
+        }
+    };
+    let first = ev.first_recorded();
+    // The span a fact counts for: the one it names, else the one its time lies in.
+    let span_of = |f: &Fact, s: &Span| -> bool {
+        match &f.period {
+            Some(label) => *label == s.label(),
+            None => {
+                s.contains(f.observed_at)
+                    && f.observed_at <= at
+                    && f.observed_at >= ctx.w.from
+                    && f.observed_at <= ctx.w.to
+            }
+        }
+    };
+    let mut missing_any = false;
+    let mut soon = false;
+    let mut current_covered = false;
+    let current = Span::containing(kind, at);
+    for s in &spans {
+        let in_span: Vec<&Fact> = found.facts.iter().filter(|f| span_of(f, s)).collect();
+        let counting: Vec<&Fact> = in_span
+            .iter()
+            .copied()
+            .filter(|f| f.rejected.is_none())
+            .collect();
+        rejections(&format!("{}: ", s.label()), in_span.iter().copied(), out);
+        for f in &counting {
+            cite(f, Some(s), ctx, out);
+        }
+        let missing: Vec<String> = match &expected {
+            Some(groups) => {
+                let covered: BTreeSet<&String> =
+                    counting.iter().flat_map(|f| f.groups.iter()).collect();
+                groups
+                    .iter()
+                    .filter(|g| !covered.contains(g))
+                    .cloned()
+                    .collect()
+            }
+            None if counting.is_empty() => vec![String::new()],
+            None => Vec::new(),
+        };
+        let clipped = s.start < ctx.w.from || (s.end > ctx.w.to && ctx.w.to < at);
+        let state = if missing.is_empty() {
+            if s == &current {
+                current_covered = true;
+            }
+            "ok"
+        } else if s.end <= at && !clipped {
+            missing_any = true;
+            let before = match first {
+                Some(t) if s.end <= t => format!(
+                    " (the store's first record is from {}, after this period ended)",
+                    day(t)
+                ),
+                Some(t) if s.start < t => format!(
+                    " (the store's first record is from {}; earlier evidence is not in it)",
+                    day(t)
+                ),
+                None => " (the store holds no record)".to_string(),
+                _ => String::new(),
+            };
+            for g in &missing {
+                let noun = if g.is_empty() {
+                    what.clone()
+                } else {
+                    format!("{what} of {}", group_words(per, g))
+                };
+                out.findings
+                    .push(format!("{}: no {noun}{before}", s.label()));
+            }
+            "missing"
+        } else if s.end <= at || ctx.w.to < at {
+            let (a, b) = (s.start.max(ctx.w.from), s.end.min(end));
+            out.findings.push(format!(
+                "{}: not judged: only {} of its {} days lie in the review period, and they hold no {what}",
+                s.label(),
+                span_days(a, b),
+                span_days(s.start, s.end)
+            ));
+            "not-judged"
+        } else {
+            if s.end - at <= ctx.lead {
+                soon = true;
+                for g in &missing {
+                    let noun = if g.is_empty() {
+                        what.clone()
+                    } else {
+                        format!("{what} of {}", group_words(per, g))
+                    };
+                    out.findings.push(format!(
+                        "{}: no {noun} yet; due by {}",
+                        s.label(),
+                        day(s.end - Duration::seconds(1))
+                    ));
+                }
+            }
+            "open"
+        };
+        out.periods.push(PeriodResult {
+            label: s.label(),
+            start: fmt_time(s.start),
+            end: fmt_time(s.end),
+            count: counting.len(),
+            state,
+            missing: missing.into_iter().filter(|g| !g.is_empty()).collect(),
+        });
+    }
+    let due = if current_covered {
+        current.next().end
+    } else {
+        current.end
+    };
+    set_due(out, due, at);
+    out.status = if missing_any {
+        Status::Fail
+    } else if soon {
+        Status::DueSoon
+    } else {
+        Status::Pass
+    };
+    super::changes::after_changes(r, found, ev, ctx, out);
+}
+
+pub(super) fn within(r: &Requirement, found: &Found, ev: &Evidence, ctx: &Ctx, out: &mut Outcome) {
+    let Some(days) = r.days else { return };
+    let what = r.what();
+    let at = ctx.w.at;
+    let max_age = Duration::days(i64::from(days));
+    let recent = |f: &&Fact| f.observed_at <= at && at - f.observed_at <= max_age;
+    rejections("", found.facts.iter().filter(recent), out);
+    let facts: Vec<&Fact> = found
+        .facts
+        .iter()
+        .filter(|f| f.observed_at <= at && f.rejected.is_none())
+        .collect();
+    let Some(latest) = facts.last() else {
+        out.status = Status::Fail;
+        out.findings.push(format!("no {what} on record"));
+        super::changes::after_changes(r, found, ev, ctx, out);
+        return;
+    };
+    for f in facts.iter().filter(|f| at - f.observed_at <= max_age) {
+        cite(f, None, ctx, out);
+    }
+    let due = latest.observed_at + max_age;
+    set_due(out, due, at);
+    if due <= at {
+        cite(latest, None, ctx, out);
+        out.status = Status::Fail;
+        out.findings.push(format!(
+            "no {what} since {} (more than {days} days before {})",
+            day(latest.observed_at),
+            day(at)
+        ));
+    } else if due - at <= ctx.lead {
+        out.status = Status::DueSoon;
+        out.findings.push(format!(
+            "the last {what} was on {}; the next is due by {}",
+            day(latest.observed_at),
+            day(due)
+        ));
+    } else {
+        out.status = Status::Pass;
+    }
+    super::changes::after_changes(r, found, ev, ctx, out);
+}
+
+pub(super) fn present(r: &Requirement, found: &Found, ev: &Evidence, ctx: &Ctx, out: &mut Outcome) {
+    let what = r.what();
+    let per = r.per.as_deref().unwrap_or("group");
+    if !found.any_item {
+        let media: Vec<&str> = r.evidence.iter().map(|m| m.media_type()).collect();
+        out.status = Status::Unknown;
+        out.findings.push(format!(
+            "no {what} in the store yet (evidence of type {})",
+            media.join(" or ")
+        ));
+        return;
+    }
+    let facts: Vec<&Fact> = found.facts.iter().collect();
+    for f in &facts {
+        let c = Cited {
+            seq: f.seq,
+            digest: f.digest,
+            record_hash: f.record_hash,
+            item: Some(f.item.clone()),
+            label: f.label.clone(),
+            observed_at: fmt_time(f.observed_at),
+            recorded_at: fmt_time(f.recorded_at),
+            late: false,
+            period: None,
+            groups: f.groups.clone(),
+            details: details(&f.value),
+        };
+        if !out
+            .evidence
+            .iter()
+            .any(|e| e.seq == c.seq && e.item == c.item && e.label == c.label)
+        {
+            out.evidence.push(c);
+        }
+    }
+    let mut failing = false;
+    for a in &found.absent {
+        failing = true;
+        out.findings.push(format!("no {a} in the store"));
+    }
+    match expected_groups(r, ev, ctx, out) {
+        None => {}
+        Some(Err(finding)) => {
+            failing = true;
+            out.findings.push(finding);
+        }
+        Some(Ok(groups)) => {
+            let mut covered: BTreeMap<&String, bool> = BTreeMap::new();
+            for f in facts.iter().filter(|f| f.rejected.is_none()) {
+                for g in &f.groups {
+                    covered.insert(g, true);
+                }
+            }
+            for g in groups.iter().filter(|g| !covered.contains_key(g)) {
+                failing = true;
+                out.findings
+                    .push(format!("no passing {what} for {}", group_words(per, g)));
+            }
+        }
+    }
+    let rejected: Vec<&&Fact> = facts.iter().filter(|f| f.rejected.is_some()).collect();
+    if facts.is_empty() {
+        failing = true;
+        out.findings.push(format!(
+            "the evidence up to {} holds no {what}",
+            day(ctx.w.at)
+        ));
+    } else if !rejected.is_empty() {
+        failing = true;
+        const SHOWN: usize = 20;
+        out.findings.extend(rejected.iter().take(SHOWN).map(|f| {
+            // "CloudWatch alarm a2: …", but "restore job rj-2: …", not "restore job restore job".
+            let noun = if f.label.starts_with(&what) {
+                String::new()
+            } else {
+                format!("{what} ")
+            };
+            format!(
+                "{noun}{}: {}",
+                f.label,
+                f.rejected.as_deref().unwrap_or_default()
+            )
+        }));
+        if rejected.len() > SHOWN {
+            out.findings.push(format!(
+                "and {} more (of {} in scope)",
+                rejected.len() - SHOWN,
+                facts.len()
+            ));
+        }
+    }
+    out.status = if failing { Status::Fail } else { Status::Pass };
+}
