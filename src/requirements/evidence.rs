@@ -110,6 +110,8 @@ pub struct Fact {
     pub groups: Vec<String>,
     /// The calendar period the fact names (`period_field`), e.g. `2026-Q2`.
     pub period: Option<String>,
+    /// What its evidence table calls one fact (`what`), for findings.
+    pub noun: Option<String>,
 }
 
 impl Fact {
@@ -257,6 +259,7 @@ pub fn find(m: &Matcher, ev: &Evidence, cutoff: OffsetDateTime) -> Found {
                 rejected: None,
                 groups: Vec::new(),
                 period,
+                noun: m.what.clone(),
             };
             match key {
                 Some(k) => {

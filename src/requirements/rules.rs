@@ -137,10 +137,9 @@ fn expected_groups(
             sources.join(" or ")
         )));
     }
-    for facts in groups.values() {
-        for f in facts {
-            cite(f, None, ctx, out);
-        }
+    // The fact that first names each group stands for the inventory (not every resource).
+    for f in groups.values().filter_map(|facts| facts.first()) {
+        cite(f, None, ctx, out);
     }
     Some(Ok(groups.into_keys().collect()))
 }
@@ -227,7 +226,9 @@ pub(super) fn every(r: &Requirement, found: &Found, ev: &Evidence, ctx: &Ctx, ou
             None if counting.is_empty() => vec![String::new()],
             None => Vec::new(),
         };
-        let clipped = s.start < ctx.w.from || (s.end > ctx.w.to && ctx.w.to < at);
+        // `--to 2026-12-31` means the end of that day (23:59:59): that cuts nothing.
+        let clipped = s.start < ctx.w.from
+            || (s.end > ctx.w.to + Duration::seconds(1) && ctx.w.to < at);
         let state = if missing.is_empty() {
             if s == &current {
                 current_covered = true;
@@ -425,7 +426,8 @@ pub(super) fn present(r: &Requirement, found: &Found, ev: &Evidence, ctx: &Ctx, 
         const SHOWN: usize = 20;
         out.findings.extend(rejected.iter().take(SHOWN).map(|f| {
             // "CloudWatch alarm a2: …", but "restore job rj-2: …", not "restore job restore job".
-            let noun = if f.label.starts_with(&what) {
+            let what = f.noun.as_deref().unwrap_or(&what);
+            let noun = if f.label.starts_with(what) {
                 String::new()
             } else {
                 format!("{what} ")

@@ -83,7 +83,7 @@ pub fn drill(kind: &str, id: &str, ended: OffsetDateTime, outcome: &str) -> Stri
         ""
     };
     let scenario = if kind == "restore-test" {
-        ""
+        "checks = [\"row counts match the source\"]\nresource_types = [\"RDS\"]\n"
     } else {
         "scenario = \"test scenario\"\n"
     };
@@ -245,5 +245,27 @@ impl Builder {
         let p = evidenced::submit::prepare(probe, "submit").unwrap();
         let blobs = p.blobs.iter().map(|b| b.to_bytes().to_vec()).collect();
         self.add(p.draft, blobs, recorded_at);
+    }
+}
+
+impl Builder {
+    /// The backup collector's inventory: one protected resource of each Backup type, in
+    /// 111122223333/us-east-1, recorded at `at`.
+    pub fn inventory(&mut self, types: &[&str], at: OffsetDateTime) {
+        let resources: Vec<serde_json::Value> = types
+            .iter()
+            .map(|t| json!({"resource_arn": format!("arn:aws:test:us-east-1:111122223333:{t}"), "resource_type": t, "last_backup_time": ts(at)}))
+            .collect();
+        self.machine(
+            "backup",
+            "111122223333",
+            "us-east-1",
+            &[(
+                "backup/protected-resources.json",
+                PROTECTED_MEDIA_TYPE,
+                json!({"account": "111122223333", "region": "us-east-1", "resources": resources}),
+            )],
+            at,
+        );
     }
 }

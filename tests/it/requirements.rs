@@ -32,6 +32,7 @@ fn quarter_findings(o: &Outcome) -> Vec<&String> {
 #[test]
 fn bar_002_fails_naming_the_quarter_without_a_restore_test_and_passes_once_it_has_one() {
     let mut b = Builder::default();
+    b.inventory(&["RDS"], datetime!(2025-01-02 0:00 UTC));
     b.drill(
         "restore-test",
         "rt-q1",
@@ -53,10 +54,7 @@ fn bar_002_fails_naming_the_quarter_without_a_restore_test_and_passes_once_it_ha
     let e = eval(&b.ev, year_2025());
     let o = req(&e, "BAR-002");
     assert_eq!(o.status, Status::Fail, "{o:#?}");
-    assert_eq!(
-        quarter_findings(o),
-        ["2025-Q3 has no successful restore test"]
-    );
+    assert_eq!(quarter_findings(o), ["2025-Q3: no validated restore of an RDS database (resource type RDS)"]);
     let states: Vec<_> = o
         .periods
         .iter()
@@ -71,7 +69,8 @@ fn bar_002_fails_naming_the_quarter_without_a_restore_test_and_passes_once_it_ha
             ("2025-Q4", "ok")
         ]
     );
-    assert_eq!(o.evidence.len(), 3);
+    // Three restore tests and the inventory entry naming the type.
+    assert_eq!(o.evidence.len(), 4);
 
     b.drill(
         "restore-test",
@@ -88,7 +87,7 @@ fn bar_002_fails_naming_the_quarter_without_a_restore_test_and_passes_once_it_ha
         .iter()
         .find(|c| c.label == "restore-test rt-q3")
         .unwrap();
-    assert_eq!(q3.seq, 4);
+    assert_eq!(q3.seq, 5);
     assert_eq!(q3.observed_at, "2025-08-14T13:42:00Z");
     assert!(!q3.late);
 }
@@ -102,6 +101,7 @@ fn a_failed_drill_never_satisfies_a_requirement() {
         to: at,
     };
     let mut b = Builder::default();
+    b.inventory(&["RDS"], at - Duration::days(200));
     b.drill(
         "region-failover",
         "dr-fail",
@@ -130,7 +130,13 @@ fn a_failed_drill_never_satisfies_a_requirement() {
     let bar = req(&e, "BAR-002");
     let q2 = bar.periods.iter().find(|p| p.label == "2026-Q2").unwrap();
     assert_eq!(q2.count, 0, "{bar:#?}");
-    assert!(bar.evidence.is_empty());
+    assert!(bar.evidence.iter().all(|c| !c.label.starts_with("restore-test")));
+    assert!(
+        bar.findings
+            .contains(&"2026-Q2: restore-test rt-fail does not count: its outcome is fail".to_string()),
+        "{:#?}",
+        bar.findings
+    );
 }
 
 #[test]
@@ -166,7 +172,7 @@ fn region_failover_counts_within_twelve_months_only() {
     assert!(
         o.findings
             .iter()
-            .any(|f| f.starts_with("no region-failover drill since 2025-10-02")),
+            .any(|f| f.starts_with("no recovery into another region since 2025-10-02")),
         "{:?}",
         o.findings
     );
@@ -214,6 +220,7 @@ fn az_drill_350_days_old_is_due_soon_with_a_30_day_lead() {
 #[test]
 fn evidence_recorded_long_after_the_fact_is_flagged() {
     let mut b = Builder::default();
+    b.inventory(&["RDS"], datetime!(2025-01-02 0:00 UTC));
     b.human(
         &drill(
             "restore-test",
@@ -235,7 +242,7 @@ fn evidence_recorded_long_after_the_fact_is_flagged() {
     assert!(
         o.findings
             .iter()
-            .any(|f| f.contains("recorded 40 days after the fact")),
+            .any(|f| f == "restore-test rt-late was recorded on 2025-09-10, 40 days after the fact (record 2)"),
         "{:?}",
         o.findings
     );
@@ -246,6 +253,7 @@ fn restore_jobs_count_only_when_completed_and_validated() {
     let q3 = datetime!(2025-08-20 10:00 UTC);
     let recorded = q3 + Duration::hours(2);
     let mut b = Builder::default();
+    b.inventory(&["RDS"], datetime!(2025-01-02 0:00 UTC));
     b.restore_jobs(
         json!([
             job("failed", "FAILED", q3, None),
@@ -258,7 +266,15 @@ fn restore_jobs_count_only_when_completed_and_validated() {
     let o = eval(&b.ev, year_2025());
     let o = req(&o, "BAR-002");
     assert!(o.periods.iter().all(|p| p.count == 0), "{o:#?}");
-    assert!(quarter_findings(o).contains(&&"2025-Q3 has no successful restore test".to_string()));
+    let f = quarter_findings(o);
+    for want in [
+        "2025-Q3: restore job timed-out (111122223333/us-east-1) does not count: validation_status is \"TIMED_OUT\", not \"SUCCESSFUL\"",
+        "2025-Q3: restore job validation-failed (111122223333/us-east-1) does not count: validation_status is \"FAILED\", not \"SUCCESSFUL\"",
+        "2025-Q3: restore job unvalidated (111122223333/us-east-1) does not count: validation_status is absent (expected \"SUCCESSFUL\")",
+        "2025-Q3: no validated restore of an RDS database (resource type RDS)",
+    ] {
+        assert!(f.contains(&&want.to_string()), "{want}: {f:#?}");
+    }
 
     b.restore_jobs(
         json!([job("good", "COMPLETED", q3, Some("SUCCESSFUL"))]),
@@ -271,9 +287,9 @@ fn restore_jobs_count_only_when_completed_and_validated() {
     let c = o
         .evidence
         .iter()
-        .find(|c| c.label == "restore job good")
+        .find(|c| c.label == "restore job good (111122223333/us-east-1)")
         .unwrap();
-    assert_eq!(c.seq, 2);
+    assert_eq!(c.seq, 3);
     assert_eq!(c.observed_at, ts(q3));
 }
 
@@ -281,6 +297,7 @@ fn restore_jobs_count_only_when_completed_and_validated() {
 fn restore_jobs_take_the_latest_recorded_state_per_job() {
     let q3 = datetime!(2025-08-20 10:00 UTC);
     let mut b = Builder::default();
+    b.inventory(&["RDS"], datetime!(2025-01-02 0:00 UTC));
     // Seen running, later completed and validated: counts.
     b.restore_jobs(json!([{"restore_job_id": "j1", "status": "RUNNING", "creation_date": ts(q3), "resource_type": "RDS", "recovery_point_arn": "rp"}]), q3);
     b.restore_jobs(
@@ -292,6 +309,7 @@ fn restore_jobs_take_the_latest_recorded_state_per_job() {
 
     // Seen validating, later validation failed: does not count.
     let mut b = Builder::default();
+    b.inventory(&["RDS"], datetime!(2025-01-02 0:00 UTC));
     b.restore_jobs(
         json!([job("j2", "COMPLETED", q3, Some("SUCCESSFUL"))]),
         q3 + Duration::hours(1),
@@ -314,6 +332,26 @@ async fn restore_jobs_appended_to_a_store_satisfy_bar_002_for_their_quarter() {
         datetime!(2025-08-10 0:00 UTC),
         datetime!(2025-11-10 0:00 UTC),
     );
+    let mut inventory = Builder::default();
+    inventory.inventory(&["RDS"], datetime!(2025-01-02 0:00 UTC));
+    let r = inventory.ev.records[0].record.clone();
+    let blobs: Vec<evidenced::digest::Blob> = inventory
+        .ev
+        .blobs
+        .values()
+        .map(|b| evidenced::digest::Blob::new(b.clone()))
+        .collect();
+    let draft = evidenced::record::Draft {
+        collector: r.collector,
+        kind: r.kind,
+        scope: r.scope,
+        status: r.status,
+        errors: r.errors,
+        items: r.items,
+        caller_arn: None,
+        api_calls: vec![],
+    };
+    store.append(draft, &blobs).await.unwrap();
     for (jobs, at) in [
         (
             json!([
@@ -346,12 +384,24 @@ async fn restore_jobs_appended_to_a_store_satisfy_bar_002_for_their_quarter() {
     let e = evaluate(&cat, &ev, w, &Options::default());
     let o = req(&e, "BAR-002");
     assert_eq!(o.status, Status::Fail);
+    let got: Vec<String> = quarter_findings(o).into_iter().cloned().collect();
     assert_eq!(
-        quarter_findings(o),
-        ["2025-Q3 has no successful restore test"]
+        got,
+        [
+            "2025-Q3: restore job d (111122223333/us-east-1) does not count: validation_status is \"TIMED_OUT\", not \"SUCCESSFUL\"".to_string(),
+            format!(
+                "2025-Q3: no validated restore of an RDS database (resource type RDS) (the store's first record is from {}, after this period ended)",
+                &ts(ev.records[0].record.recorded_at)[..10]
+            ),
+        ]
     );
-    let cited: Vec<u64> = o.evidence.iter().map(|c| c.seq).collect();
-    assert_eq!(cited, [1, 1, 3]);
+    let restores: Vec<_> = o
+        .evidence
+        .iter()
+        .filter(|c| c.label.starts_with("restore job"))
+        .collect();
+    let cited: Vec<u64> = restores.iter().map(|c| c.seq).collect();
+    assert_eq!(cited, [2, 2, 4]);
     // Recorded today, a year after the jobs: flagged, not hidden.
-    assert!(o.evidence.iter().all(|c| c.late));
+    assert!(restores.iter().all(|c| c.late));
 }

@@ -62,7 +62,7 @@ fn present_rules_are_unknown_without_evidence_and_judge_the_latest_snapshot() {
         (draft, blob)
     };
     let (d, blob) = alarms(
-        json!([{"name": "a1", "alarm_actions": ["sns"]}, {"name": "a2", "alarm_actions": []}]),
+        json!([{"name": "a1", "alarm_actions": ["sns"], "actions_enabled": true}, {"name": "a2", "alarm_actions": [], "actions_enabled": true}]),
         at - Duration::days(2),
     );
     b.add(d, vec![blob], at - Duration::days(2));
@@ -71,19 +71,19 @@ fn present_rules_are_unknown_without_evidence_and_judge_the_latest_snapshot() {
     assert_eq!(arc.status, Status::Fail);
     assert_eq!(
         arc.findings,
-        ["CloudWatch alarm a2: alarm_actions is absent or empty"]
+        ["CloudWatch alarm a2 (1/us-east-1): alarm_actions is absent or empty"]
     );
 
     let (d, blob) = alarms(
-        json!([{"name": "a1", "alarm_actions": ["sns"]}, {"name": "a2", "alarm_actions": ["sns"]}]),
+        json!([{"name": "a1", "alarm_actions": ["sns"], "actions_enabled": true}, {"name": "a2", "alarm_actions": ["sns"], "actions_enabled": false}]),
         at - Duration::days(1),
     );
     b.add(d, vec![blob], at - Duration::days(1));
     let e = eval(&b.ev, w);
     assert_eq!(
-        req(&e, "ARC-005").status,
-        Status::Pass,
-        "the latest snapshot is what counts"
+        req(&e, "ARC-005").findings,
+        ["CloudWatch alarm a2 (1/us-east-1): actions_enabled is false, not true"],
+        "the latest snapshot is what counts, and disabled actions do not"
     );
 }
 
@@ -112,7 +112,7 @@ fn fresh_lists_every_gap_longer_than_allowed() {
     let o = req(&e, "FRESH");
     assert_eq!(o.status, Status::Fail, "{o:#?}");
     assert_eq!(o.findings.len(), 1, "{:?}", o.findings);
-    assert!(o.findings[0].contains("collector backup: no committed record from 2026-06-04T00:00:00Z to 2026-06-08T00:00:00Z"), "{:?}", o.findings);
+    assert!(o.findings[0].contains("collector backup in 111122223333/us-east-1: no committed record from 2026-06-04T00:00:00Z to 2026-06-08T00:00:00Z"), "{:?}", o.findings);
 
     let opts = Options {
         schedules: [("backup".to_string(), Duration::days(3))].into(),
@@ -171,7 +171,8 @@ fn a_malformed_catalog_is_rejected_naming_the_requirement_and_key() {
         ("[[requirement]]\nid = \"X-2\"\ntitle = \"t\"\nrule = \"within\"\ndays = 30\nperod = \"quarter\"\n", "X-2", "perod"),
         ("[[requirement]]\nid = \"X-3\"\ntitle = \"t\"\nrule = \"within\"\ndays = 30\n[[requirement.evidence]]\nhuman = \"restore-tset\"\n", "X-3", "evidence[0].human"),
         ("[[requirement]]\nid = \"X-4\"\ntitle = \"t\"\nrule = \"sometimes\"\n", "X-4", "sometimes"),
-        ("[[requirement]]\nid = \"X-5\"\ntitle = \"t\"\nrule = \"within\"\ndays = 30\n[[requirement.evidence]]\nhuman = \"az-failover\"\nrequire = { exists = [\"x\"] }\n", "X-5", "evidence[0].require"),
+        ("[[requirement]]\nid = \"X-5\"\ntitle = \"t\"\nrule = \"within\"\ndays = 30\n[[requirement.evidence]]\nhuman = \"az-failover\"\nin_period = true\n", "X-5", "evidence[0].in_period"),
+        ("[[requirement]]\nid = \"X-6\"\ntitle = \"t\"\nrule = \"within\"\ndays = 30\n[[requirement.expect]]\nvalues = [\"a\"]\n[[requirement.evidence]]\nhuman = \"az-failover\"\n", "X-6", "expect"),
     ];
     for (text, id, key) in cases {
         let err = Catalog::parse("my-catalog.toml", text)
@@ -205,7 +206,7 @@ human = "tabletop"
     let e = evaluate(&cat, &b.ev, w, &Options::default());
     let o = req(&e, "OPS-7");
     assert_eq!(o.status, Status::Fail);
-    assert_eq!(o.findings, ["2026-02 has no tabletop exercise"]);
+    assert_eq!(o.findings, ["2026-02: no tabletop exercise"]);
     assert_eq!(o.due.as_deref(), Some("2026-04-01T00:00:00Z"));
 }
 

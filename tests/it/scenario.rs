@@ -312,13 +312,21 @@ fn buckets() -> Value {
 /// The first of each month at 06:00 from 2025-10 to 2026-12.
 fn collection_times() -> Vec<OffsetDateTime> {
     let mut out = Vec::new();
-    let mut s = Span::containing(
-        evidenced::requirements::catalog::Period::Month,
-        datetime!(2025-10-01 0:00 UTC),
-    );
+    let mut s = Span::containing(evidenced::requirements::catalog::Period::Month, datetime!(2025-10-01 0:00 UTC));
     while s.start <= datetime!(2026-12-01 0:00 UTC) {
         out.push(s.start + Duration::hours(6));
         s = s.next();
+    }
+    out
+}
+
+/// Every Wednesday at 06:00 from 2025-10-01 to 2026-12-01: the backup collector's runs.
+fn backup_times() -> Vec<OffsetDateTime> {
+    let mut out = Vec::new();
+    let mut t = datetime!(2025-10-01 6:00 UTC);
+    while t <= datetime!(2026-12-01 6:00 UTC) {
+        out.push(t);
+        t += Duration::days(7);
     }
     out
 }
@@ -328,7 +336,8 @@ fn human_records() -> Vec<(OffsetDateTime, String)> {
         format!("kind = \"objective\"\nid = \"{id}\"\nworkload = \"{workload}\"\nrto_minutes = {rto}\nrpo_minutes = {rpo}\nowner = \"head-of-platform\"\napproved_at = \"2025-09-15T10:00:00Z\"\nresource_types = [{types}]\n")
     };
     let drill = |kind: &str, id: &str, ended: &str, extra: &str| {
-        format!("kind = \"{kind}\"\nid = \"{id}\"\nstarted_at = \"{ended}\"\nended_at = \"{ended}\"\noutcome = \"pass\"\nparticipants = [\"ops-oncall\"]\nscenario = \"{kind} game day\"\n{extra}")
+        let started = ended.replace("T12:", "T09:");
+        format!("kind = \"{kind}\"\nid = \"{id}\"\nstarted_at = \"{started}\"\nended_at = \"{ended}\"\noutcome = \"pass\"\nparticipants = [\"ops-oncall\"]\nscenario = \"{kind} game day\"\n{extra}")
     };
     let review = |q: &str, at: &str| {
         format!("kind = \"access-review\"\nid = \"access-review-{q}\"\nquarter = \"{q}\"\nreviewer = \"security-lead\"\nreviewed_at = \"{at}\"\ndecisions = [\"removed unused users\"]\n")
@@ -360,13 +369,9 @@ pub fn year() -> Evidence {
     let mut b = Builder::default();
     let mut events: Vec<(OffsetDateTime, Box<dyn FnOnce(&mut Builder)>)> = Vec::new();
     let restores = restores();
-    let times = collection_times();
-    for (i, &t) in times.iter().enumerate() {
-        let prev = if i == 0 {
-            t - Duration::days(31)
-        } else {
-            times[i - 1]
-        };
+    let weeks = backup_times();
+    for (i, &t) in weeks.iter().enumerate() {
+        let prev = if i == 0 { t - Duration::days(7) } else { weeks[i - 1] };
         for (account, region) in [(A, EAST), (A, WEST), (B, EAST), (B, WEST)] {
             if (account, region) == (B, EAST) {
                 events.push((t, Box::new(move |b: &mut Builder| {
@@ -377,86 +382,36 @@ pub fn year() -> Evidence {
             let jobs: Vec<Value> = restores
                 .iter()
                 .filter(|(a, r, j)| {
-                    let done = OffsetDateTime::parse(
-                        j["completion_date"].as_str().unwrap(),
-                        &time::format_description::well_known::Rfc3339,
-                    )
-                    .unwrap();
+                    let done = OffsetDateTime::parse(j["completion_date"].as_str().unwrap(), &time::format_description::well_known::Rfc3339).unwrap();
                     *a == account && *r == region && done >= prev && done < t
                 })
                 .map(|(_, _, j)| j.clone())
                 .collect();
-            let copies: Vec<Value> = if (account, region) == (A, EAST)
-                && prev < datetime!(2026-03-05 03:10 UTC)
-                && t > datetime!(2026-03-05 03:10 UTC)
-            {
+            let copied = datetime!(2026-03-05 03:10 UTC);
+            let copies: Vec<Value> = if (account, region) == (A, EAST) && prev <= copied && copied < t {
                 vec![copy_job()]
             } else {
                 vec![]
             };
-            events.push((
-                t,
-                Box::new(move |b: &mut Builder| {
-                    b.machine(
-                        "backup",
-                        account,
-                        region,
-                        &[
-                            (
-                                "backup/protected-resources.json",
-                                PROTECTED_MEDIA_TYPE,
-                                protected(account, region, t),
-                            ),
-                            (
-                                "backup/restore-jobs.json",
-                                RESTORE_JOBS_MEDIA_TYPE,
-                                json!({"account": account, "region": region, "restore_jobs": jobs}),
-                            ),
-                            (
-                                "backup/copy-jobs.json",
-                                COPY_JOBS_MEDIA_TYPE,
-                                json!({"account": account, "region": region, "copy_jobs": copies}),
-                            ),
-                        ],
-                        t,
-                    );
-                    b.machine(
-                        "config",
-                        account,
-                        region,
-                        &[(
-                            "config/resources.json",
-                            RESOURCES_MEDIA_TYPE,
-                            config_resources(account, region),
-                        )],
-                        t + Duration::minutes(1),
-                    );
-                    b.machine(
-                        "cloudwatch",
-                        account,
-                        region,
-                        &[(
-                            "cloudwatch/alarms.json",
-                            ALARMS_MEDIA_TYPE,
-                            alarms(account, region),
-                        )],
-                        t + Duration::minutes(2),
-                    );
-                }),
-            ));
+            events.push((t, Box::new(move |b: &mut Builder| {
+                b.machine("backup", account, region, &[
+                    ("backup/protected-resources.json", PROTECTED_MEDIA_TYPE, protected(account, region, t)),
+                    ("backup/restore-jobs.json", RESTORE_JOBS_MEDIA_TYPE, json!({"account": account, "region": region, "restore_jobs": jobs})),
+                    ("backup/copy-jobs.json", COPY_JOBS_MEDIA_TYPE, json!({"account": account, "region": region, "copy_jobs": copies})),
+                ], t);
+            })));
         }
-        events.push((
-            t + Duration::minutes(3),
-            Box::new(move |b: &mut Builder| {
-                b.machine(
-                    "s3",
-                    A,
-                    EAST,
-                    &[("s3/buckets.json", BUCKETS_MEDIA_TYPE, buckets())],
-                    t + Duration::minutes(3),
-                );
-            }),
-        ));
+    }
+    for t in collection_times() {
+        for (account, region) in [(A, EAST), (A, WEST), (B, WEST)] {
+            events.push((t, Box::new(move |b: &mut Builder| {
+                b.machine("config", account, region, &[("config/resources.json", RESOURCES_MEDIA_TYPE, config_resources(account, region))], t + Duration::minutes(1));
+                b.machine("cloudwatch", account, region, &[("cloudwatch/alarms.json", ALARMS_MEDIA_TYPE, alarms(account, region))], t + Duration::minutes(2));
+            })));
+        }
+        events.push((t + Duration::minutes(3), Box::new(move |b: &mut Builder| {
+            b.machine("s3", A, EAST, &[("s3/buckets.json", BUCKETS_MEDIA_TYPE, buckets())], t + Duration::minutes(3));
+        })));
     }
     for (t, text) in human_records() {
         events.push((t, Box::new(move |b: &mut Builder| b.human_at(&text, t))));
@@ -468,12 +423,12 @@ pub fn year() -> Evidence {
     b.ev
 }
 
-/// The configured schedules: every collector on the 1st of the month.
+/// The configured schedules: backup weekly, the others on the 1st of the month.
 pub fn options() -> Options {
     Options::default().with_schedules(
-        ["backup", "config", "cloudwatch", "s3"]
+        [("backup", "0 0 6 * * WED")]
             .into_iter()
-            .map(|c| (c, "0 0 6 1 * *")),
+            .chain(["config", "cloudwatch", "s3"].into_iter().map(|c| (c, "0 0 6 1 * *"))),
     )
 }
 
@@ -642,9 +597,10 @@ fn arc_005_is_judged_per_account_and_region_and_stable_over_unchanged_collection
     .collect();
     let want = (
         evidenced::requirements::Status::Fail,
-        vec![format!(
-            "CloudWatch alarm high-cpu ({A}/{WEST}): alarm_actions is absent or empty"
-        )],
+        vec![
+            format!("CloudWatch alarm high-cpu ({A}/{WEST}): alarm_actions is absent or empty"),
+            format!("CloudWatch alarm high-cpu ({B}/{WEST}): alarm_actions is absent or empty"),
+        ],
     );
     assert!(statuses.iter().all(|s| *s == want), "{statuses:#?}");
 }
@@ -656,7 +612,7 @@ fn fresh_fails_when_every_run_against_one_account_fails() {
     assert_eq!(o.status, evidenced::requirements::Status::Fail);
     assert_eq!(
         o.findings,
-        [format!("collector backup in {B}/{EAST}: no committed record; all 15 runs failed (last error: sts:AssumeRole: AccessDenied: not authorized to perform sts:AssumeRole on arn:aws:iam::444455556666:role/evidenced-reader)")]
+        [format!("collector backup in {B}/{EAST}: no committed record; all 61 runs failed (last error: sts:AssumeRole: AccessDenied: not authorized to perform sts:AssumeRole on arn:aws:iam::444455556666:role/evidenced-reader)")]
     );
 }
 
