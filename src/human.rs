@@ -1,5 +1,6 @@
-//! Human records: drill logs, restore-test records, RTO/RPO objectives and access reviews,
-//! as Markdown with TOML front matter (`+++` fences), plain TOML, or JSON.
+//! Human records: drill logs, restore-test records, RTO/RPO objectives, access reviews,
+//! significant changes and reviewed declarations (public-bucket allowlist, data
+//! classification, backup scope), as Markdown with TOML front matter (`+++` fences), plain TOML, or JSON.
 //!
 //! Parsing is strict: every field is checked and unknown fields are refused (a typo such as
 //! `outcom` would otherwise silently drop evidence). Errors name the file and the field, or
@@ -7,12 +8,14 @@
 //! normalised canonical JSON form.
 
 mod fields;
+mod kinds;
+mod names;
 
 use serde_json::{Map, Value};
 use time::OffsetDateTime;
 
 pub use fields::fmt_time;
-use fields::Fields;
+pub use names::BACKUP_RESOURCE_TYPES;
 
 /// Largest human record accepted, in bytes. Drill logs are text; anything larger is a
 /// mistake or an attack.
@@ -41,6 +44,10 @@ pub const ALL_KINDS: &[&str] = &[
     "tabletop",
     "objective",
     "access-review",
+    "change",
+    "public-bucket-allowlist",
+    "data-classification",
+    "backup-scope",
 ];
 
 /// A human record that could not be accepted: names the file and the field or line.
@@ -67,7 +74,8 @@ pub struct HumanRecord {
     pub kind: String,
     pub id: String,
     /// The time the record's fact refers to: the end of a drill, the approval of an
-    /// objective, the review time (or submission time) of an access review.
+    /// objective, the review time (or submission time) of an access review, the time of a
+    /// change, the review time of a declaration.
     pub observed_at: OffsetDateTime,
     /// Normalised form, to be stored as canonical JSON.
     pub canonical: Value,
@@ -131,7 +139,7 @@ pub fn parse(name: &str, bytes: &[u8], now: OffsetDateTime) -> Result<HumanRecor
         }
     };
     let file_name = name.rsplit('/').next().unwrap_or(name).to_string();
-    let (kind, id, observed_at, mut canonical) = validate(&file, doc, now)?;
+    let (kind, id, observed_at, mut canonical) = kinds::validate(&file, doc, now)?;
     if let Some(body) = body {
         let trimmed = body.trim();
         if !trimmed.is_empty() {
@@ -247,92 +255,7 @@ fn toml_to_json(v: toml::Value) -> Value {
     }
 }
 
-type Validated = (String, String, OffsetDateTime, Map<String, Value>);
-
-fn validate(
-    file: &str,
-    doc: Map<String, Value>,
-    now: OffsetDateTime,
-) -> Result<Validated, InputError> {
-    let mut f = Fields::new(file, &doc, now);
-    let kind = f.enum_str("kind", ALL_KINDS)?;
-    let id = f.id("id")?;
-    let mut out = Map::new();
-    out.insert("kind".into(), Value::String(kind.clone()));
-    out.insert("id".into(), Value::String(id.clone()));
-    let observed_at = match kind.as_str() {
-        "objective" => {
-            f.copy_str(&mut out, "workload", true)?;
-            f.copy_minutes(&mut out, "rto_minutes", true)?;
-            f.copy_minutes(&mut out, "rpo_minutes", true)?;
-            f.copy_str(&mut out, "owner", true)?;
-            let approved = f.time("approved_at")?;
-            out.insert(
-                "approved_at".into(),
-                Value::String(fields::fmt_time(approved)),
-            );
-            f.copy_str_list(&mut out, "participants", 0)?;
-            approved
-        }
-        "access-review" => {
-            let quarter = f.quarter("quarter")?;
-            out.insert("quarter".into(), Value::String(quarter));
-            f.copy_str(&mut out, "reviewer", true)?;
-            f.copy_decisions(&mut out, "decisions")?;
-            match f.opt_time("reviewed_at")? {
-                Some(t) => {
-                    out.insert("reviewed_at".into(), Value::String(fields::fmt_time(t)));
-                    t
-                }
-                None => now,
-            }
-        }
-        _ => {
-            let started = f.time("started_at")?;
-            let ended = f.time("ended_at")?;
-            if ended <= started {
-                return Err(f.error(
-                    "ended_at",
-                    format!(
-                        "must be after started_at ({} is not after {})",
-                        fields::fmt_time(ended),
-                        fields::fmt_time(started)
-                    ),
-                ));
-            }
-            out.insert(
-                "started_at".into(),
-                Value::String(fields::fmt_time(started)),
-            );
-            out.insert("ended_at".into(), Value::String(fields::fmt_time(ended)));
-            f.copy_outcome(&mut out, "outcome")?;
-            f.copy_str_list(&mut out, "participants", 1)?;
-            f.copy_str(&mut out, "scenario", kind != "restore-test")?;
-            f.copy_objectives(&mut out, "targets")?;
-            f.copy_objectives(&mut out, "achieved")?;
-            if kind == "restore-test" {
-                f.copy_str_list(&mut out, "checks", 0)?;
-                f.copy_str(&mut out, "resource_type", false)?;
-            }
-            if kind == "region-failover" {
-                let source = f.region("source_region")?;
-                let target = f.region("target_region")?;
-                if source == target {
-                    return Err(f.error(
-                        "target_region",
-                        format!(
-                            "must differ from source_region (both are {source:?}): a region-failover recovers into another region"
-                        ),
-                    ));
-                }
-                out.insert("source_region".into(), Value::String(source));
-                out.insert("target_region".into(), Value::String(target));
-            }
-            ended
-        }
-    };
-    f.copy_str_list(&mut out, "references", 0)?;
-    f.copy_str(&mut out, "notes", false)?;
-    f.reject_unknown()?;
-    Ok((kind, id, observed_at, out))
-}
+#[cfg(test)]
+mod declaration_tests;
+#[cfg(test)]
+mod tests;

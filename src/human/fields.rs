@@ -7,7 +7,7 @@ use serde_json::{Map, Value};
 use time::format_description::well_known::Rfc3339;
 use time::{Duration, OffsetDateTime, UtcOffset};
 
-use super::InputError;
+use super::{names, InputError};
 
 /// How far in the future a time may lie (clock skew between the operator and us).
 const FUTURE_SKEW: Duration = Duration::minutes(5);
@@ -107,15 +107,17 @@ impl<'a> Fields<'a> {
         Ok(())
     }
 
-    pub fn copy_str_list(
+    /// A list of non-empty strings, each passed through `check` (which returns the
+    /// normalised entry or a message). `None` when the key is absent and `min` is 0.
+    pub fn list(
         &mut self,
-        out: &mut Map<String, Value>,
         key: &'static str,
         min: usize,
-    ) -> Result<(), InputError> {
+        check: impl Fn(&str) -> Result<String, String>,
+    ) -> Result<Option<Vec<String>>, InputError> {
         let v = match self.get(key) {
             Some(v) => v,
-            None if min == 0 => return Ok(()),
+            None if min == 0 => return Ok(None),
             None => return Err(self.error(key, format!("is required: list at least {min} entry"))),
         };
         let Value::Array(items) = v else {
@@ -130,15 +132,59 @@ impl<'a> Fields<'a> {
         let mut list = Vec::with_capacity(items.len());
         for (i, item) in items.iter().enumerate() {
             match item {
-                Value::String(s) if !s.trim().is_empty() => list.push(Value::String(s.clone())),
+                Value::String(s) if !s.trim().is_empty() => {
+                    list.push(check(s).map_err(|m| self.error(&format!("{key}[{i}]"), m))?)
+                }
                 _ => return Err(self.error(&format!("{key}[{i}]"), "must be a non-empty string")),
             }
         }
-        out.insert(key.into(), Value::Array(list));
+        Ok(Some(list))
+    }
+
+    pub fn copy_str_list(
+        &mut self,
+        out: &mut Map<String, Value>,
+        key: &'static str,
+        min: usize,
+    ) -> Result<(), InputError> {
+        if let Some(list) = self.list(key, min, |s| Ok(s.to_string()))? {
+            out.insert(key.into(), strings(list));
+        }
         Ok(())
     }
 
-    pub fn opt_time(&mut self, key: &'static str) -> Result<Option<OffsetDateTime>, InputError> {
+    /// An optional string, checked by `check`.
+    pub fn opt_checked(
+        &mut self,
+        key: &'static str,
+        check: impl Fn(&str) -> Result<String, String>,
+    ) -> Result<Option<String>, InputError> {
+        let Some(v) = self.get(key) else {
+            return Ok(None);
+        };
+        let s = self.string(key, v)?;
+        check(&s).map(Some).map_err(|m| self.error(key, m))
+    }
+
+    pub fn opt_str(&mut self, key: &'static str) -> Result<Option<String>, InputError> {
+        self.opt_checked(key, |s| Ok(s.to_string()))
+    }
+
+    pub fn bool(&mut self, key: &'static str) -> Result<bool, InputError> {
+        match self.required(key)? {
+            Value::Bool(b) => Ok(*b),
+            other => Err(self.error(
+                key,
+                format!("must be true or false, found {}", type_name(other)),
+            )),
+        }
+    }
+
+    /// An RFC 3339 time that may lie in the future (an expiry).
+    pub fn opt_any_time(
+        &mut self,
+        key: &'static str,
+    ) -> Result<Option<OffsetDateTime>, InputError> {
         let Some(v) = self.get(key) else {
             return Ok(None);
         };
@@ -151,20 +197,34 @@ impl<'a> Fields<'a> {
                 ))
             }
         };
-        let t = OffsetDateTime::parse(s, &Rfc3339).map_err(|_| {
+        OffsetDateTime::parse(s, &Rfc3339).map(Some).map_err(|_| {
             self.error(
                 key,
                 format!("{s:?} is not an RFC 3339 time with an offset (e.g. 2026-03-10T09:00:00Z)"),
             )
-        })?;
-        if t > self.now + FUTURE_SKEW {
-            return Err(self.error(key, format!("{s:?} lies in the future")));
+        })
+    }
+
+    /// An RFC 3339 time no later than now (plus clock skew): when something happened.
+    pub fn opt_time(&mut self, key: &'static str) -> Result<Option<OffsetDateTime>, InputError> {
+        let t = self.opt_any_time(key)?;
+        if let Some(t) = t {
+            if t > self.now + FUTURE_SKEW {
+                return Err(self.error(key, format!("{:?} lies in the future", fmt_time(t))));
+            }
         }
-        Ok(Some(t))
+        Ok(t)
     }
 
     pub fn time(&mut self, key: &'static str) -> Result<OffsetDateTime, InputError> {
         match self.opt_time(key)? {
+            Some(t) => Ok(t),
+            None => Err(self.error(key, "is required but missing")),
+        }
+    }
+
+    pub fn any_time(&mut self, key: &'static str) -> Result<OffsetDateTime, InputError> {
+        match self.opt_any_time(key)? {
             Some(t) => Ok(t),
             None => Err(self.error(key, "is required but missing")),
         }
@@ -198,13 +258,21 @@ impl<'a> Fields<'a> {
         Ok(())
     }
 
-    /// `[targets]` / `[achieved]`: a table with `rto_minutes` and/or `rpo_minutes`.
+    /// `[targets]` / `[achieved]`: a table with `rto_minutes` and/or `rpo_minutes`; with
+    /// `required`, the table and both of them must be given.
     pub fn copy_objectives(
         &mut self,
         out: &mut Map<String, Value>,
         key: &'static str,
+        required: bool,
     ) -> Result<(), InputError> {
         let Some(v) = self.get(key) else {
+            if required {
+                return Err(self.error(
+                    key,
+                    format!("is required: add a [{key}] table with rto_minutes and rpo_minutes"),
+                ));
+            }
             return Ok(());
         };
         let Value::Object(t) = v else {
@@ -223,6 +291,13 @@ impl<'a> Fields<'a> {
         if norm.is_empty() {
             return Err(self.error(key, "must give rto_minutes and/or rpo_minutes"));
         }
+        if required {
+            for k in ["rto_minutes", "rpo_minutes"] {
+                if !norm.contains_key(k) {
+                    return Err(self.error(&format!("{key}.{k}"), "is required but missing"));
+                }
+            }
+        }
         out.insert(key.into(), Value::Object(norm));
         Ok(())
     }
@@ -240,36 +315,17 @@ impl<'a> Fields<'a> {
     pub fn region(&mut self, key: &'static str) -> Result<String, InputError> {
         let v = self.required(key)?;
         let s = self.string(key, v)?;
-        let parts: Vec<&str> = s.split('-').collect();
-        let ok = parts.len() >= 3
-            && parts.iter().all(|p| {
-                !p.is_empty()
-                    && p.bytes()
-                        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
-            })
-            && parts
-                .last()
-                .is_some_and(|p| p.bytes().all(|b| b.is_ascii_digit()));
-        if !ok {
-            return Err(self.error(
-                key,
-                format!("{s:?} is not an AWS region name (e.g. us-west-2)"),
-            ));
-        }
-        Ok(s)
+        names::region(&s).map_err(|m| self.error(key, m))
     }
 
-    pub fn quarter(&mut self, key: &'static str) -> Result<String, InputError> {
+    /// `YYYY-Qn`, with the quarter's first instant and the next quarter's first instant.
+    pub fn quarter(
+        &mut self,
+        key: &'static str,
+    ) -> Result<(String, OffsetDateTime, OffsetDateTime), InputError> {
         let v = self.required(key)?;
         let s = self.string(key, v)?;
-        let ok = s.len() == 7
-            && s[..4].bytes().all(|b| b.is_ascii_digit())
-            && &s[4..6] == "-Q"
-            && matches!(&s[6..], "1" | "2" | "3" | "4");
-        if !ok {
-            return Err(self.error(key, format!("{s:?} is not a quarter like 2026-Q3")));
-        }
-        Ok(s)
+        names::quarter(&s).map_err(|m| self.error(key, m))
     }
 
     /// `decisions`: a non-empty list of strings or tables (kept as given).
@@ -307,6 +363,11 @@ impl<'a> Fields<'a> {
         }
         Ok(())
     }
+}
+
+/// A JSON array of strings.
+pub fn strings(list: Vec<String>) -> Value {
+    Value::Array(list.into_iter().map(Value::String).collect())
 }
 
 fn type_name(v: &Value) -> &'static str {

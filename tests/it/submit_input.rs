@@ -1,7 +1,6 @@
 //! Bad human records: rejected with exit code 2, a message naming the file and the field,
 //! and nothing written.
 
-use crate::store_local::restore_test;
 use crate::support::{self, ok, run, stderr};
 
 const DRILL: &str = r#"+++
@@ -18,9 +17,21 @@ participants = ["ops"]
 [targets]
 rto_minutes = 240
 rpo_minutes = 60
+
+[achieved]
+rto_minutes = 150
+rpo_minutes = 15
 +++
 Body.
 "#;
+
+/// A valid restore-test record with the given id: it names what it restored and what was
+/// checked.
+fn restore_test(id: &str) -> String {
+    format!(
+        "kind = \"restore-test\"\nid = \"{id}\"\nstarted_at = \"2026-02-01T10:00:00Z\"\nended_at = \"2026-02-01T10:30:00Z\"\noutcome = \"pass\"\nparticipants = [\"dba\"]\nresource_types = [\"RDS\"]\nchecks = [\"row counts match\"]\n"
+    )
+}
 
 /// Apply a textual change to the valid drill; panics if the change does not apply, so a
 /// variant can never silently test the valid file.
@@ -153,6 +164,24 @@ fn each_invalid_drill_variant_names_its_field() {
             "field `scenario`",
         ),
         (
+            "noachieved.md",
+            variant("\n[achieved]\nrto_minutes = 150\nrpo_minutes = 15\n", ""),
+            "field `achieved`",
+        ),
+        (
+            "norpo.md",
+            variant("rpo_minutes = 15\n", ""),
+            "field `achieved.rpo_minutes`",
+        ),
+        (
+            "regionshape.md",
+            variant(
+                "source_region = \"us-east-1\"",
+                "source_region = \"foo-bar-baz-1\"",
+            ),
+            "field `source_region`",
+        ),
+        (
             "unclosed.md",
             DRILL.replacen("+++\nBody.", "Body.", 1),
             "never closed",
@@ -255,4 +284,118 @@ fn reusing_an_id_for_other_content_is_refused_and_changes_nothing() {
     assert!(stderr(&out).contains("field `id`"), "{}", stderr(&out));
     assert!(stderr(&out).contains("record 1"), "{}", stderr(&out));
     assert_eq!(ok(run(&["--store", s, "log", "--format", "json"])), before);
+}
+
+#[test]
+fn new_kinds_and_rules_name_the_file_and_the_field() {
+    let restore = restore_test("rt");
+    let change = "kind = \"change\"\nid = \"c\"\nat = \"2026-05-15T22:00:00Z\"\nsummary = \"s\"\nmajor = true\n";
+    let allow = "kind = \"public-bucket-allowlist\"\nid = \"p\"\nreviewer = \"r\"\nreviewed_at = \"2026-07-20T09:00:00Z\"\nexpires_at = \"2099-07-20T09:00:00Z\"\nreason = \"site\"\n";
+    let cases: Vec<(&str, String, &str)> = vec![
+        (
+            "nochecks.toml",
+            restore.replace("checks = [\"row counts match\"]\n", ""),
+            "field `checks`",
+        ),
+        (
+            "nowhat.toml",
+            restore.replace("resource_types = [\"RDS\"]\n", ""),
+            "field `references`",
+        ),
+        (
+            "badtype.toml",
+            restore.replace("\"RDS\"", "\"Oracle\""),
+            "field `resource_types[0]`",
+        ),
+        ("noscope.toml", change.to_string(), "field `workload`"),
+        (
+            "major.toml",
+            format!("{}workload = \"w\"\n", change.replace("true", "1")),
+            "field `major`",
+        ),
+        (
+            "nobuckets.toml",
+            allow.to_string(),
+            "field `buckets`",
+        ),
+        (
+            "badbucket.toml",
+            format!("{allow}buckets = [\"Not_A_Bucket\"]\n"),
+            "field `buckets[0]`",
+        ),
+        (
+            "expiry.toml",
+            format!(
+                "{}buckets = [\"b-1\"]\n",
+                allow.replace("2099-07-20T09:00:00Z", "2026-07-19T09:00:00Z")
+            ),
+            "field `expires_at`",
+        ),
+        (
+            "sensitive.toml",
+            "kind = \"data-classification\"\nid = \"d\"\nreviewer = \"r\"\nreviewed_at = \"2026-07-20T09:00:00Z\"\nexpires_at = \"2099-07-20T09:00:00Z\"\nsensitive = []\n".into(),
+            "field `sensitive`",
+        ),
+        (
+            "scope.toml",
+            "kind = \"backup-scope\"\nid = \"b\"\nreviewer = \"r\"\nreviewed_at = \"2026-07-20T09:00:00Z\"\nexpires_at = \"2099-07-20T09:00:00Z\"\nresource_types = [\"AWS::RDS::DBInstance\"]\n".into(),
+            "field `resource_types[0]`",
+        ),
+        (
+            "objscope.toml",
+            "kind = \"objective\"\nid = \"o\"\nworkload = \"w\"\nrto_minutes = 1\nrpo_minutes = 1\nowner = \"o\"\napproved_at = \"2026-01-01T00:00:00Z\"\nresource_types = [\"Mainframe\"]\n".into(),
+            "field `resource_types[0]`",
+        ),
+    ];
+    for (name, text, needle) in &cases {
+        rejected(name, text.as_bytes(), needle);
+    }
+}
+
+#[test]
+fn new_kinds_are_stored_with_their_canonical_fields() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("evidence");
+    let s = store.to_str().unwrap();
+    let files: Vec<String> = [
+        ("c.toml", "kind = \"change\"\nid = \"c\"\nat = \"2026-05-15T22:00:00Z\"\nsummary = \"s\"\nmajor = false\nscope = \"all accounts\"\n".to_string()),
+        ("a.toml", "kind = \"access-review\"\nid = \"a\"\nquarter = \"2026-Q2\"\nreviewer = \"r\"\ndecisions = [\"x\"]\n".to_string()),
+        ("r.toml", restore_test("r").replace("resource_types = [\"RDS\"]", "resource_type = \"rds\"")),
+        ("d.toml", "kind = \"data-classification\"\nid = \"d\"\nreviewer = \"r\"\nreviewed_at = \"2026-07-20T09:00:00Z\"\nexpires_at = \"2099-07-20T09:00:00Z\"\nsensitive = [\"*\"]\n".to_string()),
+    ]
+    .iter()
+    .map(|(n, t)| support::write(dir.path(), n, t))
+    .collect();
+    let mut args = vec!["--store", s, "submit"];
+    args.extend(files.iter().map(String::as_str));
+    ok(run(&args));
+    let canonical = |kind: &str, id: &str| -> serde_json::Value {
+        let name = format!("record/{kind}/{id}.json");
+        let digest = std::fs::read_dir(store.join("chain/records"))
+            .unwrap()
+            .map(|f| {
+                let bytes = std::fs::read(f.unwrap().path()).unwrap();
+                serde_json::from_slice::<serde_json::Value>(&bytes).unwrap()
+            })
+            .flat_map(|r| r["items"].as_array().cloned().unwrap_or_default())
+            .find(|i| i["name"] == name.as_str())
+            .and_then(|i| i["digest"].as_str().map(String::from))
+            .unwrap_or_else(|| panic!("{name} not in the chain"));
+        let hex = digest.trim_start_matches("sha256:");
+        let blob = store.join(format!("blobs/sha256/{}/{hex}", &hex[..2]));
+        serde_json::from_slice(&std::fs::read(blob).unwrap()).unwrap()
+    };
+    let c = canonical("change", "c");
+    assert_eq!(c["at"], "2026-05-15T22:00:00Z");
+    assert_eq!(c["major"], false);
+    assert_eq!(c["scope"], "all accounts");
+    let a = canonical("access-review", "a");
+    assert_eq!(a["period_start"], "2026-04-01T00:00:00Z");
+    assert_eq!(a["period_end"], "2026-07-01T00:00:00Z");
+    let r = canonical("restore-test", "r");
+    assert_eq!(r["resource_types"], serde_json::json!(["RDS"]));
+    assert!(r.get("resource_type").is_none());
+    let d = canonical("data-classification", "d");
+    assert_eq!(d["sensitive"], serde_json::json!(["*"]));
+    assert_eq!(d["expires_at"], "2099-07-20T09:00:00Z");
 }
