@@ -227,8 +227,8 @@ pub(super) fn every(r: &Requirement, found: &Found, ev: &Evidence, ctx: &Ctx, ou
             None => Vec::new(),
         };
         // `--to 2026-12-31` means the end of that day (23:59:59): that cuts nothing.
-        let clipped = s.start < ctx.w.from
-            || (s.end > ctx.w.to + Duration::seconds(1) && ctx.w.to < at);
+        let clipped =
+            s.start < ctx.w.from || (s.end > ctx.w.to + Duration::seconds(1) && ctx.w.to < at);
         let state = if missing.is_empty() {
             if s == &current {
                 current_covered = true;

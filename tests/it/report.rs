@@ -76,7 +76,7 @@ fn region_failover_eleven_months_ago_passes_and_thirteen_fails_through_the_cli()
         r["findings"].as_array().unwrap().iter().any(|f| f
             .as_str()
             .unwrap()
-            .starts_with(&format!("no region-failover drill since {day}"))),
+            .starts_with(&format!("no recovery into another region since {day}"))),
         "{r:#}"
     );
 }
@@ -139,11 +139,12 @@ fn report_json_has_the_contract_shape_and_markdown_and_html_render() {
         .map(|f| f.as_str().unwrap())
         .collect();
     assert!(
-        findings.contains(&"2026-Q1 has no successful restore test"),
+        findings.iter().any(|f| f
+            .starts_with("2026-Q1: no validated restore of an RDS database (resource type RDS)")),
         "{findings:?}"
     );
     assert!(
-        !findings.iter().any(|f| f.starts_with("2026-Q3 has no")),
+        !findings.iter().any(|f| f.starts_with("2026-Q3: no")),
         "{findings:?}"
     );
 

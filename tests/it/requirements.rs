@@ -54,7 +54,10 @@ fn bar_002_fails_naming_the_quarter_without_a_restore_test_and_passes_once_it_ha
     let e = eval(&b.ev, year_2025());
     let o = req(&e, "BAR-002");
     assert_eq!(o.status, Status::Fail, "{o:#?}");
-    assert_eq!(quarter_findings(o), ["2025-Q3: no validated restore of an RDS database (resource type RDS)"]);
+    assert_eq!(
+        quarter_findings(o),
+        ["2025-Q3: no validated restore of an RDS database (resource type RDS)"]
+    );
     let states: Vec<_> = o
         .periods
         .iter()
@@ -130,10 +133,14 @@ fn a_failed_drill_never_satisfies_a_requirement() {
     let bar = req(&e, "BAR-002");
     let q2 = bar.periods.iter().find(|p| p.label == "2026-Q2").unwrap();
     assert_eq!(q2.count, 0, "{bar:#?}");
-    assert!(bar.evidence.iter().all(|c| !c.label.starts_with("restore-test")));
+    assert!(bar
+        .evidence
+        .iter()
+        .all(|c| !c.label.starts_with("restore-test")));
     assert!(
-        bar.findings
-            .contains(&"2026-Q2: restore-test rt-fail does not count: its outcome is fail".to_string()),
+        bar.findings.contains(
+            &"2026-Q2: restore-test rt-fail does not count: its outcome is fail".to_string()
+        ),
         "{:#?}",
         bar.findings
     );

@@ -312,7 +312,10 @@ fn buckets() -> Value {
 /// The first of each month at 06:00 from 2025-10 to 2026-12.
 fn collection_times() -> Vec<OffsetDateTime> {
     let mut out = Vec::new();
-    let mut s = Span::containing(evidenced::requirements::catalog::Period::Month, datetime!(2025-10-01 0:00 UTC));
+    let mut s = Span::containing(
+        evidenced::requirements::catalog::Period::Month,
+        datetime!(2025-10-01 0:00 UTC),
+    );
     while s.start <= datetime!(2026-12-01 0:00 UTC) {
         out.push(s.start + Duration::hours(6));
         s = s.next();
@@ -355,7 +358,7 @@ fn human_records() -> Vec<(OffsetDateTime, String)> {
         (t("2025-12-15T10:00:00Z"), review("2025-Q4", "2025-12-15T09:00:00Z")),
         (t("2026-03-20T10:00:00Z"), review("2026-Q1", "2026-03-20T09:00:00Z")),
         (t("2026-06-10T16:00:00Z"), drill("az-failover", "az-2026-06", "2026-06-10T12:00:00Z", targets)),
-        (t("2026-07-01T08:00:00Z"), format!("kind = \"public-bucket-allowlist\"\nid = \"allow-public-site\"\nbuckets = [\"public-site\"]\nreason = \"static marketing site\"\nreviewer = \"security-lead\"\nreviewed_at = \"2026-07-01T07:00:00Z\"\nexpires_at = \"2027-01-31T00:00:00Z\"\n")),
+        (t("2026-07-01T08:00:00Z"), "kind = \"public-bucket-allowlist\"\nid = \"allow-public-site\"\nbuckets = [\"public-site\"]\nreason = \"static marketing site\"\nreviewer = \"security-lead\"\nreviewed_at = \"2026-07-01T07:00:00Z\"\nexpires_at = \"2027-01-31T00:00:00Z\"\n".to_string()),
         (t("2026-08-10T12:00:00Z"), change("chg-db-upgrade", "2026-08-10T11:00:00Z", "orders database engine upgrade")),
         (t("2026-09-25T10:00:00Z"), review("2026-Q3", "2026-09-25T09:00:00Z")),
         // Submitted in 2026-Q4 for 2026-Q2: counts for 2026-Q2, flagged late.
@@ -364,14 +367,21 @@ fn human_records() -> Vec<(OffsetDateTime, String)> {
     ]
 }
 
+/// One step of building the year.
+type Event = Box<dyn FnOnce(&mut Builder)>;
+
 /// The year, built record by record in time order.
 pub fn year() -> Evidence {
     let mut b = Builder::default();
-    let mut events: Vec<(OffsetDateTime, Box<dyn FnOnce(&mut Builder)>)> = Vec::new();
+    let mut events: Vec<(OffsetDateTime, Event)> = Vec::new();
     let restores = restores();
     let weeks = backup_times();
     for (i, &t) in weeks.iter().enumerate() {
-        let prev = if i == 0 { t - Duration::days(7) } else { weeks[i - 1] };
+        let prev = if i == 0 {
+            t - Duration::days(7)
+        } else {
+            weeks[i - 1]
+        };
         for (account, region) in [(A, EAST), (A, WEST), (B, EAST), (B, WEST)] {
             if (account, region) == (B, EAST) {
                 events.push((t, Box::new(move |b: &mut Builder| {
@@ -382,36 +392,94 @@ pub fn year() -> Evidence {
             let jobs: Vec<Value> = restores
                 .iter()
                 .filter(|(a, r, j)| {
-                    let done = OffsetDateTime::parse(j["completion_date"].as_str().unwrap(), &time::format_description::well_known::Rfc3339).unwrap();
+                    let done = OffsetDateTime::parse(
+                        j["completion_date"].as_str().unwrap(),
+                        &time::format_description::well_known::Rfc3339,
+                    )
+                    .unwrap();
                     *a == account && *r == region && done >= prev && done < t
                 })
                 .map(|(_, _, j)| j.clone())
                 .collect();
             let copied = datetime!(2026-03-05 03:10 UTC);
-            let copies: Vec<Value> = if (account, region) == (A, EAST) && prev <= copied && copied < t {
-                vec![copy_job()]
-            } else {
-                vec![]
-            };
-            events.push((t, Box::new(move |b: &mut Builder| {
-                b.machine("backup", account, region, &[
-                    ("backup/protected-resources.json", PROTECTED_MEDIA_TYPE, protected(account, region, t)),
-                    ("backup/restore-jobs.json", RESTORE_JOBS_MEDIA_TYPE, json!({"account": account, "region": region, "restore_jobs": jobs})),
-                    ("backup/copy-jobs.json", COPY_JOBS_MEDIA_TYPE, json!({"account": account, "region": region, "copy_jobs": copies})),
-                ], t);
-            })));
+            let copies: Vec<Value> =
+                if (account, region) == (A, EAST) && prev <= copied && copied < t {
+                    vec![copy_job()]
+                } else {
+                    vec![]
+                };
+            events.push((
+                t,
+                Box::new(move |b: &mut Builder| {
+                    b.machine(
+                        "backup",
+                        account,
+                        region,
+                        &[
+                            (
+                                "backup/protected-resources.json",
+                                PROTECTED_MEDIA_TYPE,
+                                protected(account, region, t),
+                            ),
+                            (
+                                "backup/restore-jobs.json",
+                                RESTORE_JOBS_MEDIA_TYPE,
+                                json!({"account": account, "region": region, "restore_jobs": jobs}),
+                            ),
+                            (
+                                "backup/copy-jobs.json",
+                                COPY_JOBS_MEDIA_TYPE,
+                                json!({"account": account, "region": region, "copy_jobs": copies}),
+                            ),
+                        ],
+                        t,
+                    );
+                }),
+            ));
         }
     }
     for t in collection_times() {
         for (account, region) in [(A, EAST), (A, WEST), (B, WEST)] {
-            events.push((t, Box::new(move |b: &mut Builder| {
-                b.machine("config", account, region, &[("config/resources.json", RESOURCES_MEDIA_TYPE, config_resources(account, region))], t + Duration::minutes(1));
-                b.machine("cloudwatch", account, region, &[("cloudwatch/alarms.json", ALARMS_MEDIA_TYPE, alarms(account, region))], t + Duration::minutes(2));
-            })));
+            events.push((
+                t,
+                Box::new(move |b: &mut Builder| {
+                    b.machine(
+                        "config",
+                        account,
+                        region,
+                        &[(
+                            "config/resources.json",
+                            RESOURCES_MEDIA_TYPE,
+                            config_resources(account, region),
+                        )],
+                        t + Duration::minutes(1),
+                    );
+                    b.machine(
+                        "cloudwatch",
+                        account,
+                        region,
+                        &[(
+                            "cloudwatch/alarms.json",
+                            ALARMS_MEDIA_TYPE,
+                            alarms(account, region),
+                        )],
+                        t + Duration::minutes(2),
+                    );
+                }),
+            ));
         }
-        events.push((t + Duration::minutes(3), Box::new(move |b: &mut Builder| {
-            b.machine("s3", A, EAST, &[("s3/buckets.json", BUCKETS_MEDIA_TYPE, buckets())], t + Duration::minutes(3));
-        })));
+        events.push((
+            t + Duration::minutes(3),
+            Box::new(move |b: &mut Builder| {
+                b.machine(
+                    "s3",
+                    A,
+                    EAST,
+                    &[("s3/buckets.json", BUCKETS_MEDIA_TYPE, buckets())],
+                    t + Duration::minutes(3),
+                );
+            }),
+        ));
     }
     for (t, text) in human_records() {
         events.push((t, Box::new(move |b: &mut Builder| b.human_at(&text, t))));
@@ -426,9 +494,11 @@ pub fn year() -> Evidence {
 /// The configured schedules: backup weekly, the others on the 1st of the month.
 pub fn options() -> Options {
     Options::default().with_schedules(
-        [("backup", "0 0 6 * * WED")]
-            .into_iter()
-            .chain(["config", "cloudwatch", "s3"].into_iter().map(|c| (c, "0 0 6 1 * *"))),
+        [("backup", "0 0 6 * * WED")].into_iter().chain(
+            ["config", "cloudwatch", "s3"]
+                .into_iter()
+                .map(|c| (c, "0 0 6 1 * *")),
+        ),
     )
 }
 

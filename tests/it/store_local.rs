@@ -8,7 +8,7 @@ use serde_json::Value;
 /// A valid restore-test record with the given id.
 pub fn restore_test(id: &str) -> String {
     format!(
-        "kind = \"restore-test\"\nid = \"{id}\"\nstarted_at = \"2026-02-01T10:00:00Z\"\nended_at = \"2026-02-01T10:30:00Z\"\noutcome = \"pass\"\nparticipants = [\"dba\"]\n"
+        "kind = \"restore-test\"\nid = \"{id}\"\nstarted_at = \"2026-02-01T10:00:00Z\"\nended_at = \"2026-02-01T10:30:00Z\"\noutcome = \"pass\"\nparticipants = [\"dba\"]\nresource_types = [\"RDS\"]\nchecks = [\"row counts match the source\"]\n"
     )
 }
 
