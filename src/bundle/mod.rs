@@ -8,6 +8,7 @@
 //! VERIFY.md                   shell-only verification steps
 //! docs/FORMAT.md              the record format, for independent verifiers
 //! docs/FORMAT-checkpoints-bundles.md   checkpoints, this layout, the catalog
+//! docs/RULES.md               the catalog's rule language and each requirement's meaning
 //! catalog/requirements.toml   the catalog the report was made with
 //! report/report.{json,md,html}
 //! store/...                   a store directory: chain/records (1 .. last), chain/checkpoints

@@ -30,6 +30,8 @@ const FORMAT_DOC: &str = include_str!("../../docs/FORMAT.md");
 const FORMAT_CHECKPOINTS_DOC: &str = include_str!("../../docs/FORMAT-checkpoints-bundles.md");
 /// The verification steps shipped in every bundle.
 const VERIFY_DOC: &str = include_str!("../../docs/VERIFY.md");
+/// What each requirement of the catalog means and does not prove.
+const RULES_DOC: &str = include_str!("../../docs/RULES.md");
 
 /// What to put in a bundle.
 pub struct BundleSpec<'a> {
@@ -215,6 +217,7 @@ pub async fn write<S: ObjectStore>(
         "docs/FORMAT-checkpoints-bundles.md",
         FORMAT_CHECKPOINTS_DOC.as_bytes(),
     )?;
+    tar.add("docs/RULES.md", RULES_DOC.as_bytes())?;
     tar.add("VERIFY.md", VERIFY_DOC.as_bytes())?;
     let mut manifest = tar.manifest.clone();
     manifest.sort();

@@ -237,6 +237,7 @@ async fn the_bundle_has_the_documented_layout() {
         "VERIFY.md",
         "docs/FORMAT.md",
         "docs/FORMAT-checkpoints-bundles.md",
+        "docs/RULES.md",
         "catalog/requirements.toml",
         "report/report.json",
         "report/report.md",
