@@ -60,8 +60,10 @@ pub enum Format {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Accept human records: drill logs, restore-test records, RTO/RPO objectives and
-    /// access reviews (Markdown with +++ TOML front matter, TOML, or JSON).
+    /// Accept human records: drill logs, restore-test records, RTO/RPO objectives, access
+    /// reviews, major changes, and reviewed declarations (public-bucket allowlist, data
+    /// classification, backup scope), as Markdown with +++ TOML front matter, TOML, or JSON
+    /// (examples in config/examples/).
     ///
     /// Every file is validated before anything is written; if any file is invalid the
     /// command exits 2, names the file and the field, and stores nothing. Each valid file
@@ -89,8 +91,10 @@ pub enum Command {
     /// is alive, its last commit is younger than twice its shortest schedule and its last
     /// AWS calls succeeded; exit 1 with the reason otherwise.
     Healthcheck(healthcheck::Args),
-    /// Evaluate the requirements catalog and report, for each requirement: status (pass,
-    /// fail, due-soon, unknown), next due date, the evidence cited and findings.
+    /// Verify the store, then evaluate the requirements catalog and report, for each
+    /// requirement: status (pass, fail, due-soon, unknown), next due date, the evidence
+    /// cited and findings (docs/RULES.md). The header names the store, chain, head,
+    /// verification result and catalog; exit 1 when the evidence does not verify.
     Report(report::Args),
     /// Write an auditor bundle (.tar.gz) for a review period: the chain through the end of
     /// the period, the blobs it references, checkpoints, public keys, the report in JSON,
