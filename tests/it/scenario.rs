@@ -21,6 +21,7 @@ pub const A: &str = "111122223333";
 pub const B: &str = "444455556666";
 pub const EAST: &str = "us-east-1";
 pub const WEST: &str = "us-west-2";
+const HISTORY_MEDIA_TYPE: &str = "application/vnd.evidenced.aws.cloudwatch.alarm-history+json";
 
 fn ts(t: OffsetDateTime) -> String {
     evidenced::human::fmt_time(t)
@@ -454,15 +455,22 @@ pub fn year() -> Evidence {
                         )],
                         t + Duration::minutes(1),
                     );
+                    let mut docs = vec![(
+                        "cloudwatch/alarms.json",
+                        ALARMS_MEDIA_TYPE,
+                        alarms(account, region),
+                    )];
+                    if (account, region) == (A, EAST) && t == datetime!(2026-07-01 6:00 UTC) {
+                        // The AZ drill of 2026-06-10 09:00-12:00 tripped the CPU alarm.
+                        docs.push(("cloudwatch/alarm-history.json", HISTORY_MEDIA_TYPE, json!({"account": A, "region": EAST, "entries": [
+                            {"alarm_name": "high-cpu", "alarm_type": "MetricAlarm", "timestamp": "2026-06-10T09:20:00.000Z", "item_type": "StateUpdate", "summary": "Alarm updated from OK to ALARM", "data": "{}"},
+                            {"alarm_name": "high-cpu", "alarm_type": "MetricAlarm", "timestamp": "2026-06-10T11:40:00.000Z", "item_type": "StateUpdate", "summary": "Alarm updated from ALARM to OK", "data": "{}"}]})));
+                    }
                     b.machine(
                         "cloudwatch",
                         account,
                         region,
-                        &[(
-                            "cloudwatch/alarms.json",
-                            ALARMS_MEDIA_TYPE,
-                            alarms(account, region),
-                        )],
+                        &docs,
                         t + Duration::minutes(2),
                     );
                 }),
@@ -750,5 +758,26 @@ fn a_major_change_needs_a_passing_restore_within_the_grace_period() {
     assert!(
         !f.iter().any(|l| l.contains("chg-db-upgrade")),
         "the August change was followed by restores: {f:#?}"
+    );
+}
+
+#[test]
+fn drills_show_whether_alarms_fired_during_them() {
+    let e = eval_at(&year(), TIMES[2]);
+    let o = req(&e, "ARC-005-DRILLS");
+    assert_eq!(o.status, evidenced::requirements::Status::Pass, "{o:#?}");
+    assert_eq!(o.evidence[0].label, "az-failover az-2026-06");
+    // Without the alarm history the same drill shows no alarm.
+    let mut ev = year();
+    for r in ev.records.iter_mut() {
+        r.record
+            .items
+            .retain(|i| i.media_type != HISTORY_MEDIA_TYPE);
+    }
+    let o = req(&eval_at(&ev, TIMES[2]), "ARC-005-DRILLS").clone();
+    assert_eq!(o.status, evidenced::requirements::Status::Fail);
+    assert_eq!(
+        o.findings,
+        ["resilience drill az-failover az-2026-06: no CloudWatch alarm went to ALARM between 2026-06-10T09:00:00Z and 2026-06-10T12:00:00Z"]
     );
 }
