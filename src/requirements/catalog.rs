@@ -225,7 +225,7 @@ pub enum Select {
 }
 
 /// One `[[requirement.evidence]]`: what a matching fact looks like.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Matcher {
     /// Human record kind: shorthand for the human-record media type and `kind = <this>`.
@@ -339,18 +339,10 @@ impl Source {
             media_type: self.media_type.clone(),
             items: self.items.clone(),
             key: self.key.clone(),
-            time: None,
             select: self.select,
             filter: self.filter.clone(),
-            require: Conditions::default(),
             when: self.when.clone(),
-            check: Vec::new(),
-            join: Vec::new(),
-            group: None,
-            period_field: None,
-            in_period: false,
-            required: false,
-            what: None,
+            ..Matcher::default()
         }
     }
 }

@@ -14,21 +14,8 @@ use super::rules::{cite, day};
 fn change_matcher() -> Matcher {
     Matcher {
         human: Some("change".into()),
-        media_type: None,
-        items: None,
         key: Some("id".into()),
-        time: None,
-        select: Default::default(),
-        filter: Default::default(),
-        require: Default::default(),
-        when: None,
-        check: Vec::new(),
-        join: Vec::new(),
-        group: None,
-        period_field: None,
-        in_period: false,
-        required: false,
-        what: None,
+        ..Matcher::default()
     }
 }
 

@@ -52,15 +52,9 @@ fn details(v: &Value) -> Option<String> {
     Some(parts.join("; "))
 }
 
-/// Cite `f` (once), flagging it late when recorded long after the fact it claims.
-pub(super) fn cite(f: &Fact, period: Option<&Span>, ctx: &Ctx, out: &mut Outcome) {
-    // A fact that names its period is late when recorded long after that period ended.
-    let (reference, what) = match period {
-        Some(s) if f.period.is_some() => (s.end, format!("{} ended", s.label())),
-        _ => (f.observed_at, "the fact".to_string()),
-    };
-    let late = f.recorded_at - reference > ctx.late_after;
-    let c = Cited {
+/// `f` as cited evidence.
+fn citation(f: &Fact, period: Option<&Span>, late: bool) -> Cited {
+    Cited {
         seq: f.seq,
         digest: f.digest,
         record_hash: f.record_hash,
@@ -72,7 +66,18 @@ pub(super) fn cite(f: &Fact, period: Option<&Span>, ctx: &Ctx, out: &mut Outcome
         period: period.map(Span::label),
         groups: f.groups.clone(),
         details: details(&f.value),
+    }
+}
+
+/// Cite `f` (once), flagging it late when recorded long after the fact it claims.
+pub(super) fn cite(f: &Fact, period: Option<&Span>, ctx: &Ctx, out: &mut Outcome) {
+    // A fact that names its period is late when recorded long after that period ended.
+    let (reference, what) = match period {
+        Some(s) if f.period.is_some() => (s.end, format!("{} ended", s.label())),
+        _ => (f.observed_at, "the fact".to_string()),
     };
+    let late = f.recorded_at - reference > ctx.late_after;
+    let c = citation(f, period, late);
     if out.evidence.contains(&c) {
         return;
     }
@@ -368,19 +373,7 @@ pub(super) fn present(r: &Requirement, found: &Found, ev: &Evidence, ctx: &Ctx, 
     }
     let facts: Vec<&Fact> = found.facts.iter().collect();
     for f in &facts {
-        let c = Cited {
-            seq: f.seq,
-            digest: f.digest,
-            record_hash: f.record_hash,
-            item: Some(f.item.clone()),
-            label: f.label.clone(),
-            observed_at: fmt_time(f.observed_at),
-            recorded_at: fmt_time(f.recorded_at),
-            late: false,
-            period: None,
-            groups: f.groups.clone(),
-            details: details(&f.value),
-        };
+        let c = citation(f, None, false);
         if !out
             .evidence
             .iter()
