@@ -41,6 +41,7 @@ fn bind(ctx: &mut Context, f: &Fact, fact_value: Value) {
 pub fn root(at: OffsetDateTime) -> Context<'static, 'static> {
     let mut ctx = Context::default();
     ctx.add_variable_from_value("at", Value::from(fmt_time(at)));
+    super::aws_schedule::register(&mut ctx);
     ctx
 }
 

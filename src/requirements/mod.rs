@@ -5,12 +5,14 @@
 //! - [`periods`]: calendar months, quarters and years;
 //! - [`evidence`]: loading store contents once, and finding a matcher's facts in them;
 //! - [`conditions`]: field conditions (`equals`, `one_of`, `at_most`, ...);
-//! - [`cel`]: CEL expressions of catalog rules (joins, checks, groups);
+//! - [`cel`]: CEL expressions of catalog rules (joins, checks, groups); `aws_schedule`
+//!   adds `schedule_minutes(expr)` for AWS Backup schedules;
 //! - [`judge`]: a matcher's CEL part applied to its facts, and expected groups;
 //! - [`eval`]: the entry point and the result types; [`rules`] holds `every`, `within`
 //!   and `present`, `changes` the "after major changes" check, `fresh` its own rule;
 //! - [`basis`]: what a report stands on (store, head, verification, program).
 
+mod aws_schedule;
 pub mod basis;
 pub mod catalog;
 pub mod cel;
