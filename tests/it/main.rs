@@ -24,6 +24,7 @@ mod format_doc;
 mod fuzz_regressions;
 mod kill;
 mod report;
+mod requirement_cases;
 mod requirements;
 mod requirements_rules;
 mod scenario;
