@@ -22,7 +22,11 @@ pub fn minutes(expr: &str) -> Result<i64, String> {
             Some("minute") => 1,
             Some("hour") => 60,
             Some("day") => 1440,
-            _ => return Err(format!("{expr:?}: rate unit must be minutes, hours or days")),
+            _ => {
+                return Err(format!(
+                    "{expr:?}: rate unit must be minutes, hours or days"
+                ))
+            }
         };
         return Ok(n * per);
     }
@@ -34,7 +38,13 @@ pub fn minutes(expr: &str) -> Result<i64, String> {
     let [min, hour, dom, month, dow, _year] = f[..] else {
         return Err(format!("{expr:?}: an AWS cron expression has six fields"));
     };
-    let star = |s: &str| if s == "?" { "*".to_string() } else { s.to_string() };
+    let star = |s: &str| {
+        if s == "?" {
+            "*".to_string()
+        } else {
+            s.to_string()
+        }
+    };
     // AWS numbers days of the week 1-7 from Sunday; the cron parser 0-6 from Sunday.
     let dow: String = {
         let mut out = String::new();

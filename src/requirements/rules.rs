@@ -10,7 +10,7 @@ use time::{Duration, OffsetDateTime};
 use super::catalog::Requirement;
 use super::conditions::lookup;
 use super::eval::{set_due, Cited, Ctx, Outcome, PeriodResult, Status};
-use super::evidence::{Evidence, Fact, Found};
+use super::evidence::{find, Evidence, Fact, Found};
 use super::judge;
 use super::periods::Span;
 use crate::human::{fmt_time, DRILL_KINDS};
@@ -117,36 +117,68 @@ fn group_words(per: &str, g: &str) -> String {
     format!("{per} {g}")
 }
 
-/// The expected groups, or `Err(finding)` when the requirement expects groups and none
-/// can be named (fail closed: nothing to test is not a pass).
+/// What a requirement's expectation says at one cutoff.
+enum Expected {
+    /// No expectation: any counting fact will do.
+    Any,
+    /// The inventory was never collected (by the cutoff): `unknown`, not a pass.
+    Uncollected(String),
+    /// Collected, but it names no group: nothing to test is not a pass.
+    Empty(String),
+    Groups(BTreeSet<String>),
+}
+
+/// The groups `r` expects from evidence recorded by `cutoff`; with `out`, the facts that
+/// first name each group are cited.
 fn expected_groups(
     r: &Requirement,
     ev: &Evidence,
     ctx: &Ctx,
-    out: &mut Outcome,
-) -> Option<Result<BTreeSet<String>, String>> {
+    cutoff: OffsetDateTime,
+    out: Option<&mut Outcome>,
+) -> Expected {
     if r.expect.is_empty() {
-        return None;
+        return Expected::Any;
     }
     let per = r.per.as_deref().unwrap_or("group");
-    let groups = judge::expected(&r.expect, ev, ctx.root, ctx.cutoff);
-    if groups.is_empty() {
-        let sources: Vec<&str> = r
+    let sources = || {
+        let mut v: Vec<&str> = r
             .expect
             .iter()
             .map(|e| e.human.as_deref().unwrap_or(e.media_type()))
             .filter(|s| !s.is_empty())
             .collect();
-        return Some(Err(format!(
-            "no in-scope {per} is known: the evidence ({}) names none, so nothing shows the requirement met",
-            sources.join(" or ")
-        )));
+        v.dedup();
+        v.join(" or ")
+    };
+    let literal = r.expect.iter().any(|e| !e.values.is_empty());
+    let collected = literal
+        || r.expect
+            .iter()
+            .filter(|e| e.human.is_some() || e.media_type.is_some())
+            .any(|e| find(&e.matcher(), ev, cutoff).any_item);
+    if !collected {
+        return Expected::Uncollected(format!(
+            "no inventory of in-scope {per}s ({}) was recorded by {}",
+            sources(),
+            day(cutoff)
+        ));
     }
-    // The fact that first names each group stands for the inventory (not every resource).
-    for f in groups.values().filter_map(|facts| facts.first()) {
-        cite(f, None, ctx, out);
+    let groups = judge::expected(&r.expect, ev, ctx.root, cutoff);
+    if groups.is_empty() {
+        return Expected::Empty(format!(
+            "no in-scope {per} is known on {}: the evidence ({}) names none, so nothing shows the requirement met",
+            day(cutoff),
+            sources()
+        ));
     }
-    Some(Ok(groups.into_keys().collect()))
+    if let Some(out) = out {
+        // The fact that first names each group stands for the inventory (not every resource).
+        for f in groups.values().filter_map(|facts| facts.first()) {
+            cite(f, None, ctx, out);
+        }
+    }
+    Expected::Groups(groups.into_keys().collect())
 }
 
 /// The rejected facts among `facts`, as findings (`prefix` names the period).
@@ -177,19 +209,13 @@ pub(super) fn every(r: &Requirement, found: &Found, ev: &Evidence, ctx: &Ctx, ou
             .push("the review period is empty (from is after to or at)".to_string());
         return;
     }
-    let expected = match expected_groups(r, ev, ctx, out) {
-        None => None,
-        Some(Ok(g)) => Some(g),
-        Some(Err(finding)) => {
-            out.status = if found.any_item || r.expect.iter().any(|e| !e.values.is_empty()) {
-                Status::Fail
-            } else {
-                Status::Unknown
-            };
-            out.findings.push(finding);
-            return;
-        }
-    };
+    // Judged per period against the inventory as it stood at the period's end (or now):
+    // a type protected later is not owed for earlier quarters, one dropped later still is.
+    if let Expected::Uncollected(f) = expected_groups(r, ev, ctx, ctx.cutoff, None) {
+        out.status = Status::Unknown;
+        out.findings.push(f);
+        return;
+    }
     let first = ev.first_recorded();
     // The span a fact counts for: the one it names, else the one its time lies in.
     let span_of = |f: &Fact, s: &Span| -> bool {
@@ -209,17 +235,31 @@ pub(super) fn every(r: &Requirement, found: &Found, ev: &Evidence, ctx: &Ctx, ou
     let current = Span::containing(kind, at);
     for s in &spans {
         let in_span: Vec<&Fact> = found.facts.iter().filter(|f| span_of(f, s)).collect();
+        // A record that names a period before it began cannot attest to it.
+        let premature = |f: &Fact| f.period.is_some() && f.recorded_at < s.start;
+        for f in in_span
+            .iter()
+            .filter(|f| f.rejected.is_none() && premature(f))
+        {
+            out.findings.push(format!(
+                "{}: {} does not count: it was recorded on {}, before the period began",
+                s.label(),
+                f.label,
+                day(f.recorded_at)
+            ));
+        }
         let counting: Vec<&Fact> = in_span
             .iter()
             .copied()
-            .filter(|f| f.rejected.is_none())
+            .filter(|f| f.rejected.is_none() && !premature(f))
             .collect();
         rejections(&format!("{}: ", s.label()), in_span.iter().copied(), out);
         for f in &counting {
             cite(f, Some(s), ctx, out);
         }
-        let missing: Vec<String> = match &expected {
-            Some(groups) => {
+        let cutoff = s.end.min(at);
+        let missing: Vec<String> = match expected_groups(r, ev, ctx, cutoff, Some(out)) {
+            Expected::Groups(groups) => {
                 let covered: BTreeSet<&String> =
                     counting.iter().flat_map(|f| f.groups.iter()).collect();
                 groups
@@ -228,8 +268,12 @@ pub(super) fn every(r: &Requirement, found: &Found, ev: &Evidence, ctx: &Ctx, ou
                     .cloned()
                     .collect()
             }
-            None if counting.is_empty() => vec![String::new()],
-            None => Vec::new(),
+            Expected::Any if counting.is_empty() => vec![String::new()],
+            Expected::Any => Vec::new(),
+            Expected::Uncollected(f) | Expected::Empty(f) => {
+                out.findings.push(format!("{}: {f}", s.label()));
+                vec![String::new()]
+            }
         };
         // `--to 2026-12-31` means the end of that day (23:59:59): that cuts nothing.
         let clipped =
@@ -363,7 +407,8 @@ pub(super) fn present(r: &Requirement, found: &Found, ev: &Evidence, ctx: &Ctx, 
     let what = r.what();
     let per = r.per.as_deref().unwrap_or("group");
     if !found.any_item {
-        let media: Vec<&str> = r.evidence.iter().map(|m| m.media_type()).collect();
+        let mut media: Vec<&str> = r.evidence.iter().map(|m| m.media_type()).collect();
+        media.dedup();
         out.status = Status::Unknown;
         out.findings.push(format!(
             "no {what} in the store yet (evidence of type {})",
@@ -387,13 +432,18 @@ pub(super) fn present(r: &Requirement, found: &Found, ev: &Evidence, ctx: &Ctx, 
         failing = true;
         out.findings.push(format!("no {a} in the store"));
     }
-    match expected_groups(r, ev, ctx, out) {
-        None => {}
-        Some(Err(finding)) => {
+    match expected_groups(r, ev, ctx, ctx.cutoff, Some(out)) {
+        Expected::Any => {}
+        Expected::Uncollected(finding) => {
+            out.status = Status::Unknown;
+            out.findings.push(finding);
+            return;
+        }
+        Expected::Empty(finding) => {
             failing = true;
             out.findings.push(finding);
         }
-        Some(Ok(groups)) => {
+        Expected::Groups(groups) => {
             let mut covered: BTreeMap<&String, bool> = BTreeMap::new();
             for f in facts.iter().filter(|f| f.rejected.is_none()) {
                 for g in &f.groups {
@@ -420,7 +470,8 @@ pub(super) fn present(r: &Requirement, found: &Found, ev: &Evidence, ctx: &Ctx, 
         out.findings.extend(rejected.iter().take(SHOWN).map(|f| {
             // "CloudWatch alarm a2: …", but "restore job rj-2: …", not "restore job restore job".
             let what = f.noun.as_deref().unwrap_or(&what);
-            let noun = if f.label.starts_with(what) {
+            // Human records' labels name their kind ("objective objective-orders").
+            let noun = if f.label.starts_with(what) || f.scope == Default::default() {
                 String::new()
             } else {
                 format!("{what} ")

@@ -427,7 +427,10 @@ fn bar_002_passes_and_fails_for_each_reason() {
 
     let mut nothing = Builder::default();
     objective(&mut nothing, "orders", 120, 1440, &["RDS"], &[]);
-    let no_type_known = "no in-scope resource type is known: the evidence (application/vnd.evidenced.aws.backup.protected-resources+json or backup-scope) names none, so nothing shows the requirement met";
+    let never_collected = "no inventory of in-scope resource types (application/vnd.evidenced.aws.backup.protected-resources+json or backup-scope) was recorded by 2026-07-15";
+    let nothing_known = |period: &str, day: &str| {
+        format!("{period}: no in-scope resource type is known on {day}: the evidence (application/vnd.evidenced.aws.backup.protected-resources+json or backup-scope) names none, so nothing shows the requirement met")
+    };
     let empty_inventory = with_jobs(&[], vec![good()]);
 
     check(
@@ -474,8 +477,17 @@ fn bar_002_passes_and_fails_for_each_reason() {
             case("a major change followed by a validated restore", change_followed, Status::Pass, &[]),
             case("an unexpired backup-scope adds a type", scope_adds_efs, Status::Fail, &[no_efs]),
             case("an expired backup-scope adds nothing", scope_expired, Status::Pass, &[]),
-            case("no inventory and no restore collected", nothing, Status::Unknown, &[no_type_known]),
-            case("an inventory that lists nothing", empty_inventory, Status::Fail, &[no_type_known]),
+            case("no inventory and no restore collected", nothing, Status::Unknown, &[never_collected]),
+            case(
+                "an inventory that lists nothing",
+                empty_inventory,
+                Status::Fail,
+                &[
+                    &nothing_known("2026-Q2", "2026-07-01"),
+                    "2026-Q2: no validated restore",
+                    &nothing_known("2026-Q3", "2026-07-15"),
+                ],
+            ),
         ],
     );
 }
@@ -483,7 +495,6 @@ fn bar_002_passes_and_fails_for_each_reason() {
 /// docs/RULES.md: a requirement that expects groups but can name none "fails (nothing to
 /// test is not a pass), or is `unknown` when the inventory was never collected".
 #[test]
-#[ignore = "engine: BAR-002 with restore jobs collected but no protected-resources inventory ever collected is `fail`, RULES.md says `unknown` (rules::every decides on the evidence tables' `any_item`, not on whether the expect sources were ever collected)"]
 fn bar_002_is_unknown_when_the_inventory_was_never_collected_even_with_restores() {
     let mut b = Builder::default();
     objective(&mut b, "orders", 120, 1440, &["RDS"], &[]);
@@ -500,7 +511,7 @@ fn bar_002_is_unknown_when_the_inventory_was_never_collected_even_with_restores(
             "restore jobs, no inventory",
             b,
             Status::Unknown,
-            &["no in-scope resource type is known: the evidence (application/vnd.evidenced.aws.backup.protected-resources+json or backup-scope) names none, so nothing shows the requirement met"],
+            &["no inventory of in-scope resource types (application/vnd.evidenced.aws.backup.protected-resources+json or backup-scope) was recorded by 2026-07-15"],
         )],
     );
 }
@@ -509,6 +520,7 @@ fn bar_002_is_unknown_when_the_inventory_was_never_collected_even_with_restores(
 // RES-001, RES-002, C-2.11: recovery objectives
 
 const NO_OBJECTIVE_YET: &str = "no recovery objective in the store yet (evidence of type application/vnd.evidenced.human-record+json)";
+const NO_RPO_YET: &str = "no recovery objective in the store yet (evidence of type application/vnd.evidenced.human-record+json or application/vnd.evidenced.aws.backup.plans+json)";
 
 #[test]
 fn res_001_passes_and_fails_for_each_reason() {
@@ -545,27 +557,81 @@ fn res_001_passes_and_fails_for_each_reason() {
                 "no rpo_minutes",
                 without(&["rpo_minutes"]),
                 Status::Fail,
-                &["recovery objective objective obj-orders: rpo_minutes is absent or empty"],
+                &["objective obj-orders: rpo_minutes is absent or empty"],
             ),
             case(
                 "no owner",
                 without(&["owner"]),
                 Status::Fail,
-                &["recovery objective objective obj-orders: owner is absent or empty"],
+                &["objective obj-orders: owner is absent or empty"],
             ),
             case(
                 "no approval",
                 without(&["approved_at"]),
                 Status::Fail,
-                &["recovery objective objective obj-orders: approved_at is absent or empty"],
+                &["objective obj-orders: approved_at is absent or empty"],
             ),
             case(
                 "no objective",
                 Builder::default(),
                 Status::Unknown,
-                &[NO_OBJECTIVE_YET],
+                &[NO_RPO_YET],
+            ),
+            case("an hourly plan meets an RPO of 60 min", with_plan(60, "rate(1 hour)", false, &["*"]), Status::Pass, &[]),
+            case("continuous backup meets any RPO", with_plan(15, "cron(0 5 ? * * *)", true, &["*"]), Status::Pass, &[]),
+            case(
+                "a daily plan misses an RPO of 60 min",
+                with_plan(60, "cron(0 5 ? * * *)", false, &["*"]),
+                Status::Fail,
+                &["backup plan nightly (111122223333/us-east-1): its rules (daily: cron(0 5 ? * * *)) run less often than the RPO of workload orders (60 min)"],
+            ),
+            case(
+                "an objective scoped to RDS applies to a plan selecting an RDS ARN",
+                with_plan_scoped(60, "rate(12 hours)", &["arn:aws:rds:us-east-1:111122223333:db:orders"], &["RDS"]),
+                Status::Fail,
+                &["backup plan nightly (111122223333/us-east-1): its rules (daily: rate(12 hours)) run less often than the RPO of workload orders (60 min)"],
+            ),
+            case(
+                "an objective scoped to RDS does not apply to a plan selecting EFS",
+                with_plan_scoped(60, "rate(12 hours)", &["arn:aws:elasticfilesystem:us-east-1:111122223333:file-system/fs-1"], &["RDS"]),
+                Status::Pass,
+                &[],
             ),
         ],
+    );
+}
+
+/// An objective (RPO `rpo`, no scope) and one backup plan with one rule.
+fn with_plan(rpo: u32, schedule: &str, continuous: bool, resources: &[&str]) -> Builder {
+    let mut b = Builder::default();
+    objective(&mut b, "orders", 120, rpo, &[], &[]);
+    plan(&mut b, schedule, continuous, resources);
+    b
+}
+
+/// An objective scoped to `types` and one backup plan selecting `resources`.
+fn with_plan_scoped(rpo: u32, schedule: &str, resources: &[&str], types: &[&str]) -> Builder {
+    let mut b = Builder::default();
+    objective(&mut b, "orders", 120, rpo, types, &[]);
+    plan(&mut b, schedule, false, resources);
+    b
+}
+
+fn plan(b: &mut Builder, schedule: &str, continuous: bool, resources: &[&str]) {
+    let doc = json!({"account": A, "region": "us-east-1", "plans": [{
+        "id": "p-1", "name": "nightly",
+        "rules": [{"name": "daily", "schedule_expression": schedule, "enable_continuous_backup": continuous}],
+        "selections": [{"id": "s-1", "name": "all", "resources": resources, "not_resources": [], "tag_conditions": []}]}]});
+    b.machine(
+        "backup",
+        A,
+        "us-east-1",
+        &[(
+            "backup/plans.json",
+            "application/vnd.evidenced.aws.backup.plans+json",
+            doc,
+        )],
+        datetime!(2026-07-01 6:00 UTC),
     );
 }
 
@@ -614,7 +680,7 @@ fn res_002_passes_and_fails_for_each_reason() {
                 "an objective without rto_minutes",
                 no_rto,
                 Status::Fail,
-                &["declared RTO objective obj-orders: rto_minutes is absent or empty"],
+                &["objective obj-orders: rto_minutes is absent or empty"],
             ),
             case(
                 "no objective and no restore",
@@ -643,21 +709,26 @@ fn c_2_11_passes_and_fails_for_each_reason() {
                 "an RTO of exactly 24 hours",
                 rto(1440),
                 Status::Fail,
-                &["recovery objective objective obj-orders: rto_minutes is 1440, not below 1440"],
+                &["objective obj-orders: rto_minutes is 1440, not below 1440"],
             ),
             case(
                 "an RTO over 24 hours",
                 rto(2880),
                 Status::Fail,
-                &["recovery objective objective obj-orders: rto_minutes is 2880, not below 1440"],
+                &["objective obj-orders: rto_minutes is 2880, not below 1440"],
             ),
             case(
                 "an objective without rto_minutes",
                 no_rto,
                 Status::Fail,
-                &["recovery objective objective obj-orders: rto_minutes is absent, not below 1440"],
+                &["objective obj-orders: rto_minutes is absent, not below 1440"],
             ),
-            case("no objective", Builder::default(), Status::Unknown, &[NO_OBJECTIVE_YET]),
+            case(
+                "no objective",
+                Builder::default(),
+                Status::Unknown,
+                &[NO_OBJECTIVE_YET],
+            ),
         ],
     );
 }
@@ -730,7 +801,12 @@ fn res_004_passes_and_fails_for_each_reason() {
                 Status::Fail,
                 &[&format!("no {what} since 2025-07-01 (more than 365 days before 2026-07-15)")],
             ),
-            case("achieved RTO over its target", over_target("az-failover", "az-1"), Status::Fail, &[&none]),
+            case(
+                "achieved RTO over its target",
+                over_target("az-failover", "az-1"),
+                Status::Fail,
+                &["az-failover az-1 does not count: achieved.rto_minutes is 90, not at most targets.rto_minutes (60)", &none],
+            ),
             case(
                 "a failed drill",
                 drills(&[("az-failover", "az-1", RECENT, "fail")]),
@@ -840,7 +916,7 @@ fn c_2_12_passes_and_fails_for_each_reason() {
                 "achieved RTO over its target",
                 over_target("region-failover", "dr-1"),
                 Status::Fail,
-                &[&none],
+                &["region-failover dr-1 does not count: achieved.rto_minutes is 90, not at most targets.rto_minutes (60)", &none],
             ),
             case(
                 "the last one is older than 365 days",
@@ -1141,7 +1217,6 @@ fn arc_005_passes_and_fails_for_each_reason() {
 
 /// The finding names each media type once, like every other `unknown` finding.
 #[test]
-#[ignore = "engine: rules::present lists the media type of every evidence table, so ARC-005 (two tables of the same media type) says \"…alarms+json or application/vnd.evidenced.aws.cloudwatch.alarms+json\""]
 fn arc_005_is_unknown_without_evidence_naming_the_media_type_once() {
     check(
         "ARC-005",
@@ -1332,7 +1407,7 @@ fn sdat_002_passes_and_fails_for_each_reason() {
         b
     };
     let finding = |arn: &str, kind: &str| {
-        format!("data store classified sensitive {arn} ({A}/{EAST}): it is not encrypted at rest ({kind})")
+        format!("data store classified sensitive {arn} ({A}/{EAST}): its configuration does not show encryption at rest ({kind})")
     };
     let only_rds = format!("sensitive = [\"{RDS_ARN}\"]\n");
     check(
@@ -1454,7 +1529,7 @@ fn iam_008_passes_and_fails_for_each_reason() {
                 "a review recorded in the quarter but naming the next one",
                 with(&[("2026-Q3", datetime!(2026-06-20 10:00 UTC))]),
                 Status::Fail,
-                &[missing],
+                &[missing, "2026-Q3: access-review ar-2026-Q3 does not count: it was recorded on 2026-06-20, before the period began"],
             ),
         ],
     );

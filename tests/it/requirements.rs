@@ -382,7 +382,14 @@ async fn restore_jobs_appended_to_a_store_satisfy_bar_002_for_their_quarter() {
             .await
             .unwrap();
     }
-    let cat = Catalog::default_catalog().unwrap();
+    // The store's inventory is recorded today, after the quarters judged: declare the
+    // in-scope type in the catalog instead, so each 2025 quarter owes an RDS restore.
+    let text = evidenced::requirements::catalog::DEFAULT_CATALOG.replacen(
+        "[[requirement.expect]]\nmedia_type = \"application/vnd.evidenced.aws.backup.protected-resources+json\"\nselect = \"latest\"\nitems = \"resources\"\nkey = \"resource_arn\"\ngroup = \"fact.resource_type\"",
+        "[[requirement.expect]]\nvalues = [\"RDS\"]",
+        1,
+    );
+    let cat = Catalog::parse("rds-scope.toml", &text).unwrap();
     let ev = Evidence::load(&store, &cat).await.unwrap();
     let w = Window {
         at: OffsetDateTime::now_utc() + Duration::minutes(1),

@@ -778,6 +778,6 @@ fn drills_show_whether_alarms_fired_during_them() {
     assert_eq!(o.status, evidenced::requirements::Status::Fail);
     assert_eq!(
         o.findings,
-        ["resilience drill az-failover az-2026-06: no CloudWatch alarm went to ALARM between 2026-06-10T09:00:00Z and 2026-06-10T12:00:00Z"]
+        ["az-failover az-2026-06: no CloudWatch alarm went to ALARM between 2026-06-10T09:00:00Z and 2026-06-10T12:00:00Z"]
     );
 }
