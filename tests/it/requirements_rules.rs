@@ -331,3 +331,68 @@ fn a_malformed_cel_rule_is_rejected_naming_the_requirement_and_key() {
         );
     }
 }
+
+#[test]
+fn declared_critical_metrics_each_need_an_alarm_with_an_action() {
+    // The catalog's commented ARC-005 extension, switched on as a user would.
+    let text = evidenced::requirements::catalog::DEFAULT_CATALOG
+        .replace(
+            "items = \"metric_alarms\"\nkey = \"name\"\n",
+            "items = \"metric_alarms\"\nkey = \"name\"\ngroup = \"fact.namespace + ' ' + fact.metric_name\"\n",
+        )
+        .replace(
+            "items = \"composite_alarms\"\nkey = \"name\"\n",
+            "items = \"composite_alarms\"\nkey = \"name\"\ngroup = \"[]\"\n",
+        )
+        .replace(
+            "# [[requirement.expect]]\n# values = [\"AWS/RDS CPUUtilization\", \"AWS/ApplicationELB HTTPCode_Target_5XX_Count\"]",
+            "[[requirement.expect]]\nvalues = [\"AWS/RDS CPUUtilization\", \"AWS/ApplicationELB HTTPCode_Target_5XX_Count\"]",
+        );
+    let cat = Catalog::parse("arc.toml", &text).unwrap();
+    let at = datetime!(2026-06-01 0:00 UTC);
+    let w = Window {
+        at,
+        from: at - Duration::days(90),
+        to: at,
+    };
+    let alarm = |metric: &str, actions: serde_json::Value| json!({"name": format!("{metric}-alarm"), "namespace": if metric == "CPUUtilization" { "AWS/RDS" } else { "AWS/ApplicationELB" }, "metric_name": metric, "actions_enabled": true, "alarm_actions": actions});
+    let mut b = Builder::default();
+    b.machine(
+        "cloudwatch",
+        "111122223333",
+        "us-east-1",
+        &[(
+            "cloudwatch/alarms.json",
+            "application/vnd.evidenced.aws.cloudwatch.alarms+json",
+            json!({"account": "111122223333", "region": "us-east-1", "metric_alarms": [alarm("CPUUtilization", json!(["sns"]))], "composite_alarms": []}),
+        )],
+        at - Duration::days(1),
+    );
+    let e = evaluate(&cat, &b.ev, w, &Options::default());
+    let o = req(&e, "ARC-005");
+    assert_eq!(o.status, Status::Fail);
+    assert_eq!(
+        o.findings,
+        ["no passing CloudWatch alarm for metric AWS/ApplicationELB HTTPCode_Target_5XX_Count"]
+    );
+    // An alarm on the second metric, but without an action, still leaves it uncovered.
+    b.machine(
+        "cloudwatch",
+        "111122223333",
+        "us-east-1",
+        &[(
+            "cloudwatch/alarms.json",
+            "application/vnd.evidenced.aws.cloudwatch.alarms+json",
+            json!({"account": "111122223333", "region": "us-east-1", "metric_alarms": [alarm("CPUUtilization", json!(["sns"])), alarm("HTTPCode_Target_5XX_Count", json!([]))], "composite_alarms": []}),
+        )],
+        at - Duration::hours(1),
+    );
+    let e = evaluate(&cat, &b.ev, w, &Options::default());
+    assert_eq!(
+        req(&e, "ARC-005").findings,
+        [
+            "no passing CloudWatch alarm for metric AWS/ApplicationELB HTTPCode_Target_5XX_Count",
+            "CloudWatch alarm HTTPCode_Target_5XX_Count-alarm (111122223333/us-east-1): alarm_actions is absent or empty",
+        ]
+    );
+}
