@@ -37,5 +37,5 @@ echo "== verify"
 "$BIN" --config config/demo.toml verify
 echo "== log"
 "$BIN" --config config/demo.toml log
-echo "== report (requirements over the last 12 months, from the store alone)"
+echo "== report (requirements over four whole quarters and the current one, from the store alone)"
 "$BIN" --config config/demo.toml report --format md

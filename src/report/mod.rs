@@ -79,11 +79,13 @@ pub(crate) fn header(e: &Evaluation) -> (Option<String>, Vec<(&'static str, Stri
         lines.push((
             "Verified",
             if b.verified {
-                format!(
-                    "yes: every record, blob and checkpoint ({} checked; a valid checkpoint vouches up to record {})",
-                    b.checkpoints,
-                    b.vouched_seq.map_or("none".into(), |s| s.to_string())
-                )
+                match b.vouched_seq {
+                    Some(v) => format!(
+                        "yes: every record, blob and checkpoint ({} checked; a signed checkpoint vouches up to record {v})",
+                        b.checkpoints
+                    ),
+                    None => "yes: every record and blob; no signed checkpoint, so a cut tail could not be detected".to_string(),
+                }
             } else {
                 "NO".into()
             },
