@@ -8,7 +8,7 @@ use cel::{Context, Program, Value};
 use serde_json::Value as Json;
 use time::OffsetDateTime;
 
-use super::catalog::{Matcher, Source};
+use super::catalog::{Matcher, Select, Source};
 use super::cel::{self as c, Template};
 use super::conditions::lookup;
 use super::evidence::{find, Evidence, Fact};
@@ -224,13 +224,18 @@ pub fn judge(
     out
 }
 
-/// The groups a requirement expects, with the facts that name each (for citation).
+/// The groups a requirement expects as of `as_of` (a period's end, or the evaluation
+/// time), with the facts that name each (for citation). Snapshots (`select = "latest"`)
+/// are the latest recorded by `as_of`; other facts (declarations) count from the time they
+/// claim, when recorded by `cutoff`, and their `when` sees `at` = `as_of` (a declaration
+/// valid at the end of the period). Values are always expected.
 pub fn expected(
     sources: &[Source],
     ev: &Evidence,
-    root: &Context,
+    as_of: OffsetDateTime,
     cutoff: OffsetDateTime,
 ) -> BTreeMap<String, Vec<Fact>> {
+    let root = self::root(as_of);
     let mut out: BTreeMap<String, Vec<Fact>> = BTreeMap::new();
     for s in sources {
         for v in &s.values {
@@ -242,7 +247,14 @@ pub fn expected(
         let Some(group) = program(&s.group) else {
             continue;
         };
-        for (f, v) in source_facts(s, ev, root, cutoff) {
+        let facts = match s.select {
+            Select::Latest => source_facts(s, ev, &root, as_of.min(cutoff)),
+            Select::All => source_facts(s, ev, &root, cutoff)
+                .into_iter()
+                .filter(|(f, _)| f.observed_at <= as_of)
+                .collect(),
+        };
+        for (f, v) in facts {
             let mut ctx = root.new_inner_scope();
             bind(&mut ctx, &f, v);
             if let Ok(groups) = c::strings(&group, &ctx) {

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde_json::Value;
 use time::{Duration, OffsetDateTime};
 
-use super::catalog::Requirement;
+use super::catalog::{Requirement, Select};
 use super::conditions::lookup;
 use super::eval::{set_due, Cited, Ctx, Outcome, PeriodResult, Status};
 use super::evidence::{find, Evidence, Fact, Found};
@@ -152,11 +152,19 @@ fn expected_groups(
         v.join(" or ")
     };
     let literal = r.expect.iter().any(|e| !e.values.is_empty());
+    // Collected by `cutoff`: a snapshot recorded by then, or a declaration claiming a time
+    // by then (recorded by the evaluation time).
     let collected = literal
         || r.expect
             .iter()
             .filter(|e| e.human.is_some() || e.media_type.is_some())
-            .any(|e| find(&e.matcher(), ev, cutoff).any_item);
+            .any(|e| match e.select {
+                Select::Latest => find(&e.matcher(), ev, cutoff.min(ctx.cutoff)).any_item,
+                Select::All => find(&e.matcher(), ev, ctx.cutoff)
+                    .facts
+                    .iter()
+                    .any(|f| f.observed_at <= cutoff),
+            });
     if !collected {
         return Expected::Uncollected(format!(
             "no inventory of in-scope {per}s ({}) was recorded by {}",
@@ -164,7 +172,7 @@ fn expected_groups(
             day(cutoff)
         ));
     }
-    let groups = judge::expected(&r.expect, ev, ctx.root, cutoff);
+    let groups = judge::expected(&r.expect, ev, cutoff, ctx.cutoff);
     if groups.is_empty() {
         return Expected::Empty(format!(
             "no in-scope {per} is known on {}: the evidence ({}) names none, so nothing shows the requirement met",
