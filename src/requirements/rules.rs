@@ -317,8 +317,13 @@ pub(super) fn every(r: &Requirement, found: &Found, ev: &Evidence, ctx: &Ctx, ou
             "missing"
         } else if s.end <= at || ctx.w.to < at {
             let (a, b) = (s.start.max(ctx.w.from), s.end.min(end));
+            let held = if counting.is_empty() {
+                format!("they hold no {what}")
+            } else {
+                format!("they do not hold a {what} of every {per}")
+            };
             out.findings.push(format!(
-                "{}: not judged: only {} of its {} days lie in the review period, and they hold no {what}",
+                "{}: not judged: only {} of its {} days lie in the review period, and {held}",
                 s.label(),
                 span_days(a, b),
                 span_days(s.start, s.end)
