@@ -154,6 +154,12 @@ async fn main() {
                     .region(aws_sdk_s3::config::Region::new("us-east-1"))
                     .build(),
             ),
+            s3control: aws_sdk_s3control::Client::from_conf(
+                aws_sdk_s3control::Config::builder()
+                    .behavior_version(aws_sdk_s3control::config::BehaviorVersion::latest())
+                    .region(aws_sdk_s3control::config::Region::new("us-east-1"))
+                    .build(),
+            ),
         },
         concurrency: 8,
     };

@@ -22,6 +22,8 @@ pub struct Clients {
     pub config: aws_sdk_config::Client,
     pub cloudwatch: aws_sdk_cloudwatch::Client,
     pub s3: aws_sdk_s3::Client,
+    /// S3 Control, for the account's Block Public Access.
+    pub s3control: aws_sdk_s3control::Client,
 }
 
 impl Clients {
@@ -30,12 +32,67 @@ impl Clients {
         let s3 = aws_sdk_s3::config::Builder::from(sdk)
             .force_path_style(force_path_style)
             .build();
+        let mut s3control = aws_sdk_s3control::config::Builder::from(sdk);
+        if sdk.endpoint_url().is_some_and(is_ip_literal) {
+            s3control = s3control.endpoint_resolver(AccountInHeaderOnly::default());
+        }
         Clients {
             backup: aws_sdk_backup::Client::new(sdk),
             config: aws_sdk_config::Client::new(sdk),
             cloudwatch: aws_sdk_cloudwatch::Client::new(sdk),
             s3: aws_sdk_s3::Client::from_conf(s3),
+            s3control: aws_sdk_s3control::Client::from_conf(s3control.build()),
         }
+    }
+}
+
+/// Whether an endpoint URL names its host by IP address.
+fn is_ip_literal(endpoint: &str) -> bool {
+    matches!(
+        url::Url::parse(endpoint).as_ref().map(url::Url::host),
+        Ok(Some(url::Host::Ipv4(_) | url::Host::Ipv6(_)))
+    )
+}
+
+/// S3 Control puts the account id in front of the endpoint's host
+/// (`https://<account>.s3-control.<region>.amazonaws.com`) as well as in the
+/// `x-amz-account-id` header. A configured endpoint given by IP address (an emulator on
+/// 127.0.0.1) cannot take a DNS label, so there the account travels in the header only:
+/// the default resolution with the `<account>.` label removed again.
+#[derive(Debug, Default)]
+struct AccountInHeaderOnly(aws_sdk_s3control::config::endpoint::DefaultResolver);
+
+impl aws_sdk_s3control::config::endpoint::ResolveEndpoint for AccountInHeaderOnly {
+    fn resolve_endpoint<'a>(
+        &'a self,
+        params: &'a aws_sdk_s3control::config::endpoint::Params,
+    ) -> aws_sdk_s3control::config::endpoint::EndpointFuture<'a> {
+        use aws_sdk_s3control::config::endpoint::{Endpoint, EndpointFuture};
+        EndpointFuture::new(async move {
+            let ep = self.0.resolve_endpoint(params).await?;
+            let (Some(configured), Some(account)) = (params.endpoint(), params.account_id()) else {
+                return Ok(ep);
+            };
+            let Some((scheme, rest)) = ep.url().split_once("://") else {
+                return Ok(ep);
+            };
+            let Some(host) = rest.strip_prefix(account).and_then(|r| r.strip_prefix('.')) else {
+                return Ok(ep);
+            };
+            if !is_ip_literal(configured) {
+                return Ok(ep);
+            }
+            let mut b = Endpoint::builder().url(format!("{scheme}://{host}"));
+            for (name, values) in ep.headers() {
+                for v in values {
+                    b = b.header(name.to_string(), v.to_string());
+                }
+            }
+            for (k, v) in ep.properties() {
+                b = b.property(k.clone(), v.clone());
+            }
+            Ok(b.build())
+        })
     }
 }
 
@@ -169,4 +226,43 @@ pub async fn targets(
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_sdk_s3control::config::endpoint::{Params, ResolveEndpoint};
+
+    async fn resolved(endpoint: &str) -> String {
+        let params = Params::builder()
+            .region("us-east-1")
+            .use_fips(false)
+            .use_dual_stack(false)
+            .requires_account_id(true)
+            .account_id("123456789012")
+            .endpoint(endpoint)
+            .build()
+            .expect("params");
+        let ep = AccountInHeaderOnly::default()
+            .resolve_endpoint(&params)
+            .await
+            .expect("resolved");
+        ep.url().to_string()
+    }
+
+    #[tokio::test]
+    async fn s3control_account_label_only_dropped_for_an_ip_endpoint() {
+        assert!(is_ip_literal("http://127.0.0.1:5000"));
+        assert!(is_ip_literal("http://[::1]:5000/"));
+        assert!(!is_ip_literal("https://s3-control.us-east-1.amazonaws.com"));
+        assert!(!is_ip_literal("not a url"));
+        assert_eq!(
+            resolved("http://127.0.0.1:5000").await,
+            "http://127.0.0.1:5000"
+        );
+        assert_eq!(
+            resolved("https://control.example.com").await,
+            "https://123456789012.control.example.com"
+        );
+    }
 }

@@ -1,6 +1,7 @@
 //! `type = "s3"`: the posture of the evidence bucket (and optionally every bucket): Object
-//! Lock, versioning, default encryption, Block Public Access and policy status. This is the
-//! evidence that the store itself can be trusted (and S3-001).
+//! Lock, versioning, default encryption, Block Public Access, policy status and object
+//! ownership; and the account's Block Public Access. This is the evidence that the store
+//! itself can be trusted (and S3-001).
 //!
 //! One record per account (scope region: the first configured region); item
 //! `s3/buckets.json`.
@@ -23,6 +24,10 @@ pub struct S3Posture {
 #[derive(Debug, Serialize)]
 pub struct BucketsDoc {
     pub account: String,
+    /// The account's Block Public Access (S3 Control GetPublicAccessBlock); null when the
+    /// account has none configured, or when it could not be read (then an error is
+    /// recorded).
+    pub account_public_access_block: Option<PublicAccessBlock>,
     pub buckets: Vec<BucketPosture>,
 }
 
@@ -38,6 +43,10 @@ pub struct BucketPosture {
     pub public_access_block: Option<PublicAccessBlock>,
     /// From GetBucketPolicyStatus; absent when the bucket has no policy.
     pub policy_is_public: Option<bool>,
+    /// Object Ownership from GetBucketOwnershipControls (`BucketOwnerEnforced`,
+    /// `BucketOwnerPreferred`, `ObjectWriter`); absent when the bucket has no ownership
+    /// controls.
+    pub ownership_controls: Option<String>,
 }
 
 #[derive(Debug, Serialize, PartialEq)]
@@ -104,6 +113,8 @@ impl AwsCollector for S3Posture {
         }
         names.sort();
         names.dedup();
+        let account_block = account_public_access_block(target, log, &problems).await;
+        let account_block_read = account_block.is_some();
         let buckets: Vec<Option<BucketPosture>> = stream::iter(names)
             .map(|name| bucket(target, log, &problems, name))
             .buffered(target.concurrency)
@@ -111,6 +122,7 @@ impl AwsCollector for S3Posture {
             .await;
         let doc = BucketsDoc {
             account: target.account.clone(),
+            account_public_access_block: account_block.flatten(),
             buckets: buckets.into_iter().flatten().collect(),
         };
         let errors = problems.take();
@@ -118,7 +130,7 @@ impl AwsCollector for S3Posture {
             evidence: Vec::new(),
             errors,
         };
-        if !doc.buckets.is_empty() || out.errors.is_empty() {
+        if !doc.buckets.is_empty() || account_block_read || out.errors.is_empty() {
             out.evidence.push(Evidence::json(
                 "s3/buckets.json",
                 &doc,
@@ -126,6 +138,41 @@ impl AwsCollector for S3Posture {
             )?);
         }
         Ok(out)
+    }
+}
+
+/// The account's Block Public Access: `Some(None)` when none is configured, `None` when it
+/// could not be read (the error is recorded).
+async fn account_public_access_block(
+    target: &Target,
+    log: &CallLog,
+    problems: &Problems,
+) -> Option<Option<PublicAccessBlock>> {
+    let s3control = &target.clients.s3control;
+    match log
+        .call(
+            "s3control:GetPublicAccessBlock",
+            s3control
+                .get_public_access_block()
+                .account_id(&target.account)
+                .send(),
+        )
+        .await
+    {
+        Ok(o) => Some(
+            o.public_access_block_configuration()
+                .map(|c| PublicAccessBlock {
+                    block_public_acls: c.block_public_acls().unwrap_or(false),
+                    ignore_public_acls: c.ignore_public_acls().unwrap_or(false),
+                    block_public_policy: c.block_public_policy().unwrap_or(false),
+                    restrict_public_buckets: c.restrict_public_buckets().unwrap_or(false),
+                }),
+        ),
+        Err(e) if absent(&e, &["NoSuchPublicAccessBlockConfiguration"]) => Some(None),
+        Err(e) => {
+            problems.add(&e);
+            None
+        }
     }
 }
 
@@ -237,6 +284,23 @@ async fn bucket(
             None
         }
     };
+    let ownership_controls = match log
+        .call(
+            "s3:GetBucketOwnershipControls",
+            s3.get_bucket_ownership_controls().bucket(&name).send(),
+        )
+        .await
+    {
+        Ok(o) => o
+            .ownership_controls()
+            .and_then(|c| c.rules().first())
+            .map(|r| r.object_ownership().as_str().to_string()),
+        Err(e) if absent(&e, &["OwnershipControlsNotFoundError"]) => None,
+        Err(e) => {
+            problems.add(&e);
+            None
+        }
+    };
     Some(BucketPosture {
         name,
         object_lock: lock,
@@ -251,5 +315,6 @@ async fn bucket(
         encryption,
         public_access_block,
         policy_is_public,
+        ownership_controls,
     })
 }

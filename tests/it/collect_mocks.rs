@@ -1,6 +1,7 @@
 //! Collectors with aws-smithy-mocks, for what moto lacks: Backup job and restore-testing
 //! listings, Config compliance, CloudWatch composite alarms and alarm history; throttling,
-//! unprocessed keys and access denied. Responses follow the AWS API reference shapes.
+//! unprocessed keys and access denied (moto enforces no IAM, so denied S3 posture reads are
+//! here too). Responses follow the AWS API reference shapes.
 
 use std::time::Duration;
 
@@ -59,6 +60,39 @@ fn unused_s3() -> aws_sdk_s3::Client {
     )
 }
 
+fn unused_s3control() -> aws_sdk_s3control::Client {
+    aws_sdk_s3control::Client::from_conf(
+        aws_sdk_s3control::Config::builder()
+            .behavior_version(aws_sdk_s3control::config::BehaviorVersion::latest())
+            .region(aws_sdk_s3control::config::Region::new("us-east-1"))
+            .build(),
+    )
+}
+
+fn s3_client(rules: &[&Rule]) -> aws_sdk_s3::Client {
+    let mut interceptor = MockResponseInterceptor::new().rule_mode(RuleMode::MatchAny);
+    for r in rules {
+        interceptor = interceptor.with_rule(r);
+    }
+    aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::Config::builder()
+            .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
+            .region(aws_sdk_s3::config::Region::new("us-east-1"))
+            .credentials_provider(aws_sdk_s3::config::Credentials::new(
+                "AKIDTEST", "secret", None, None, "test",
+            ))
+            .retry_config(fast_retries())
+            .http_client(create_mock_http_client())
+            .interceptor(interceptor)
+            .build(),
+    )
+}
+
+fn s3control_client(rules: &[&Rule]) -> aws_sdk_s3control::Client {
+    aws_smithy_mocks::mock_client!(aws_sdk_s3control, RuleMode::MatchAny, rules, |c| c
+        .retry_config(fast_retries()))
+}
+
 fn target(
     region: &str,
     backup: aws_sdk_backup::Client,
@@ -75,6 +109,7 @@ fn target(
             config,
             cloudwatch,
             s3: unused_s3(),
+            s3control: unused_s3control(),
         },
         concurrency: 4,
     }
@@ -1349,4 +1384,163 @@ async fn protected_resources_stay_listed_when_their_restores_cannot_be_read() {
     assert!(resources
         .iter()
         .all(|r| r["latest_restore_job_creation_date"].is_null()));
+}
+
+#[tokio::test]
+async fn s3_denied_ownership_and_account_block_reads_are_errors_with_null_fields() {
+    use aws_sdk_s3::operation::get_bucket_encryption::GetBucketEncryptionError;
+    use aws_sdk_s3::operation::get_bucket_ownership_controls::{
+        GetBucketOwnershipControlsError, GetBucketOwnershipControlsOutput,
+    };
+    use aws_sdk_s3::operation::get_bucket_policy_status::GetBucketPolicyStatusError;
+    use aws_sdk_s3::operation::get_bucket_versioning::GetBucketVersioningOutput;
+    use aws_sdk_s3::operation::get_object_lock_configuration::GetObjectLockConfigurationError;
+    use aws_sdk_s3::operation::get_public_access_block::GetPublicAccessBlockError;
+    use aws_sdk_s3::types as st;
+    use aws_sdk_s3::Client;
+    use aws_sdk_s3control::operation::get_public_access_block::GetPublicAccessBlockError as AccountBlockError;
+    let not_found = |code: &str| ErrorMetadata::builder().code(code).message(code).build();
+    let lock = mock!(Client::get_object_lock_configuration).then_error(move || {
+        GetObjectLockConfigurationError::generic(not_found("ObjectLockConfigurationNotFoundError"))
+    });
+    let versioning = mock!(Client::get_bucket_versioning)
+        .then_output(|| GetBucketVersioningOutput::builder().build());
+    let encryption = mock!(Client::get_bucket_encryption).then_error(move || {
+        GetBucketEncryptionError::generic(not_found(
+            "ServerSideEncryptionConfigurationNotFoundError",
+        ))
+    });
+    let bucket_block = mock!(Client::get_public_access_block).then_error(move || {
+        GetPublicAccessBlockError::generic(not_found("NoSuchPublicAccessBlockConfiguration"))
+    });
+    let policy = mock!(Client::get_bucket_policy_status)
+        .then_error(move || GetBucketPolicyStatusError::generic(not_found("NoSuchBucketPolicy")));
+    let writer = mock!(Client::get_bucket_ownership_controls)
+        .match_requests(|r| r.bucket() == Some("writer"))
+        .then_output(|| {
+            GetBucketOwnershipControlsOutput::builder()
+                .ownership_controls(
+                    st::OwnershipControls::builder()
+                        .rules(
+                            st::OwnershipControlsRule::builder()
+                                .object_ownership(st::ObjectOwnership::ObjectWriter)
+                                .build()
+                                .unwrap(),
+                        )
+                        .build()
+                        .unwrap(),
+                )
+                .build()
+        });
+    let none = mock!(Client::get_bucket_ownership_controls)
+        .match_requests(|r| r.bucket() == Some("bare"))
+        .then_error(move || {
+            GetBucketOwnershipControlsError::generic(not_found("OwnershipControlsNotFoundError"))
+        });
+    let denied = mock!(Client::get_bucket_ownership_controls)
+        .match_requests(|r| r.bucket() == Some("guarded"))
+        .then_error(|| {
+            GetBucketOwnershipControlsError::generic(
+                ErrorMetadata::builder()
+                    .code("AccessDenied")
+                    .message("not authorized to perform: s3:GetBucketOwnershipControls")
+                    .build(),
+            )
+        });
+    let account_denied = mock!(aws_sdk_s3control::Client::get_public_access_block)
+        .match_requests(|r| r.account_id() == Some(ACCOUNT))
+        .then_error(|| {
+            AccountBlockError::generic(
+                ErrorMetadata::builder()
+                    .code("AccessDenied")
+                    .message("not authorized to perform: s3:GetAccountPublicAccessBlock")
+                    .build(),
+            )
+        });
+    let mut tgt = target(
+        "us-east-1",
+        backup_client(&[]),
+        config_client(&[]),
+        cloudwatch_client(&[]),
+    );
+    tgt.clients.s3 = s3_client(&[
+        &lock,
+        &versioning,
+        &encryption,
+        &bucket_block,
+        &policy,
+        &writer,
+        &none,
+        &denied,
+    ]);
+    tgt.clients.s3control = s3control_client(&[&account_denied]);
+    let posture = evidenced::collect::s3posture::S3Posture {
+        options: evidenced::config::S3Options {
+            name: "posture".into(),
+            schedule: "0 0 * * * *".into(),
+            buckets: vec!["writer".into(), "guarded".into(), "bare".into()],
+            all_buckets: false,
+        },
+        store_bucket: None,
+    };
+    let f = Fixture::new();
+    let rep = f.run("s3", &posture, &tgt).await;
+    assert_eq!(rep.status, Status::Partial);
+    let r = f.record(rep.seq).await;
+    let mut ops: Vec<&str> = r
+        .record
+        .errors
+        .iter()
+        .map(|e| e.operation.as_str())
+        .collect();
+    ops.sort();
+    assert_eq!(
+        ops,
+        [
+            "s3:GetBucketOwnershipControls",
+            "s3control:GetPublicAccessBlock"
+        ],
+        "{:?}",
+        r.record.errors
+    );
+    for e in &r.record.errors {
+        assert!(e.message.starts_with("AccessDenied"), "{e:?}");
+        assert_eq!(e.region.as_deref(), Some("us-east-1"));
+    }
+    assert_eq!(account_denied.num_calls(), 1);
+
+    let d = f.doc(rep.seq, "s3/buckets.json").await;
+    assert_eq!(d["account"], ACCOUNT);
+    let top = d.as_object().unwrap();
+    assert!(top.contains_key("account_public_access_block"), "{d}");
+    assert_eq!(d["account_public_access_block"], Value::Null);
+    let buckets = d["buckets"].as_array().unwrap();
+    let names: Vec<&str> = buckets
+        .iter()
+        .map(|b| b["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["bare", "guarded", "writer"], "no bucket disappears");
+    for b in buckets {
+        assert!(
+            b.as_object().unwrap().contains_key("ownership_controls"),
+            "{b}"
+        );
+    }
+    assert_eq!(
+        buckets[0]["ownership_controls"],
+        Value::Null,
+        "none: not an error"
+    );
+    assert_eq!(
+        buckets[1]["ownership_controls"],
+        Value::Null,
+        "denied: null + error"
+    );
+    assert_eq!(buckets[2]["ownership_controls"], "ObjectWriter");
+    assert_eq!(
+        buckets[2],
+        json!({"name": "writer", "object_lock": null, "versioning": null, "mfa_delete": null,
+               "encryption": [], "public_access_block": null, "policy_is_public": null,
+               "ownership_controls": "ObjectWriter"})
+    );
 }

@@ -154,6 +154,22 @@ fn s3_posture_field_by_field_and_unchanged_state_costs_no_blob() {
             .send()
             .await
             .unwrap();
+        s3.put_bucket_ownership_controls()
+            .bucket(&bucket)
+            .ownership_controls(
+                OwnershipControls::builder()
+                    .rules(
+                        OwnershipControlsRule::builder()
+                            .object_ownership(ObjectOwnership::BucketOwnerEnforced)
+                            .build()
+                            .unwrap(),
+                    )
+                    .build()
+                    .unwrap(),
+            )
+            .send()
+            .await
+            .unwrap();
         bucket
     });
     // A second bucket with nothing configured.
@@ -182,6 +198,16 @@ fn s3_posture_field_by_field_and_unchanged_state_costs_no_blob() {
     assert_eq!(r.record.collector, "posture");
     let d = doc(&ws, r, "s3/buckets.json");
     assert_eq!(d["account"], ACCOUNT);
+    // moto's default account has no account-level Block Public Access (no test sets one).
+    let top = d.as_object().unwrap();
+    assert!(top.contains_key("account_public_access_block"), "{d}");
+    assert_eq!(d["account_public_access_block"], Value::Null);
+    assert!(r
+        .record
+        .provenance
+        .api_calls
+        .iter()
+        .any(|c| c.operation == "s3control:GetPublicAccessBlock" && c.request_id.is_some()));
     let mut expected = vec![
         json!({
             "name": bucket,
@@ -193,6 +219,7 @@ fn s3_posture_field_by_field_and_unchanged_state_costs_no_blob() {
             "public_access_block": {"block_public_acls": true, "ignore_public_acls": true,
                 "block_public_policy": true, "restrict_public_buckets": true},
             "policy_is_public": false,
+            "ownership_controls": "BucketOwnerEnforced",
         }),
         json!({
             "name": plain,
@@ -202,6 +229,7 @@ fn s3_posture_field_by_field_and_unchanged_state_costs_no_blob() {
             "encryption": d["buckets"].as_array().unwrap().iter().find(|b| b["name"] == plain.as_str()).unwrap()["encryption"],
             "public_access_block": null,
             "policy_is_public": null,
+            "ownership_controls": null,
         }),
     ];
     expected.sort_by_key(|b| b["name"].as_str().unwrap().to_string());
@@ -223,6 +251,140 @@ fn s3_posture_field_by_field_and_unchanged_state_costs_no_blob() {
     assert_eq!(
         records[0].record.items[0].digest,
         records[1].record.items[0].digest
+    );
+}
+
+/// Credentials of a role assumed (at moto) in `account`: moto keeps S3 and S3 Control state
+/// per account, so a test that changes account-level settings works in an account of its
+/// own.
+async fn assumed_sdk(account: &str, region: &str) -> SdkConfig {
+    let sts = aws_sdk_sts::Client::new(&sdk(region));
+    let c = sts
+        .assume_role()
+        .role_arn(format!("arn:aws:iam::{account}:role/evidenced-setup"))
+        .role_session_name("setup")
+        .send()
+        .await
+        .unwrap();
+    let c = c.credentials().unwrap();
+    let creds = aws_credential_types::Credentials::new(
+        c.access_key_id(),
+        c.secret_access_key(),
+        Some(c.session_token().to_string()),
+        None,
+        "assumed",
+    );
+    sdk(region)
+        .to_builder()
+        .credentials_provider(aws_credential_types::provider::SharedCredentialsProvider::new(creds))
+        .build()
+}
+
+/// A workspace that collects `account` through an assumed role.
+fn workspace_in(account: &str, region: &str, collectors: &str) -> Workspace {
+    let ws = workspace(region, collectors);
+    let path = ws.dir.path().join("evidenced.toml");
+    let text = std::fs::read_to_string(&path).unwrap().replace(
+        "[aws]\n",
+        &format!("[aws]\naccounts = [{{ id = \"{account}\", role_arn = \"arn:aws:iam::{account}:role/evidenced-reader\" }}]\n"),
+    );
+    std::fs::write(&path, text).unwrap();
+    ws
+}
+
+#[test]
+fn s3_account_block_public_access_absent_then_set_and_ownership_at_creation() {
+    // A fresh account, so that no other test sees (or changes) its account-level settings.
+    let account = format!(
+        "{}",
+        200_000_000_000u64 + rand::random::<u64>() % 700_000_000_000
+    );
+    let region = "us-east-1";
+    let bucket = format!("preferred-{:08x}", rand::random::<u32>());
+    let conf = rt().block_on(async {
+        let conf = assumed_sdk(&account, region).await;
+        let s3 = aws_sdk_s3::Client::from_conf(
+            aws_sdk_s3::config::Builder::from(&conf)
+                .force_path_style(true)
+                .build(),
+        );
+        s3.create_bucket()
+            .bucket(&bucket)
+            .object_ownership(aws_sdk_s3::types::ObjectOwnership::BucketOwnerPreferred)
+            .send()
+            .await
+            .unwrap();
+        conf
+    });
+    let ws = workspace_in(
+        &account,
+        region,
+        &format!("[[collector]]\ntype = \"s3\"\nname = \"posture\"\nschedule = \"0 0 * * * *\"\nbuckets = [{bucket:?}]\n"),
+    );
+
+    // Not configured: null, and not an error.
+    let out = collect(&ws);
+    assert!(
+        out.contains(&format!("posture {account}/{region}: record 1 s3 complete")),
+        "{out}"
+    );
+    let r = ws.records().pop().unwrap();
+    assert_eq!(r.record.status, Status::Complete, "{:?}", r.record.errors);
+    assert_eq!(r.record.scope.account.as_deref(), Some(account.as_str()));
+    let d = doc(&ws, &r, "s3/buckets.json");
+    assert_eq!(d["account"], account.as_str());
+    assert!(d
+        .as_object()
+        .unwrap()
+        .contains_key("account_public_access_block"));
+    assert_eq!(d["account_public_access_block"], Value::Null);
+    assert_eq!(d["buckets"][0]["name"], bucket.as_str());
+    assert_eq!(
+        d["buckets"][0]["ownership_controls"],
+        "BucketOwnerPreferred"
+    );
+    let call = r
+        .record
+        .provenance
+        .api_calls
+        .iter()
+        .find(|c| c.operation == "s3control:GetPublicAccessBlock")
+        .expect("the account read is in the provenance");
+    assert!(call.request_id.is_some(), "{call:?}");
+
+    // Configured (one flag off, to see each field is its own).
+    rt().block_on(async {
+        // The daemon's own S3 Control client: at an endpoint given by IP address the
+        // account goes in the header only.
+        let s3control = evidenced::collect::Clients::from_sdk(&conf, true).s3control;
+        s3control
+            .put_public_access_block()
+            .account_id(&account)
+            .public_access_block_configuration(
+                aws_sdk_s3control::types::PublicAccessBlockConfiguration::builder()
+                    .block_public_acls(true)
+                    .ignore_public_acls(true)
+                    .block_public_policy(false)
+                    .restrict_public_buckets(true)
+                    .build(),
+            )
+            .send()
+            .await
+            .unwrap();
+    });
+    let out = collect(&ws);
+    assert!(out.contains("record 2 s3 complete"), "{out}");
+    let r = ws.records().pop().unwrap();
+    assert_eq!(r.record.status, Status::Complete, "{:?}", r.record.errors);
+    let d = doc(&ws, &r, "s3/buckets.json");
+    assert_eq!(
+        d["account_public_access_block"],
+        json!({"block_public_acls": true, "ignore_public_acls": true,
+               "block_public_policy": false, "restrict_public_buckets": true})
+    );
+    assert_eq!(
+        d["buckets"][0]["ownership_controls"],
+        "BucketOwnerPreferred"
     );
 }
 
