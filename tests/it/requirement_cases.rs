@@ -1247,11 +1247,20 @@ fn bucket(
     let lock =
         lock.map(|mode| json!({"enabled": "Enabled", "mode": mode, "days": 400, "years": null}));
     json!({"name": name, "object_lock": lock, "versioning": versioning, "mfa_delete": null,
-           "encryption": [], "public_access_block": bpa, "policy_is_public": policy_is_public})
+           "encryption": [], "public_access_block": bpa, "policy_is_public": policy_is_public,
+           "ownership_controls": "BucketOwnerEnforced"})
 }
 
 /// The s3 collector's posture of account 111122223333 (scope region: us-east-1).
 fn buckets(list: Vec<Value>) -> Builder {
+    buckets_with_account(
+        list,
+        json!({"block_public_acls": true, "ignore_public_acls": true, "block_public_policy": true, "restrict_public_buckets": true}),
+    )
+}
+
+/// The s3 posture document with `account` as its account-level Block Public Access.
+fn buckets_with_account(list: Vec<Value>, account: Value) -> Builder {
     let mut b = Builder::default();
     b.machine(
         "s3",
@@ -1260,7 +1269,7 @@ fn buckets(list: Vec<Value>) -> Builder {
         &[(
             "s3/buckets.json",
             BUCKETS_MEDIA_TYPE,
-            json!({"account": A, "buckets": list}),
+            json!({"account": A, "account_public_access_block": account, "buckets": list}),
         )],
         AT - Duration::hours(1),
     );
@@ -1313,6 +1322,22 @@ fn s3_001_passes_and_fails_for_each_reason() {
                 &[&format!("{named}: Block Public Access is not fully on (some settings off) and no unexpired public-bucket allowlist names it")],
             ),
             case("a public bucket on an expired allowlist", expired, Status::Fail, &[&public]),
+            case(
+                "object ownership lets ACLs grant access",
+                buckets(vec![private(), {
+                    let mut b = bucket("public-site", false, Some(BPA_ON), None, None);
+                    b["ownership_controls"] = json!("ObjectWriter");
+                    b
+                }]),
+                Status::Fail,
+                &[&format!("{named}: object ownership is ObjectWriter, not BucketOwnerEnforced (ACLs still grant access), and no unexpired public-bucket allowlist names it")],
+            ),
+            case(
+                "account-level Block Public Access not configured",
+                buckets_with_account(vec![private()], Value::Null),
+                Status::Fail,
+                &[&format!("S3 account {A} ({A}/{EAST}): account-level Block Public Access is not fully on (not configured or not collected) and no unexpired public-bucket allowlist explains a public bucket")],
+            ),
             case(
                 "no s3 posture collected",
                 Builder::default(),

@@ -305,9 +305,9 @@ fn alarms(account: &str, region: &str) -> Value {
 
 fn buckets() -> Value {
     let bpa = json!({"block_public_acls": true, "ignore_public_acls": true, "block_public_policy": true, "restrict_public_buckets": true});
-    json!({"account": A, "buckets": [
-        {"name": "evidence", "object_lock": {"enabled": "Enabled", "mode": "COMPLIANCE", "days": 400, "years": null}, "versioning": "Enabled", "public_access_block": bpa, "policy_is_public": false},
-        {"name": "public-site", "object_lock": null, "versioning": null, "public_access_block": null, "policy_is_public": true}]})
+    json!({"account": A, "account_public_access_block": bpa.clone(), "buckets": [
+        {"name": "evidence", "object_lock": {"enabled": "Enabled", "mode": "COMPLIANCE", "days": 400, "years": null}, "versioning": "Enabled", "public_access_block": bpa, "policy_is_public": false, "ownership_controls": "BucketOwnerEnforced"},
+        {"name": "public-site", "object_lock": null, "versioning": null, "public_access_block": null, "policy_is_public": true, "ownership_controls": "BucketOwnerPreferred"}]})
 }
 
 /// The first of each month at 06:00 from 2025-10 to 2026-12.
