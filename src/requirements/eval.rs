@@ -168,11 +168,6 @@ impl Evaluation {
     }
 }
 
-fn day(t: OffsetDateTime) -> String {
-    let d = t.date();
-    format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day())
-}
-
 pub(super) struct Ctx<'a> {
     pub w: Window,
     pub cutoff: OffsetDateTime,
@@ -277,13 +272,4 @@ pub(super) fn set_due(out: &mut Outcome, due: OffsetDateTime, at: OffsetDateTime
 /// Whether a record counts as a committed collection for freshness.
 pub(super) fn counts_for_freshness(collector: &str, status: RunStatus) -> bool {
     collector != SUBMIT_COLLECTOR && status != RunStatus::Failed
-}
-
-/// `YYYY-MM-DD`, for findings.
-pub(super) fn fmt_day(t: OffsetDateTime) -> String {
-    day(t)
-}
-
-pub(super) fn set_due_date(out: &mut Outcome, due: OffsetDateTime, at: OffsetDateTime) {
-    set_due(out, due, at);
 }

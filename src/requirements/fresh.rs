@@ -6,9 +6,7 @@ use std::collections::BTreeMap;
 use time::{Duration, OffsetDateTime};
 
 use super::catalog::Requirement;
-use super::eval::{
-    counts_for_freshness, fmt_day, set_due_date, Cited, Options, Outcome, Status, Window,
-};
+use super::eval::{counts_for_freshness, set_due, Cited, Options, Outcome, Status, Window};
 use super::evidence::Evidence;
 use crate::human::fmt_time;
 
@@ -138,12 +136,12 @@ pub(super) fn fresh(
             out.findings.push(format!(
                 "and {} more gaps before {} ({n} in all)",
                 n - SHOWN_GAPS,
-                fmt_day(cutoff)
+                super::rules::day(cutoff)
             ));
         }
     }
     if let Some(due) = earliest_due {
-        set_due_date(out, due, w.at);
+        set_due(out, due, w.at);
     }
     out.status = if failing { Status::Fail } else { Status::Pass };
 }
