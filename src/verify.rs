@@ -6,9 +6,13 @@ use std::collections::BTreeMap;
 
 use futures::stream::{self, StreamExt};
 use serde::Serialize;
+use time::OffsetDateTime;
 
 use crate::canonical;
-use crate::chain::{blob_key, parse_record_key, record_key, RECORDS_PREFIX};
+use crate::chain::{
+    blob_key, human_duration, parse_record_key, record_key, rfc3339, CLOCK_TOLERANCE,
+    RECORDS_PREFIX,
+};
 use crate::digest::Digest;
 use crate::record::{Record, FORMAT_VERSION};
 use crate::store::{ObjectStore, StoreError};
@@ -122,6 +126,7 @@ pub async fn verify<S: ObjectStore>(
     let mut expected_blobs: BTreeMap<Digest, Expected> = BTreeMap::new();
     let mut next_seq = 1u64;
     let mut prev_hash: Option<(u64, Digest)> = None;
+    let mut prev_at: Option<(u64, OffsetDateTime)> = None;
     let mut records = 0u64;
     let mut head: Option<(u64, Digest)> = None;
 
@@ -240,6 +245,11 @@ pub async fn verify<S: ObjectStore>(
                     ));
                 }
             }
+            if let Some((_, before)) = prev_at.filter(|(p, _)| *p + 1 == seq) {
+                if let Some(p) = backwards(seq, &key, before, r.recorded_at) {
+                    problems.push(p);
+                }
+            }
             for item in &r.items {
                 expected_blobs.entry(item.digest).or_insert(Expected {
                     size: item.size,
@@ -249,6 +259,7 @@ pub async fn verify<S: ObjectStore>(
             }
         }
         prev_hash = Some((seq, hash));
+        prev_at = record.as_ref().map(|r| (seq, r.recorded_at));
     }
 
     let total: u64 = expected_blobs.values().map(|e| e.size).sum();
@@ -318,6 +329,30 @@ pub async fn verify<S: ObjectStore>(
         head_hash: head.map(|h| h.1),
         problems,
     })
+}
+
+/// `recorded-at-backwards` when record `seq`, recorded at `at`, is more than
+/// [`CLOCK_TOLERANCE`] earlier than its predecessor, recorded at `before`.
+fn backwards(seq: u64, key: &str, before: OffsetDateTime, at: OffsetDateTime) -> Option<Problem> {
+    let earliest = before - CLOCK_TOLERANCE;
+    if at >= earliest {
+        return None;
+    }
+    Some(problem(
+        "recorded-at-backwards",
+        Some(seq),
+        key,
+        Some(format!(">= {}", rfc3339(earliest))),
+        Some(rfc3339(at)),
+        format!(
+            "record {seq} was recorded at {}, {} before record {} ({}), more than the {} two writers' clocks may differ: a writer's clock was wrong, or records were rewritten",
+            rfc3339(at),
+            human_duration(before - at),
+            seq - 1,
+            rfc3339(before),
+            human_duration(CLOCK_TOLERANCE),
+        ),
+    ))
 }
 
 /// A problem at its place; shared by the chain, checkpoint and bundle checks.
