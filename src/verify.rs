@@ -15,7 +15,7 @@ use crate::chain::{
 };
 use crate::digest::Digest;
 use crate::record::{Record, FORMAT_VERSION};
-use crate::store::{ObjectStore, StoreError};
+use crate::store::{ObjectStore, StoreError, STALE_TEMP_AGE};
 
 /// One problem found, with its place.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -101,6 +101,30 @@ pub async fn verify<S: ObjectStore>(
         }
     }
     keys.sort();
+    for tmp in store.temp_files().await? {
+        if !tmp.is_stale() {
+            tracing::warn!(
+                file = %tmp.key,
+                age_secs = tmp.age.as_secs(),
+                "A temporary file younger than {}: a write in progress, or one interrupted recently; not a problem yet.",
+                human_duration(secs(STALE_TEMP_AGE))
+            );
+            continue;
+        }
+        problems.push(Problem {
+            check: "stale-temp-file",
+            seq: None,
+            expected: None,
+            actual: Some(format!("{}s old", tmp.age.as_secs())),
+            message: format!(
+                "{} is a temporary file left by an interrupted write ({} old; no write takes longer than {}): the next write to this store removes it, or delete it by hand",
+                tmp.key,
+                human_duration(secs(tmp.age)),
+                human_duration(secs(STALE_TEMP_AGE)),
+            ),
+            key: tmp.key,
+        });
+    }
     for key in store.overwritten(RECORDS_PREFIX).await? {
         problems.push(Problem {
             check: "overwritten-record",
@@ -329,6 +353,11 @@ pub async fn verify<S: ObjectStore>(
         head_hash: head.map(|h| h.1),
         problems,
     })
+}
+
+/// Whole seconds of a std duration, as a `time` duration for [`human_duration`].
+fn secs(d: std::time::Duration) -> time::Duration {
+    time::Duration::seconds(i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
 }
 
 /// `recorded-at-backwards` when record `seq`, recorded at `at`, is more than

@@ -66,16 +66,6 @@ impl LocalStore {
         &self.root
     }
 
-    /// Every temporary file in the store's directories (the root and up to three levels
-    /// below it), sorted by path.
-    pub async fn temp_files(&self) -> Result<Vec<TempFile>, StoreError> {
-        let root = self.root.clone();
-        blocking("list temporary files in", "", move || {
-            temp_files_sync(&root)
-        })
-        .await
-    }
-
     /// Before the first write: remove stale temporary files once per store.
     fn sweep_once(&self) -> impl FnOnce() + Send + 'static {
         let root = self.root.clone();
@@ -347,6 +337,16 @@ impl ObjectStore for LocalStore {
         let path = self.path(key)?;
         let k = key.to_string();
         blocking("read", key, move || digest_sync(&path, &k)).await
+    }
+
+    /// Every temporary file in the store's directories (the root and up to three levels
+    /// below it), sorted by path.
+    async fn temp_files(&self) -> Result<Vec<TempFile>, StoreError> {
+        let root = self.root.clone();
+        blocking("list temporary files in", "", move || {
+            temp_files_sync(&root)
+        })
+        .await
     }
 }
 
