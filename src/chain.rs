@@ -15,6 +15,8 @@
 use std::sync::Mutex;
 
 use futures::stream::{self, StreamExt, TryStreamExt};
+use serde::Deserialize;
+use time::{Duration, OffsetDateTime};
 
 use crate::canonical::CanonicalError;
 use crate::digest::{Blob, Digest};
@@ -31,6 +33,11 @@ pub const BLOBS_PREFIX: &str = "blobs/sha256/";
 const MAX_COMMIT_ATTEMPTS: u32 = 200;
 /// Concurrent reads when loading records.
 const READ_CONCURRENCY: usize = 16;
+
+/// How far two writers' clocks may disagree (docs/FORMAT.md, "Verifying"): a record may be
+/// this much earlier than its predecessor, and a writer may be this much behind the head,
+/// before either counts as time going backwards.
+pub const CLOCK_TOLERANCE: Duration = Duration::minutes(5);
 
 /// Key of the record with sequence number `seq`.
 pub fn record_key(seq: u64) -> String {
@@ -69,6 +76,54 @@ pub enum ChainError {
     ItemMismatch { name: String },
     #[error("{items} items but {blobs} blobs supplied")]
     BlobCount { items: usize, blobs: usize },
+    #[error(
+        "this machine's clock ({}) is behind the last record's recorded_at ({}, record {seq}) by {}; fix the clock (NTP) before writing. Nothing was committed",
+        rfc3339(*now),
+        rfc3339(*head),
+        human_duration(*head - *now)
+    )]
+    ClockBehind {
+        now: OffsetDateTime,
+        head: OffsetDateTime,
+        seq: u64,
+    },
+}
+
+/// RFC 3339 rendering of a time, for messages.
+pub fn rfc3339(t: OffsetDateTime) -> String {
+    t.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_else(|_| t.to_string())
+}
+
+/// `1d 2h 3m 4s`-style rendering of a (non-negative) duration, whole seconds.
+pub fn human_duration(d: Duration) -> String {
+    let total = d.whole_seconds().unsigned_abs();
+    let (days, rest) = (total / 86_400, total % 86_400);
+    let (hours, rest) = (rest / 3_600, rest % 3_600);
+    let (minutes, seconds) = (rest / 60, rest % 60);
+    let mut out = String::new();
+    for (n, unit) in [(days, "d"), (hours, "h"), (minutes, "m")] {
+        if n > 0 || !out.is_empty() {
+            out.push_str(&format!("{n}{unit} "));
+        }
+    }
+    out.push_str(&format!("{seconds}s"));
+    out
+}
+
+/// The one field of a record the head needs beyond its hash. Unknown fields are ignored, so
+/// reading it never fails on a record the verifier would call unreadable for other reasons.
+#[derive(Deserialize)]
+struct RecordedAt {
+    #[serde(with = "time::serde::rfc3339")]
+    recorded_at: OffsetDateTime,
+}
+
+/// `recorded_at` of stored record bytes, when they carry a readable one.
+fn recorded_at_of(bytes: &[u8]) -> Option<OffsetDateTime> {
+    serde_json::from_slice::<RecordedAt>(bytes)
+        .ok()
+        .map(|r| r.recorded_at)
 }
 
 /// The last committed record.
@@ -78,13 +133,38 @@ pub struct Head {
     pub seq: u64,
     /// [`Digest::ZERO`] when the chain is empty.
     pub hash: Digest,
+    /// The record's `recorded_at`; `None` when the chain is empty or the head record does
+    /// not parse (`verify` reports that).
+    pub recorded_at: Option<OffsetDateTime>,
 }
 
 impl Head {
     pub const EMPTY: Head = Head {
         seq: 0,
         hash: Digest::ZERO,
+        recorded_at: None,
     };
+
+    fn of(seq: u64, bytes: &[u8]) -> Head {
+        Head {
+            seq,
+            hash: Digest::of_record(bytes),
+            recorded_at: recorded_at_of(bytes),
+        }
+    }
+
+    /// Refuse to write after this head when `now` is more than [`CLOCK_TOLERANCE`] earlier
+    /// than its `recorded_at`: the new record would go back in time.
+    pub fn check_clock(&self, now: OffsetDateTime) -> Result<(), ChainError> {
+        match self.recorded_at {
+            Some(head) if head - now > CLOCK_TOLERANCE => Err(ChainError::ClockBehind {
+                now,
+                head,
+                seq: self.seq,
+            }),
+            _ => Ok(()),
+        }
+    }
 }
 
 /// A record as read from the store, with its bytes and hash.
@@ -156,10 +236,7 @@ impl<S: ObjectStore> EvidenceStore<S> {
                                     key: key.clone(),
                                     reason: "listed but not readable".into(),
                                 })?;
-                        Head {
-                            seq,
-                            hash: Digest::of_record(&bytes),
-                        }
+                        Head::of(seq, &bytes)
                     }
                 }
             }
@@ -167,12 +244,7 @@ impl<S: ObjectStore> EvidenceStore<S> {
         loop {
             let key = record_key(head.seq + 1);
             match self.store.get(&key).await? {
-                Some(bytes) => {
-                    head = Head {
-                        seq: head.seq + 1,
-                        hash: Digest::of_record(&bytes),
-                    }
-                }
+                Some(bytes) => head = Head::of(head.seq + 1, &bytes),
                 None => break,
             }
         }
@@ -207,11 +279,13 @@ impl<S: ObjectStore> EvidenceStore<S> {
         failpoint::hit("after-blobs");
         for _attempt in 0..MAX_COMMIT_ATTEMPTS {
             let head = self.head().await?;
+            let now = now_millis();
+            head.check_clock(now)?;
             let record = Record {
                 format: FORMAT_VERSION,
                 seq: head.seq + 1,
                 prev: head.hash,
-                recorded_at: now_millis(),
+                recorded_at: now,
                 collector: draft.collector.clone(),
                 kind: draft.kind.clone(),
                 scope: draft.scope.clone(),
@@ -239,6 +313,7 @@ impl<S: ObjectStore> EvidenceStore<S> {
                 self.set_cached_head(Head {
                     seq: record.seq,
                     hash,
+                    recorded_at: Some(record.recorded_at),
                 });
                 tracing::debug!(seq = record.seq, %hash, collector = %record.collector, "Record committed.");
                 return Ok(Committed {
@@ -317,7 +392,126 @@ impl<S: ObjectStore> EvidenceStore<S> {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::atomic::Ordering;
+
     use super::*;
+    use crate::record::{Scope, Status};
+    use crate::store::counting::Counting;
+    use crate::store::LocalStore;
+
+    fn draft() -> Draft {
+        Draft {
+            collector: "test".into(),
+            kind: "test".into(),
+            scope: Scope::default(),
+            status: Status::Failed,
+            errors: Vec::new(),
+            items: Vec::new(),
+            caller_arn: None,
+            api_calls: Vec::new(),
+        }
+    }
+
+    /// Commit `draft()` as record 1 with the given `recorded_at`, bypassing the clock check.
+    async fn crafted_first_record(store: &LocalStore, recorded_at: OffsetDateTime) {
+        let record = Record {
+            format: FORMAT_VERSION,
+            seq: 1,
+            prev: Digest::ZERO,
+            recorded_at,
+            collector: "test".into(),
+            kind: "test".into(),
+            scope: Scope::default(),
+            status: Status::Failed,
+            errors: Vec::new(),
+            items: Vec::new(),
+            provenance: Provenance {
+                program: "test".into(),
+                writer_nonce: "0".repeat(32),
+                caller_arn: None,
+                api_calls: Vec::new(),
+            },
+        };
+        let bytes = record.to_bytes().unwrap();
+        assert_eq!(
+            store.put_if_absent(&record_key(1), &bytes).await.unwrap(),
+            PutOutcome::Created
+        );
+    }
+
+    #[tokio::test]
+    async fn append_refuses_when_this_clock_is_behind_the_head() {
+        let dir = tempfile::tempdir().unwrap();
+        let local = LocalStore::new(dir.path());
+        let future = now_millis() + Duration::days(365);
+        crafted_first_record(&local, future).await;
+        let store = EvidenceStore::new(local);
+        let err = store.append(draft(), &[]).await.unwrap_err();
+        assert!(
+            matches!(err, ChainError::ClockBehind { seq: 1, head, .. } if head == future),
+            "{err:?}"
+        );
+        let msg = err.to_string();
+        assert!(msg.contains("fix the clock (NTP) before writing"), "{msg}");
+        assert!(
+            msg.contains("by 364d 23h 59m") || msg.contains("by 365d"),
+            "{msg}"
+        );
+        let keys: Vec<u64> = store
+            .record_keys()
+            .await
+            .unwrap()
+            .iter()
+            .map(|k| k.0)
+            .collect();
+        assert_eq!(keys, vec![1], "a record was written");
+    }
+
+    #[tokio::test]
+    async fn append_accepts_a_head_slightly_in_the_future() {
+        let dir = tempfile::tempdir().unwrap();
+        let local = LocalStore::new(dir.path());
+        crafted_first_record(&local, now_millis() + Duration::minutes(1)).await;
+        let store = EvidenceStore::new(local);
+        assert_eq!(store.append(draft(), &[]).await.unwrap().seq, 2);
+    }
+
+    #[tokio::test]
+    async fn the_clock_check_reads_no_more_than_the_head() {
+        let dir = tempfile::tempdir().unwrap();
+        let writer = EvidenceStore::new(Counting::new(dir.path()));
+        for _ in 0..5 {
+            writer.append(draft(), &[]).await.unwrap();
+        }
+        // A fresh writer (no cached head): one listing, the last record, one probe past it.
+        let store = EvidenceStore::new(Counting::new(dir.path()));
+        let committed = store.append(draft(), &[]).await.unwrap();
+        assert_eq!(committed.seq, 6);
+        assert_eq!(store.backend().record_gets.load(Ordering::SeqCst), 2);
+        // With the head cached, only the probe past it.
+        store.backend().record_gets.store(0, Ordering::SeqCst);
+        store.append(draft(), &[]).await.unwrap();
+        assert_eq!(store.backend().record_gets.load(Ordering::SeqCst), 1);
+    }
+
+    #[test]
+    fn check_clock_allows_the_tolerance_and_no_more() {
+        let now = now_millis();
+        let head = |at| Head {
+            seq: 9,
+            hash: Digest::ZERO,
+            recorded_at: Some(at),
+        };
+        assert!(head(now + CLOCK_TOLERANCE).check_clock(now).is_ok());
+        assert!(head(now - Duration::days(1)).check_clock(now).is_ok());
+        assert!(Head::EMPTY.check_clock(now).is_ok());
+        assert!(matches!(
+            head(now + CLOCK_TOLERANCE + Duration::milliseconds(1)).check_clock(now),
+            Err(ChainError::ClockBehind { seq: 9, .. })
+        ));
+        assert_eq!(human_duration(Duration::seconds(90_061)), "1d 1h 1m 1s");
+        assert_eq!(human_duration(Duration::seconds(7)), "7s");
+    }
 
     #[test]
     fn record_keys_sort_numerically_and_parse_back() {

@@ -6,12 +6,16 @@ use std::collections::BTreeMap;
 
 use futures::stream::{self, StreamExt};
 use serde::Serialize;
+use time::OffsetDateTime;
 
 use crate::canonical;
-use crate::chain::{blob_key, parse_record_key, record_key, RECORDS_PREFIX};
+use crate::chain::{
+    blob_key, human_duration, parse_record_key, record_key, rfc3339, CLOCK_TOLERANCE,
+    RECORDS_PREFIX,
+};
 use crate::digest::Digest;
 use crate::record::{Record, FORMAT_VERSION};
-use crate::store::{ObjectStore, StoreError};
+use crate::store::{ObjectStore, StoreError, STALE_TEMP_AGE};
 
 /// One problem found, with its place.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -97,6 +101,30 @@ pub async fn verify<S: ObjectStore>(
         }
     }
     keys.sort();
+    for tmp in store.temp_files().await? {
+        if !tmp.is_stale() {
+            tracing::warn!(
+                file = %tmp.key,
+                age_secs = tmp.age.as_secs(),
+                "A temporary file younger than {}: a write in progress, or one interrupted recently; not a problem yet.",
+                human_duration(secs(STALE_TEMP_AGE))
+            );
+            continue;
+        }
+        problems.push(Problem {
+            check: "stale-temp-file",
+            seq: None,
+            expected: None,
+            actual: Some(format!("{}s old", tmp.age.as_secs())),
+            message: format!(
+                "{} is a temporary file left by an interrupted write ({} old; no write takes longer than {}): the next write to this store removes it, or delete it by hand",
+                tmp.key,
+                human_duration(secs(tmp.age)),
+                human_duration(secs(STALE_TEMP_AGE)),
+            ),
+            key: tmp.key,
+        });
+    }
     for key in store.overwritten(RECORDS_PREFIX).await? {
         problems.push(Problem {
             check: "overwritten-record",
@@ -122,6 +150,7 @@ pub async fn verify<S: ObjectStore>(
     let mut expected_blobs: BTreeMap<Digest, Expected> = BTreeMap::new();
     let mut next_seq = 1u64;
     let mut prev_hash: Option<(u64, Digest)> = None;
+    let mut prev_at: Option<(u64, OffsetDateTime)> = None;
     let mut records = 0u64;
     let mut head: Option<(u64, Digest)> = None;
 
@@ -240,6 +269,11 @@ pub async fn verify<S: ObjectStore>(
                     ));
                 }
             }
+            if let Some((_, before)) = prev_at.filter(|(p, _)| *p + 1 == seq) {
+                if let Some(p) = backwards(seq, &key, before, r.recorded_at) {
+                    problems.push(p);
+                }
+            }
             for item in &r.items {
                 expected_blobs.entry(item.digest).or_insert(Expected {
                     size: item.size,
@@ -249,6 +283,7 @@ pub async fn verify<S: ObjectStore>(
             }
         }
         prev_hash = Some((seq, hash));
+        prev_at = record.as_ref().map(|r| (seq, r.recorded_at));
     }
 
     let total: u64 = expected_blobs.values().map(|e| e.size).sum();
@@ -318,6 +353,35 @@ pub async fn verify<S: ObjectStore>(
         head_hash: head.map(|h| h.1),
         problems,
     })
+}
+
+/// Whole seconds of a std duration, as a `time` duration for [`human_duration`].
+fn secs(d: std::time::Duration) -> time::Duration {
+    time::Duration::seconds(i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
+
+/// `recorded-at-backwards` when record `seq`, recorded at `at`, is more than
+/// [`CLOCK_TOLERANCE`] earlier than its predecessor, recorded at `before`.
+fn backwards(seq: u64, key: &str, before: OffsetDateTime, at: OffsetDateTime) -> Option<Problem> {
+    let earliest = before - CLOCK_TOLERANCE;
+    if at >= earliest {
+        return None;
+    }
+    Some(problem(
+        "recorded-at-backwards",
+        Some(seq),
+        key,
+        Some(format!(">= {}", rfc3339(earliest))),
+        Some(rfc3339(at)),
+        format!(
+            "record {seq} was recorded at {}, {} before record {} ({}), more than the {} two writers' clocks may differ: a writer's clock was wrong, or records were rewritten",
+            rfc3339(at),
+            human_duration(before - at),
+            seq - 1,
+            rfc3339(before),
+            human_duration(CLOCK_TOLERANCE),
+        ),
+    ))
 }
 
 /// A problem at its place; shared by the chain, checkpoint and bundle checks.

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use aws_config::meta::region::RegionProviderChain;
 use aws_config::BehaviorVersion;
 
-use super::{LocalStore, ObjectStore, PutOutcome, S3Store, StoreError};
+use super::{LocalStore, ObjectStore, PutOutcome, S3Store, StoreError, TempFile};
 use crate::digest::{Blob, Digest};
 
 /// Where the store lives, parsed from its URL.
@@ -157,6 +157,12 @@ impl ObjectStore for AnyStore {
         match self {
             AnyStore::Local(s) => s.overwritten(prefix).await,
             AnyStore::S3(s) => s.overwritten(prefix).await,
+        }
+    }
+    async fn temp_files(&self) -> Result<Vec<TempFile>, StoreError> {
+        match self {
+            AnyStore::Local(s) => s.temp_files().await,
+            AnyStore::S3(s) => s.temp_files().await,
         }
     }
 }

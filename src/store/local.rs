@@ -4,30 +4,73 @@
 //! hard-linking it into place. `link(2)` fails when the target exists, which makes the link
 //! the no-clobber commit point; the directory is `fsync`ed afterwards so the name survives a
 //! power cut.
+//!
+//! A writer killed mid-write leaves its temporary file behind. The first put of each
+//! `LocalStore` removes temporary files older than [`STALE_TEMP_AGE`] from the store's
+//! directories (docs/FORMAT.md, "Layout"); younger ones may belong to a live writer.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Once};
+use std::time::{Duration, SystemTime};
 
 use super::{check_key, ObjectStore, PutOutcome, StoreError};
 use crate::digest::{Blob, Digest, Hasher};
 
 /// Prefix of temporary files; never listed, safe to delete when no writer runs.
-const TMP_PREFIX: &str = ".tmp-";
+pub const TMP_PREFIX: &str = ".tmp-";
+
+/// Age after which a temporary file cannot belong to a live writer: a write takes seconds
+/// (a temporary file lives from its creation to the link, and each write refreshes its
+/// modification time), so an hour-old one was left by a writer that was killed.
+pub const STALE_TEMP_AGE: Duration = Duration::from_secs(60 * 60);
+
+/// Directory levels below the root that hold objects: keys' parents are at most
+/// `blobs/sha256/<h[0..2]>/`. Walks for temporary files go no deeper.
+const MAX_OBJECT_DIR_DEPTH: usize = 3;
+
+/// A temporary file found in the store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TempFile {
+    /// Path below the store root, `/`-separated, e.g. `chain/records/.tmp-0123456789abcdef`.
+    pub key: String,
+    /// Time since it was last modified (zero when its time lies in the future).
+    pub age: Duration,
+}
+
+impl TempFile {
+    /// Old enough that no live writer can own it (see [`STALE_TEMP_AGE`]).
+    pub fn is_stale(&self) -> bool {
+        self.age > STALE_TEMP_AGE
+    }
+}
 
 /// A store rooted at a directory.
 #[derive(Debug, Clone)]
 pub struct LocalStore {
     root: PathBuf,
+    /// Runs the sweep of stale temporary files once, before this store's first put.
+    sweep: Arc<Once>,
 }
 
 impl LocalStore {
     pub fn new(root: impl Into<PathBuf>) -> LocalStore {
-        LocalStore { root: root.into() }
+        LocalStore {
+            root: root.into(),
+            sweep: Arc::new(Once::new()),
+        }
     }
 
     pub fn root(&self) -> &Path {
         &self.root
+    }
+
+    /// Before the first write: remove stale temporary files once per store.
+    fn sweep_once(&self) -> impl FnOnce() + Send + 'static {
+        let root = self.root.clone();
+        let sweep = self.sweep.clone();
+        move || sweep.call_once(|| remove_stale_temp_files(&root))
     }
 
     fn path(&self, key: &str) -> Result<PathBuf, StoreError> {
@@ -140,6 +183,82 @@ fn list_sync(root: &Path, prefix: &str) -> Result<Vec<String>, StoreError> {
     Ok(out)
 }
 
+fn temp_files_sync(root: &Path) -> Result<Vec<TempFile>, StoreError> {
+    let now = SystemTime::now();
+    let mut out = Vec::new();
+    let mut stack = vec![(root.to_path_buf(), String::new(), 0usize)];
+    while let Some((dir, rel, depth)) = stack.pop() {
+        let entries = match fs::read_dir(&dir) {
+            Ok(e) => e,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(io_err("list temporary files in", &rel)(e)),
+        };
+        for entry in entries {
+            let entry = entry.map_err(io_err("list temporary files in", &rel))?;
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let key = if rel.is_empty() {
+                name.clone()
+            } else {
+                format!("{rel}/{name}")
+            };
+            // Not followed: symbolic links (a store is plain directories and files).
+            let ft = entry.file_type().map_err(io_err("stat", &key))?;
+            if ft.is_dir() && !name.starts_with(TMP_PREFIX) {
+                if depth < MAX_OBJECT_DIR_DEPTH {
+                    stack.push((entry.path(), key, depth + 1));
+                }
+            } else if ft.is_file() && name.starts_with(TMP_PREFIX) {
+                let modified = match entry.metadata().and_then(|m| m.modified()) {
+                    Ok(t) => t,
+                    // Removed by its writer between the listing and now.
+                    Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+                    Err(e) => return Err(io_err("stat", &key)(e)),
+                };
+                out.push(TempFile {
+                    key,
+                    age: now.duration_since(modified).unwrap_or(Duration::ZERO),
+                });
+            }
+        }
+    }
+    out.sort_by(|a, b| a.key.cmp(&b.key));
+    Ok(out)
+}
+
+/// Remove temporary files older than [`STALE_TEMP_AGE`], logging each. Best effort: a
+/// failure is logged and the write goes ahead (a stale file wastes space, nothing more).
+fn remove_stale_temp_files(root: &Path) {
+    let found = match temp_files_sync(root) {
+        Ok(f) => f,
+        Err(e) => {
+            tracing::warn!(error = %e, root = %root.display(), "Could not look for stale temporary files; `evidenced verify` lists them.");
+            return;
+        }
+    };
+    let mut removed = 0usize;
+    for tmp in found.iter().filter(|t| t.is_stale()) {
+        match fs::remove_file(root.join(&tmp.key)) {
+            Ok(()) => {
+                removed += 1;
+                tracing::info!(
+                    file = %tmp.key,
+                    age_secs = tmp.age.as_secs(),
+                    "Removed a stale temporary file left by an interrupted write."
+                );
+            }
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(e) => tracing::warn!(
+                file = %tmp.key,
+                error = %e,
+                "Could not remove a stale temporary file; remove it by hand."
+            ),
+        }
+    }
+    if removed > 0 {
+        tracing::info!(removed, root = %root.display(), "Stale temporary files removed.");
+    }
+}
+
 fn digest_sync(path: &Path, key: &str) -> Result<Option<(Digest, u64)>, StoreError> {
     let mut f = match File::open(path) {
         Ok(f) => f,
@@ -176,14 +295,21 @@ impl ObjectStore for LocalStore {
         let path = self.path(key)?;
         let k = key.to_string();
         let bytes = bytes.to_vec();
-        blocking("write", key, move || put_sync(&path, &k, &[&bytes])).await
+        let sweep = self.sweep_once();
+        blocking("write", key, move || {
+            sweep();
+            put_sync(&path, &k, &[&bytes])
+        })
+        .await
     }
 
     async fn put_blob_if_absent(&self, key: &str, blob: &Blob) -> Result<PutOutcome, StoreError> {
         let path = self.path(key)?;
         let k = key.to_string();
         let pieces = blob.pieces().to_vec();
+        let sweep = self.sweep_once();
         blocking("write", key, move || {
+            sweep();
             let pieces: Vec<&[u8]> = pieces.iter().map(|p| p.as_ref()).collect();
             put_sync(&path, &k, &pieces)
         })
@@ -212,6 +338,16 @@ impl ObjectStore for LocalStore {
         let k = key.to_string();
         blocking("read", key, move || digest_sync(&path, &k)).await
     }
+
+    /// Every temporary file in the store's directories (the root and up to three levels
+    /// below it), sorted by path.
+    async fn temp_files(&self) -> Result<Vec<TempFile>, StoreError> {
+        let root = self.root.clone();
+        blocking("list temporary files in", "", move || {
+            temp_files_sync(&root)
+        })
+        .await
+    }
 }
 
 #[cfg(test)]
@@ -236,5 +372,60 @@ mod tests {
         assert_eq!(s.get("a/c").await.unwrap(), None);
         let leftovers: Vec<_> = fs::read_dir(dir.path().join("a")).unwrap().collect();
         assert_eq!(leftovers.len(), 1, "temporary files left behind");
+    }
+
+    /// Create a temporary file at `rel` last modified `age` ago.
+    fn temp_file(root: &Path, rel: &str, age: Duration) {
+        let path = root.join(rel);
+        fs::create_dir_all(path.parent().unwrap()).unwrap();
+        let f = File::create(&path).unwrap();
+        f.set_modified(SystemTime::now() - age).unwrap();
+    }
+
+    #[tokio::test]
+    async fn first_put_removes_only_stale_temporary_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        let hour = Duration::from_secs(3600);
+        temp_file(root, "chain/records/.tmp-old", 2 * hour);
+        temp_file(root, "blobs/sha256/ab/.tmp-old", 25 * hour);
+        temp_file(root, "chain/records/.tmp-live", Duration::from_secs(5));
+        temp_file(root, ".tmp-root-old", 2 * hour);
+        // Deeper than any object directory: not walked, not touched.
+        temp_file(root, "a/b/c/d/.tmp-deep", 2 * hour);
+        let s = LocalStore::new(root);
+        let keys = |v: Vec<TempFile>| v.into_iter().map(|t| t.key).collect::<Vec<_>>();
+        assert_eq!(
+            keys(s.temp_files().await.unwrap()),
+            vec![
+                ".tmp-root-old",
+                "blobs/sha256/ab/.tmp-old",
+                "chain/records/.tmp-live",
+                "chain/records/.tmp-old"
+            ]
+        );
+        // Reading sweeps nothing.
+        assert!(s.get("chain/records/x").await.unwrap().is_none());
+        assert_eq!(s.temp_files().await.unwrap().len(), 4);
+
+        assert_eq!(
+            s.put_if_absent("chain/records/x", b"1").await.unwrap(),
+            PutOutcome::Created
+        );
+        assert_eq!(
+            keys(s.temp_files().await.unwrap()),
+            vec!["chain/records/.tmp-live"]
+        );
+        assert!(root.join("a/b/c/d/.tmp-deep").exists());
+
+        // Once per store: a file gone stale later waits for the next writer.
+        temp_file(root, "chain/records/.tmp-later", 2 * hour);
+        s.put_if_absent("chain/records/y", b"2").await.unwrap();
+        assert!(root.join("chain/records/.tmp-later").exists());
+        LocalStore::new(root)
+            .put_if_absent("chain/records/z", b"3")
+            .await
+            .unwrap();
+        assert!(!root.join("chain/records/.tmp-later").exists());
     }
 }

@@ -13,7 +13,7 @@ mod s3;
 use std::future::Future;
 
 pub use any::{AnyStore, StoreLocation, StoreSettings};
-pub use local::LocalStore;
+pub use local::{LocalStore, TempFile, STALE_TEMP_AGE};
 pub use s3::S3Store;
 
 use crate::digest::{Blob, Digest};
@@ -106,6 +106,12 @@ pub trait ObjectStore: Send + Sync {
         &self,
         _prefix: &str,
     ) -> impl Future<Output = Result<Vec<String>, StoreError>> + Send {
+        async { Ok(Vec::new()) }
+    }
+
+    /// Temporary files of writes in progress or interrupted ones, with their age. Only the
+    /// local directory has them (an S3 put is atomic); other backends report none.
+    fn temp_files(&self) -> impl Future<Output = Result<Vec<TempFile>, StoreError>> + Send {
         async { Ok(Vec::new()) }
     }
 }

@@ -165,3 +165,73 @@ fn empty_store_verifies_and_logs_nothing() {
     ]);
     assert_eq!(log_json(&stdout(&out)).len(), 0);
 }
+
+/// Create a `.tmp-` file at `rel` under `store`, last modified `age` ago.
+fn plant_temp_file(store: &std::path::Path, rel: &str, age: std::time::Duration) {
+    let path = store.join(rel);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    let f = std::fs::File::create(&path).unwrap();
+    f.set_modified(std::time::SystemTime::now() - age).unwrap();
+}
+
+#[test]
+fn stale_temp_files_are_reported_by_verify_and_removed_by_the_next_writer() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("evidence");
+    let s = store.to_str().unwrap();
+    let first = support::write(dir.path(), "a.toml", &restore_test("a"));
+    ok(run(&["--store", s, "submit", &first]));
+    let hour = std::time::Duration::from_secs(3600);
+    plant_temp_file(&store, "chain/records/.tmp-00000000000000aa", 2 * hour);
+    plant_temp_file(&store, "blobs/sha256/ab/.tmp-00000000000000bb", 30 * hour);
+    // Young enough to belong to a live writer: neither a problem nor removed.
+    plant_temp_file(
+        &store,
+        "chain/records/.tmp-00000000000000cc",
+        std::time::Duration::from_secs(10),
+    );
+
+    let out = run(&["--store", s, "verify", "--format", "json"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let stale: Vec<&str> = report["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["check"] == "stale-temp-file")
+        .map(|p| p["key"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        stale,
+        vec![
+            "blobs/sha256/ab/.tmp-00000000000000bb",
+            "chain/records/.tmp-00000000000000aa"
+        ]
+    );
+    assert_eq!(
+        report["problems"].as_array().unwrap().len(),
+        2,
+        "{report:#}"
+    );
+
+    // The next writer removes the stale ones, says so, and keeps the live one.
+    let second = support::write(dir.path(), "b.toml", &restore_test("b"));
+    let out = Command::new(support::bin())
+        .args(["--store", s, "submit", &second])
+        .env_remove("EVIDENCED_CONFIG")
+        .env("RUST_LOG", "evidenced=info")
+        .output()
+        .unwrap();
+    let log = support::stderr(&out);
+    assert!(out.status.success(), "{log}");
+    assert!(log.contains("chain/records/.tmp-00000000000000aa"), "{log}");
+    assert!(
+        log.contains("blobs/sha256/ab/.tmp-00000000000000bb"),
+        "{log}"
+    );
+    assert!(!store.join("chain/records/.tmp-00000000000000aa").exists());
+    assert!(!store.join("blobs/sha256/ab/.tmp-00000000000000bb").exists());
+    assert!(store.join("chain/records/.tmp-00000000000000cc").exists());
+    let v = ok(run(&["--store", s, "verify"]));
+    assert!(v.starts_with("OK: 2 records"), "{v}");
+}

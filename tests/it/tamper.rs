@@ -206,3 +206,90 @@ fn text_output_names_the_place() {
     );
     assert!(text.contains("FAILED: 1 problem(s)"), "{text}");
 }
+
+/// Set record `seq`'s `recorded_at` to record `seq - 1`'s shifted by `shift`, then re-link
+/// the records after it so that only the time is wrong.
+fn shift_recorded_at(store: &Path, seq: u64, shift: time::Duration) -> String {
+    use time::format_description::well_known::Rfc3339;
+    let before = read_record(store, seq - 1);
+    let before =
+        time::OffsetDateTime::parse(before["recorded_at"].as_str().unwrap(), &Rfc3339).unwrap();
+    let at = (before + shift).format(&Rfc3339).unwrap();
+    let mut r = read_record(store, seq);
+    r["recorded_at"] = Value::from(at.clone());
+    write_record(store, seq, &r);
+    let mut next = seq + 1;
+    while record_path(store, next).exists() {
+        let prev = std::fs::read(record_path(store, next - 1)).unwrap();
+        let mut r = read_record(store, next);
+        r["prev"] = Value::from(evidenced::digest::Digest::of_record(&prev).to_string());
+        write_record(store, next, &r);
+        next += 1;
+    }
+    at
+}
+
+#[test]
+fn record_a_year_earlier_than_its_predecessor_is_located() {
+    let (_d, store) = store_with_five();
+    let at = shift_recorded_at(&store, 3, -time::Duration::days(365));
+    let ps = problems(&store);
+    let p = find(&ps, "recorded-at-backwards", 3);
+    assert_eq!(p["key"], record_key(3));
+    assert_eq!(p["actual"], at.as_str());
+    let expected = p["expected"].as_str().unwrap();
+    assert!(expected.starts_with(">= "), "{expected}");
+    // The chain itself is intact: the time is the only problem.
+    assert_eq!(ps.len(), 1, "{ps:#?}");
+    let text = support::stdout(&run(&["--store", store.to_str().unwrap(), "verify"]));
+    assert!(
+        text.contains("PROBLEM recorded-at-backwards seq=3"),
+        "{text}"
+    );
+}
+
+#[test]
+fn record_a_minute_earlier_than_its_predecessor_passes() {
+    let (_d, store) = store_with_five();
+    shift_recorded_at(&store, 3, -time::Duration::minutes(1));
+    let v = ok(run(&["--store", store.to_str().unwrap(), "verify"]));
+    assert!(v.starts_with("OK: 5 records"), "{v}");
+}
+
+#[test]
+fn submit_refuses_when_the_head_is_recorded_in_the_future() {
+    let (dir, store) = store_with_five();
+    // The head claims to be a year ahead of this machine's clock.
+    let mut head = read_record(&store, 5);
+    let future = time::OffsetDateTime::now_utc() + time::Duration::days(365);
+    head["recorded_at"] = Value::from(
+        future
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap(),
+    );
+    write_record(&store, 5, &head);
+    let snapshot = |store: &Path| {
+        let mut files: Vec<(PathBuf, Vec<u8>)> = std::fs::read_dir(store.join("chain/records"))
+            .unwrap()
+            .map(|e| {
+                let p = e.unwrap().path();
+                let b = std::fs::read(&p).unwrap();
+                (p, b)
+            })
+            .collect();
+        files.sort();
+        files
+    };
+    let before = snapshot(&store);
+    let file = support::write(dir.path(), "r6.toml", &restore_test("r6"));
+    let out = run(&["--store", store.to_str().unwrap(), "submit", &file]);
+    assert_ne!(out.status.code(), Some(0));
+    let err = support::stderr(&out);
+    assert!(err.contains("this machine's clock ("), "{err}");
+    assert!(
+        err.contains("is behind the last record's recorded_at ("),
+        "{err}"
+    );
+    assert!(err.contains("fix the clock (NTP) before writing"), "{err}");
+    assert_eq!(snapshot(&store), before, "the chain changed");
+}
