@@ -250,6 +250,7 @@ fn evaluate_one(r: &Requirement, ev: &Evidence, ctx: &Ctx) -> Outcome {
         }
         found.facts.extend(facts);
         found.unreadable.extend(f.unreadable);
+        found.after.extend(f.after);
     }
     found.facts.sort_by_key(|f| (f.observed_at, f.seq));
     match r.rule {
@@ -260,6 +261,20 @@ fn evaluate_one(r: &Requirement, ev: &Evidence, ctx: &Ctx) -> Outcome {
     }
     for u in found.unreadable {
         out.findings.push(format!("unreadable evidence: {u}"));
+    }
+    found.after.sort_unstable();
+    found.after.dedup();
+    if let (Some(first), Some(last)) = (found.after.first(), found.after.last()) {
+        let n = found.after.len();
+        let which = if n == 1 {
+            format!("record {first}")
+        } else {
+            format!("{n} records ({first} to {last})")
+        };
+        out.findings.push(format!(
+            "recorded after --at ({}): {which} of this evidence not counted; evaluate later, or check the writer's clock if the store's time is ahead",
+            fmt_time(ctx.w.at)
+        ));
     }
     out
 }

@@ -141,6 +141,8 @@ pub struct Found {
     pub unreadable: Vec<String>,
     /// What `required` tables found none of.
     pub absent: Vec<String>,
+    /// Records holding evidence of the matcher recorded after the evaluation time.
+    pub after: Vec<u64>,
 }
 
 fn is_drill(kind: &str) -> bool {
@@ -154,9 +156,6 @@ pub fn find(m: &Matcher, ev: &Evidence, cutoff: OffsetDateTime) -> Found {
     // (record index, item index) of every item of the media type.
     let mut hits: Vec<(usize, usize)> = Vec::new();
     for (ri, r) in ev.records.iter().enumerate() {
-        if r.record.recorded_at > cutoff {
-            continue;
-        }
         for (ii, item) in r.record.items.iter().enumerate() {
             if item.media_type != media {
                 continue;
@@ -165,6 +164,11 @@ pub fn find(m: &Matcher, ev: &Evidence, cutoff: OffsetDateTime) -> Found {
                 if &r.record.kind != h {
                     continue;
                 }
+            }
+            if r.record.recorded_at > cutoff {
+                // Not known at the evaluation time: said, never silently dropped.
+                found.after.push(r.seq);
+                continue;
             }
             hits.push((ri, ii));
         }

@@ -419,3 +419,34 @@ async fn restore_jobs_appended_to_a_store_satisfy_bar_002_for_their_quarter() {
     // Recorded today, a year after the jobs: flagged, not hidden.
     assert!(restores.iter().all(|c| c.late));
 }
+
+#[test]
+fn evidence_recorded_after_at_is_named_not_dropped() {
+    // A writer whose clock runs a year fast: the drill's record lies after --at.
+    let at = datetime!(2026-06-01 0:00 UTC);
+    let w = Window {
+        at,
+        from: at - Duration::days(365),
+        to: at,
+    };
+    let mut b = Builder::default();
+    b.human(
+        &drill(
+            "az-failover",
+            "az-fast-clock",
+            at - Duration::days(10),
+            "pass",
+        ),
+        Duration::days(375),
+    );
+    let e = eval(&b.ev, w);
+    let o = req(&e, "C-2.9");
+    assert_eq!(o.status, Status::Fail);
+    assert_eq!(
+        o.findings,
+        [
+            "no passing az-failover drill on record",
+            "recorded after --at (2026-06-01T00:00:00Z): record 1 of this evidence not counted; evaluate later, or check the writer's clock if the store's time is ahead",
+        ]
+    );
+}

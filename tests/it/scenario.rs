@@ -585,6 +585,15 @@ fn golden_reports_at_three_evaluation_times_match_byte_for_byte() {
     );
 }
 
+/// Findings less the note on records made after `--at` (the year goes on after it).
+fn known_at(findings: &[String]) -> Vec<String> {
+    findings
+        .iter()
+        .filter(|f| !f.starts_with("recorded after --at"))
+        .cloned()
+        .collect()
+}
+
 fn findings(e: &Evaluation, id: &str) -> Vec<String> {
     req(e, id).findings.clone()
 }
@@ -655,7 +664,10 @@ fn c_2_13_passes_on_a_copy_into_another_region_and_a_validated_restore_there() {
     }
     let o = req(&eval_at(&ev, TIMES[1]), "C-2.13").clone();
     assert_eq!(o.status, evidenced::requirements::Status::Fail);
-    assert_eq!(o.findings, ["no recovery into another region on record"]);
+    assert_eq!(
+        known_at(&o.findings),
+        ["no recovery into another region on record"]
+    );
 }
 
 #[test]
@@ -670,7 +682,7 @@ fn arc_005_is_judged_per_account_and_region_and_stable_over_unchanged_collection
     .map(|at| {
         let e = eval_at(&ev, at);
         let o = req(&e, "ARC-005");
-        (o.status, o.findings.clone())
+        (o.status, known_at(&o.findings))
     })
     .collect();
     let want = (
