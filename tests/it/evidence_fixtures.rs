@@ -189,19 +189,14 @@ impl Builder {
             });
             blobs.push(blob);
         }
-        let draft = Draft {
-            collector: collector.into(),
-            kind: collector.into(),
-            scope: Scope {
-                account: Some(account.into()),
-                region: Some(region.into()),
-            },
-            status: RunStatus::Complete,
-            errors: vec![],
+        let draft = run_draft(
+            collector,
+            account,
+            region,
+            RunStatus::Complete,
+            vec![],
             items,
-            caller_arn: None,
-            api_calls: vec![],
-        };
+        );
         self.add(draft, blobs, at);
     }
 
@@ -214,23 +209,19 @@ impl Builder {
         at: OffsetDateTime,
         why: &str,
     ) {
-        let draft = Draft {
-            collector: collector.into(),
-            kind: collector.into(),
-            scope: Scope {
-                account: Some(account.into()),
-                region: Some(region.into()),
-            },
-            status: RunStatus::Failed,
-            errors: vec![evidenced::record::RunError {
-                operation: "sts:AssumeRole".into(),
-                region: Some(region.into()),
-                message: why.into(),
-            }],
-            items: vec![],
-            caller_arn: None,
-            api_calls: vec![],
-        };
+        let errors = vec![evidenced::record::RunError {
+            operation: "sts:AssumeRole".into(),
+            region: Some(region.into()),
+            message: why.into(),
+        }];
+        let draft = run_draft(
+            collector,
+            account,
+            region,
+            RunStatus::Failed,
+            errors,
+            vec![],
+        );
         self.add(draft, vec![], at);
     }
 
@@ -267,5 +258,29 @@ impl Builder {
             )],
             at,
         );
+    }
+}
+
+/// One collector run's draft in `account`/`region`.
+fn run_draft(
+    collector: &str,
+    account: &str,
+    region: &str,
+    status: RunStatus,
+    errors: Vec<evidenced::record::RunError>,
+    items: Vec<Item>,
+) -> Draft {
+    Draft {
+        collector: collector.into(),
+        kind: collector.into(),
+        scope: Scope {
+            account: Some(account.into()),
+            region: Some(region.into()),
+        },
+        status,
+        errors,
+        items,
+        caller_arn: None,
+        api_calls: vec![],
     }
 }
