@@ -1,13 +1,16 @@
 //! The local-directory backend: the embedded default (`./evidence`).
 //!
-//! Objects are created by writing a temporary file beside the target, `fsync`ing it, and
+//! Objects are created by writing a temporary file in [`TMP_DIR`], `fsync`ing it, and
 //! hard-linking it into place. `link(2)` fails when the target exists, which makes the link
 //! the no-clobber commit point; the directory is `fsync`ed afterwards so the name survives a
 //! power cut.
 //!
 //! A writer killed mid-write leaves its temporary file behind. The first put of each
-//! `LocalStore` removes temporary files older than [`STALE_TEMP_AGE`] from the store's
-//! directories (docs/FORMAT.md, "Layout"); younger ones may belong to a live writer.
+//! `LocalStore` removes temporary files older than [`STALE_TEMP_AGE`] from [`TMP_DIR`]
+//! (docs/FORMAT.md, "Layout"); younger ones may belong to a live writer. That directory
+//! holds only writes in flight or interrupted, so the sweep costs nothing that grows with
+//! the chain. `verify` walks every directory, so leftovers of earlier versions, which wrote
+//! temporary files beside their targets, are still named.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Write};
@@ -20,6 +23,10 @@ use crate::digest::{Blob, Digest, Hasher};
 
 /// Prefix of temporary files; never listed, safe to delete when no writer runs.
 pub const TMP_PREFIX: &str = ".tmp-";
+
+/// The directory below the root that holds temporary files while they are written (its
+/// name has [`TMP_PREFIX`], so listings skip it).
+pub const TMP_DIR: &str = ".tmp-writes";
 
 /// Age after which a temporary file cannot belong to a live writer: a write takes seconds
 /// (a temporary file lives from its creation to the link, and each write refreshes its
@@ -73,6 +80,11 @@ impl LocalStore {
         move || sweep.call_once(|| remove_stale_temp_files(&root))
     }
 
+    /// Where writes put their temporary files.
+    fn tmp_dir(&self) -> PathBuf {
+        self.root.join(TMP_DIR)
+    }
+
     fn path(&self, key: &str) -> Result<PathBuf, StoreError> {
         check_key(key)?;
         Ok(self.root.join(key))
@@ -104,13 +116,19 @@ async fn blocking<T: Send + 'static>(
 /// Writes of a blob in many pieces are gathered into calls of this size.
 const WRITE_BUFFER: usize = 1 << 20;
 
-fn put_sync(path: &Path, key: &str, pieces: &[&[u8]]) -> Result<PutOutcome, StoreError> {
+fn put_sync(
+    tmp_dir: &Path,
+    path: &Path,
+    key: &str,
+    pieces: &[&[u8]],
+) -> Result<PutOutcome, StoreError> {
     if path.exists() {
         return Ok(PutOutcome::AlreadyExists);
     }
     let dir = path.parent().unwrap_or(Path::new("."));
     fs::create_dir_all(dir).map_err(io_err("create directory for", key))?;
-    let tmp = dir.join(format!("{TMP_PREFIX}{:016x}", rand::random::<u64>()));
+    fs::create_dir_all(tmp_dir).map_err(io_err("create the temporary directory for", key))?;
+    let tmp = tmp_dir.join(format!("{TMP_PREFIX}{:016x}", rand::random::<u64>()));
     let result = (|| {
         let f = OpenOptions::new()
             .write(true)
@@ -203,22 +221,51 @@ fn temp_files_sync(root: &Path) -> Result<Vec<TempFile>, StoreError> {
             };
             // Not followed: symbolic links (a store is plain directories and files).
             let ft = entry.file_type().map_err(io_err("stat", &key))?;
-            if ft.is_dir() && !name.starts_with(TMP_PREFIX) {
+            if ft.is_dir() && (!name.starts_with(TMP_PREFIX) || key == TMP_DIR) {
                 if depth < MAX_OBJECT_DIR_DEPTH {
                     stack.push((entry.path(), key, depth + 1));
                 }
             } else if ft.is_file() && name.starts_with(TMP_PREFIX) {
-                let modified = match entry.metadata().and_then(|m| m.modified()) {
-                    Ok(t) => t,
-                    // Removed by its writer between the listing and now.
-                    Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
-                    Err(e) => return Err(io_err("stat", &key)(e)),
-                };
-                out.push(TempFile {
-                    key,
-                    age: now.duration_since(modified).unwrap_or(Duration::ZERO),
-                });
+                out.extend(temp_file(&entry, key, now)?);
             }
+        }
+    }
+    out.sort_by(|a, b| a.key.cmp(&b.key));
+    Ok(out)
+}
+
+/// A temporary file with its age; `None` when its writer removed it meanwhile.
+fn temp_file(
+    entry: &fs::DirEntry,
+    key: String,
+    now: SystemTime,
+) -> Result<Option<TempFile>, StoreError> {
+    match entry.metadata().and_then(|m| m.modified()) {
+        Ok(modified) => Ok(Some(TempFile {
+            key,
+            age: now.duration_since(modified).unwrap_or(Duration::ZERO),
+        })),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(io_err("stat", &key)(e)),
+    }
+}
+
+/// The temporary files directly in `root/rel` (one directory: no walk).
+fn temp_files_in(root: &Path, rel: &str) -> Result<Vec<TempFile>, StoreError> {
+    let now = SystemTime::now();
+    let entries = match fs::read_dir(root.join(rel)) {
+        Ok(e) => e,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(io_err("list temporary files in", rel)(e)),
+    };
+    let mut out = Vec::new();
+    for entry in entries {
+        let entry = entry.map_err(io_err("list temporary files in", rel))?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let key = format!("{rel}/{name}");
+        let ft = entry.file_type().map_err(io_err("stat", &key))?;
+        if ft.is_file() && name.starts_with(TMP_PREFIX) {
+            out.extend(temp_file(&entry, key, now)?);
         }
     }
     out.sort_by(|a, b| a.key.cmp(&b.key));
@@ -228,7 +275,7 @@ fn temp_files_sync(root: &Path) -> Result<Vec<TempFile>, StoreError> {
 /// Remove temporary files older than [`STALE_TEMP_AGE`], logging each. Best effort: a
 /// failure is logged and the write goes ahead (a stale file wastes space, nothing more).
 fn remove_stale_temp_files(root: &Path) {
-    let found = match temp_files_sync(root) {
+    let found = match temp_files_in(root, TMP_DIR) {
         Ok(f) => f,
         Err(e) => {
             tracing::warn!(error = %e, root = %root.display(), "Could not look for stale temporary files; `evidenced verify` lists them.");
@@ -296,9 +343,10 @@ impl ObjectStore for LocalStore {
         let k = key.to_string();
         let bytes = bytes.to_vec();
         let sweep = self.sweep_once();
+        let tmp_dir = self.tmp_dir();
         blocking("write", key, move || {
             sweep();
-            put_sync(&path, &k, &[&bytes])
+            put_sync(&tmp_dir, &path, &k, &[&bytes])
         })
         .await
     }
@@ -308,10 +356,11 @@ impl ObjectStore for LocalStore {
         let k = key.to_string();
         let pieces = blob.pieces().to_vec();
         let sweep = self.sweep_once();
+        let tmp_dir = self.tmp_dir();
         blocking("write", key, move || {
             sweep();
             let pieces: Vec<&[u8]> = pieces.iter().map(|p| p.as_ref()).collect();
-            put_sync(&path, &k, &pieces)
+            put_sync(&tmp_dir, &path, &k, &pieces)
         })
         .await
     }
@@ -387,10 +436,12 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path();
         let hour = Duration::from_secs(3600);
-        temp_file(root, "chain/records/.tmp-old", 2 * hour);
-        temp_file(root, "blobs/sha256/ab/.tmp-old", 25 * hour);
-        temp_file(root, "chain/records/.tmp-live", Duration::from_secs(5));
-        temp_file(root, ".tmp-root-old", 2 * hour);
+        temp_file(root, ".tmp-writes/.tmp-old", 2 * hour);
+        temp_file(root, ".tmp-writes/.tmp-older", 25 * hour);
+        temp_file(root, ".tmp-writes/.tmp-live", Duration::from_secs(5));
+        // Left beside its target by an earlier version: named by verify, not swept (the
+        // sweep reads one small directory, never the chain's).
+        temp_file(root, "chain/records/.tmp-legacy", 2 * hour);
         // Deeper than any object directory: not walked, not touched.
         temp_file(root, "a/b/c/d/.tmp-deep", 2 * hour);
         let s = LocalStore::new(root);
@@ -398,10 +449,10 @@ mod tests {
         assert_eq!(
             keys(s.temp_files().await.unwrap()),
             vec![
-                ".tmp-root-old",
-                "blobs/sha256/ab/.tmp-old",
-                "chain/records/.tmp-live",
-                "chain/records/.tmp-old"
+                ".tmp-writes/.tmp-live",
+                ".tmp-writes/.tmp-old",
+                ".tmp-writes/.tmp-older",
+                "chain/records/.tmp-legacy"
             ]
         );
         // Reading sweeps nothing.
@@ -414,18 +465,23 @@ mod tests {
         );
         assert_eq!(
             keys(s.temp_files().await.unwrap()),
-            vec!["chain/records/.tmp-live"]
+            vec![".tmp-writes/.tmp-live", "chain/records/.tmp-legacy"]
         );
         assert!(root.join("a/b/c/d/.tmp-deep").exists());
+        // The write's own temporary file is gone, and listings never show the directory.
+        assert_eq!(
+            s.list("").await.unwrap(),
+            vec!["chain/records/x".to_string()]
+        );
 
         // Once per store: a file gone stale later waits for the next writer.
-        temp_file(root, "chain/records/.tmp-later", 2 * hour);
+        temp_file(root, ".tmp-writes/.tmp-later", 2 * hour);
         s.put_if_absent("chain/records/y", b"2").await.unwrap();
-        assert!(root.join("chain/records/.tmp-later").exists());
+        assert!(root.join(".tmp-writes/.tmp-later").exists());
         LocalStore::new(root)
             .put_if_absent("chain/records/z", b"3")
             .await
             .unwrap();
-        assert!(!root.join("chain/records/.tmp-later").exists());
+        assert!(!root.join(".tmp-writes/.tmp-later").exists());
     }
 }

@@ -182,12 +182,12 @@ fn stale_temp_files_are_reported_by_verify_and_removed_by_the_next_writer() {
     let first = support::write(dir.path(), "a.toml", &restore_test("a"));
     ok(run(&["--store", s, "submit", &first]));
     let hour = std::time::Duration::from_secs(3600);
-    plant_temp_file(&store, "chain/records/.tmp-00000000000000aa", 2 * hour);
-    plant_temp_file(&store, "blobs/sha256/ab/.tmp-00000000000000bb", 30 * hour);
+    plant_temp_file(&store, ".tmp-writes/.tmp-00000000000000aa", 2 * hour);
+    plant_temp_file(&store, ".tmp-writes/.tmp-00000000000000bb", 30 * hour);
     // Young enough to belong to a live writer: neither a problem nor removed.
     plant_temp_file(
         &store,
-        "chain/records/.tmp-00000000000000cc",
+        ".tmp-writes/.tmp-00000000000000cc",
         std::time::Duration::from_secs(10),
     );
 
@@ -204,8 +204,8 @@ fn stale_temp_files_are_reported_by_verify_and_removed_by_the_next_writer() {
     assert_eq!(
         stale,
         vec![
-            "blobs/sha256/ab/.tmp-00000000000000bb",
-            "chain/records/.tmp-00000000000000aa"
+            ".tmp-writes/.tmp-00000000000000aa",
+            ".tmp-writes/.tmp-00000000000000bb"
         ]
     );
     assert_eq!(
@@ -224,14 +224,11 @@ fn stale_temp_files_are_reported_by_verify_and_removed_by_the_next_writer() {
         .unwrap();
     let log = support::stderr(&out);
     assert!(out.status.success(), "{log}");
-    assert!(log.contains("chain/records/.tmp-00000000000000aa"), "{log}");
-    assert!(
-        log.contains("blobs/sha256/ab/.tmp-00000000000000bb"),
-        "{log}"
-    );
-    assert!(!store.join("chain/records/.tmp-00000000000000aa").exists());
-    assert!(!store.join("blobs/sha256/ab/.tmp-00000000000000bb").exists());
-    assert!(store.join("chain/records/.tmp-00000000000000cc").exists());
+    assert!(log.contains(".tmp-writes/.tmp-00000000000000aa"), "{log}");
+    assert!(log.contains(".tmp-writes/.tmp-00000000000000bb"), "{log}");
+    assert!(!store.join(".tmp-writes/.tmp-00000000000000aa").exists());
+    assert!(!store.join(".tmp-writes/.tmp-00000000000000bb").exists());
+    assert!(store.join(".tmp-writes/.tmp-00000000000000cc").exists());
     let v = ok(run(&["--store", s, "verify"]));
     assert!(v.starts_with("OK: 2 records"), "{v}");
 }
