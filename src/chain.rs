@@ -12,6 +12,7 @@
 //! Blobs go first, so a crash leaves at worst unreferenced blobs, never a record that points
 //! at nothing.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 
 use futures::stream::{self, StreamExt, TryStreamExt};
@@ -187,11 +188,21 @@ pub struct Committed {
     pub new_blob_bytes: u64,
 }
 
+/// What [`EvidenceStore::append_unless`] did.
+#[derive(Debug, Clone)]
+pub enum Appended {
+    Committed(Box<Committed>),
+    /// The first record that matched; nothing was committed.
+    Found(Box<StoredRecord>),
+}
+
 /// The evidence store: chain semantics over a byte-moving backend.
 #[derive(Debug)]
 pub struct EvidenceStore<S> {
     store: S,
     head: Mutex<Option<Head>>,
+    /// Set once this process has seen `ids/backfill.json` (or written it).
+    ids_backfilled: AtomicBool,
 }
 
 impl<S: ObjectStore> EvidenceStore<S> {
@@ -199,12 +210,23 @@ impl<S: ObjectStore> EvidenceStore<S> {
         EvidenceStore {
             store,
             head: Mutex::new(None),
+            ids_backfilled: AtomicBool::new(false),
         }
     }
 
     /// The byte-moving backend underneath.
     pub fn backend(&self) -> &S {
         &self.store
+    }
+
+    /// True once this process knows the store's legacy human records are claimed
+    /// ([`crate::ids`]).
+    pub fn ids_backfilled(&self) -> bool {
+        self.ids_backfilled.load(Ordering::Acquire)
+    }
+
+    pub fn set_ids_backfilled(&self) {
+        self.ids_backfilled.store(true, Ordering::Release);
     }
 
     fn cached_head(&self) -> Option<Head> {
@@ -254,6 +276,31 @@ impl<S: ObjectStore> EvidenceStore<S> {
 
     /// Store `blobs` (the bytes behind `draft.items`, in the same order) and commit a record.
     pub async fn append(&self, draft: Draft, blobs: &[Blob]) -> Result<Committed, ChainError> {
+        match self
+            .append_unless(draft, blobs, u64::MAX, |_| false)
+            .await?
+        {
+            Appended::Committed(c) => Ok(*c),
+            Appended::Found(r) => Err(ChainError::Corrupt {
+                key: r.key,
+                reason: "matched a predicate that matches nothing".into(),
+            }),
+        }
+    }
+
+    /// [`EvidenceStore::append`] unless a record after `after_seq` satisfies `found`.
+    /// Before each conditional create of sequence `n`, every record from the last one
+    /// checked to `n - 1` is checked, so a commit happens only when no record before it
+    /// (after `after_seq`) matches: the check is part of the commit. `u64::MAX` checks
+    /// nothing.
+    pub async fn append_unless(
+        &self,
+        draft: Draft,
+        blobs: &[Blob],
+        after_seq: u64,
+        found: impl Fn(&Record) -> bool,
+    ) -> Result<Appended, ChainError> {
+        let mut checked = after_seq;
         let mut new_blob_bytes = 0;
         if draft.items.len() != blobs.len() {
             return Err(ChainError::BlobCount {
@@ -279,6 +326,17 @@ impl<S: ObjectStore> EvidenceStore<S> {
         failpoint::hit("after-blobs");
         for _attempt in 0..MAX_COMMIT_ATTEMPTS {
             let head = self.head().await?;
+            if head.seq == 0 {
+                self.start_ids().await?;
+            }
+            while checked < head.seq {
+                checked += 1;
+                if let Some(r) = self.record(checked).await? {
+                    if found(&r.record) {
+                        return Ok(Appended::Found(Box::new(r)));
+                    }
+                }
+            }
             let now = now_millis();
             head.check_clock(now)?;
             let record = Record {
@@ -316,12 +374,12 @@ impl<S: ObjectStore> EvidenceStore<S> {
                     recorded_at: Some(record.recorded_at),
                 });
                 tracing::debug!(seq = record.seq, %hash, collector = %record.collector, "Record committed.");
-                return Ok(Committed {
+                return Ok(Appended::Committed(Box::new(Committed {
                     seq: record.seq,
                     hash,
                     record,
                     new_blob_bytes,
-                });
+                })));
             }
             tracing::debug!(
                 seq = record.seq,
@@ -329,6 +387,20 @@ impl<S: ObjectStore> EvidenceStore<S> {
             );
         }
         Err(ChainError::Contended(MAX_COMMIT_ATTEMPTS))
+    }
+
+    /// A new chain has no human record without an id claim: say so before its first
+    /// record, so that no writer ever reads the chain to claim earlier ones
+    /// ([`crate::ids::Ids::backfill`]).
+    async fn start_ids(&self) -> Result<(), ChainError> {
+        if !self.ids_backfilled() {
+            let marker = crate::canonical::to_vec(&crate::ids::Backfill { through_seq: 0 })?;
+            self.store
+                .put_if_absent(crate::ids::BACKFILL_KEY, &marker)
+                .await?;
+            self.set_ids_backfilled();
+        }
+        Ok(())
     }
 
     /// Every record key present, sorted by sequence number, with its sequence number.
@@ -382,6 +454,25 @@ impl<S: ObjectStore> EvidenceStore<S> {
             .buffered(READ_CONCURRENCY)
             .try_collect()
             .await
+    }
+
+    /// Record `seq`, or `None` when absent.
+    pub async fn record(&self, seq: u64) -> Result<Option<StoredRecord>, ChainError> {
+        let key = record_key(seq);
+        let Some(bytes) = self.store.get(&key).await? else {
+            return Ok(None);
+        };
+        let record = Record::from_bytes(&bytes).map_err(|e| ChainError::Corrupt {
+            key: key.clone(),
+            reason: e.to_string(),
+        })?;
+        Ok(Some(StoredRecord {
+            hash: Digest::of_record(&bytes),
+            key,
+            seq,
+            bytes,
+            record,
+        }))
     }
 
     /// The bytes of a blob, if present.

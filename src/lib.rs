@@ -22,6 +22,8 @@
 //!   MANIFEST checks.
 //! - [`human`]: parsing and validating drill logs, objectives and access reviews.
 //! - [`submit`]: turning validated human records into records.
+//! - [`ids`]: id claims, which make "one id, one record" part of the commit and answer
+//!   "is this id stored?" with one read.
 //! - [`requirements`]: the requirements catalog (config/requirements.toml) and its
 //!   evaluation, a pure function of (catalog, evidence, time); [`requirements::metrics`]
 //!   gives the per-requirement numbers the daemon publishes.
@@ -57,6 +59,7 @@ pub mod failpoint;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod human;
+pub mod ids;
 pub mod record;
 pub mod report;
 pub mod requirements;

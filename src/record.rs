@@ -9,8 +9,12 @@ use time::OffsetDateTime;
 use crate::canonical::{self, CanonicalError};
 use crate::digest::Digest;
 
-/// Version of the record format written by this program.
-pub const FORMAT_VERSION: u32 = 1;
+/// Version of the record format written by this program. Format 2 (docs/FORMAT.md, section
+/// 10) is format 1 plus id claims: a format-2 human record has its id claimed under `ids/`.
+pub const FORMAT_VERSION: u32 = 2;
+
+/// Record formats this program reads and verifies.
+pub const SUPPORTED_FORMATS: [u32; 2] = [1, 2];
 
 /// Outcome of the run a record describes. A failed or partial run is recorded too: a gap is
 /// evidence.

@@ -4,13 +4,13 @@
 //! (`record/<kind>/<id>.json`) and the original bytes (`original/<file name>`). A record id
 //! is used once: resubmitting identical content is a no-op that points at the existing
 //! record; reusing an id for different content is refused, since stored evidence is never
-//! replaced (submit a new id instead).
-
-use std::collections::HashMap;
+//! replaced (submit a new id instead). Both are decided by the id's claim ([`crate::ids`]),
+//! created in the same commit, so two writers racing with one id store it once.
 
 use crate::chain::{ChainError, EvidenceStore};
 use crate::digest::{Blob, Digest};
 use crate::human::{HumanRecord, CANONICAL_MEDIA_TYPE};
+use crate::ids::{IdError, Ids, Lookup, Stored};
 use crate::record::{Draft, Item, Scope, Status};
 use crate::store::ObjectStore;
 use crate::{canonical, human};
@@ -28,13 +28,21 @@ pub fn canonical_item_name(kind: &str, id: &str) -> String {
 pub enum SubmitError {
     #[error(transparent)]
     Input(#[from] human::InputError),
-    #[error("{file}: field `id`: {kind} {id:?} is already stored (record {seq}) with different content; evidence is never replaced, submit it under a new id")]
+    #[error("{file}: field `id`: {kind} {id:?} {held_by}; evidence is never replaced, submit it under a new id")]
     IdReused {
         file: String,
         kind: String,
         id: String,
-        seq: u64,
+        /// Where the id is held, in words.
+        held_by: String,
+        /// The record holding the id, once committed.
+        seq: Option<u64>,
+        /// The holder came from the same submitted bytes (the same file under another
+        /// name).
+        same_original: bool,
     },
+    #[error(transparent)]
+    Id(IdError),
     #[error(transparent)]
     Chain(#[from] ChainError),
     #[error(transparent)]
@@ -54,11 +62,12 @@ pub enum Outcome {
     Committed {
         seq: u64,
         hash: Digest,
+        /// Items in the record, and blob bytes newly written.
+        items: usize,
+        new_blob_bytes: u64,
     },
     /// Identical content was already stored in record `seq`.
-    AlreadyStored {
-        seq: u64,
-    },
+    AlreadyStored { seq: u64 },
 }
 
 /// An accepted human record, ready to append.
@@ -108,49 +117,71 @@ pub fn prepare(human: HumanRecord, collector: &str) -> Result<Prepared, SubmitEr
     })
 }
 
-/// Index of human-record items already in the store: item name → (digest, seq).
-pub async fn existing_ids<S: ObjectStore>(
+/// Where a prepared record's id stands, without writing: `Ok(Some(seq))` when identical
+/// content is stored already, `Ok(None)` when the id is free (or claimed for this same
+/// content), an error when other content holds it. One read when the id is stored.
+pub async fn check<S: ObjectStore>(
     store: &EvidenceStore<S>,
-) -> Result<HashMap<String, (Digest, u64)>, ChainError> {
-    let mut out = HashMap::new();
-    for r in store.records().await? {
-        for item in &r.record.items {
-            if item.media_type == CANONICAL_MEDIA_TYPE {
-                out.entry(item.name.clone()).or_insert((item.digest, r.seq));
-            }
-        }
-    }
-    Ok(out)
-}
-
-/// Check a prepared record against the index: `Ok(Some(seq))` when identical content is
-/// stored already, an error when its id is taken by other content.
-pub fn check_duplicate(
-    index: &HashMap<String, (Digest, u64)>,
     p: &Prepared,
     file: &str,
 ) -> Result<Option<u64>, SubmitError> {
-    let name = &p.draft.items[0].name;
-    match index.get(name) {
-        None => Ok(None),
-        Some((digest, seq)) if *digest == p.draft.items[0].digest => Ok(Some(*seq)),
-        Some((_, seq)) => Err(SubmitError::IdReused {
-            file: file.to_string(),
-            kind: p.human.kind.clone(),
-            id: p.human.id.clone(),
-            seq: *seq,
-        }),
+    let ours = p.draft.items[0].digest;
+    let original = p.draft.items[1].digest;
+    match Ids::new(store).lookup(&p.human.kind, &p.human.id).await? {
+        Lookup::Free => Ok(None),
+        Lookup::Stored { seq, digest, .. } if digest == ours => Ok(Some(seq)),
+        Lookup::Claimed(claim) if claim.digest == ours => Ok(None),
+        Lookup::Stored {
+            seq, original: o, ..
+        } => Err(id_reused(p, file, Some(seq), o == original)),
+        Lookup::Claimed(claim) => Err(id_reused(p, file, None, claim.original == original)),
     }
 }
 
-/// Append one prepared record.
+fn id_reused(p: &Prepared, file: &str, seq: Option<u64>, same_original: bool) -> SubmitError {
+    SubmitError::IdReused {
+        file: file.to_string(),
+        kind: p.human.kind.clone(),
+        id: p.human.id.clone(),
+        held_by: match seq {
+            Some(seq) => format!("is already stored (record {seq}) with different content"),
+            None => "is already claimed for different content, whose record is not committed (another writer is storing it, or was stopped: submitting that content again stores it)".into(),
+        },
+        seq,
+        same_original,
+    }
+}
+
+/// Store one prepared record under its id claim ([`crate::ids`]): committed, already
+/// stored with identical content (nothing written), or refused when other content holds
+/// the id.
 pub async fn commit<S: ObjectStore>(
     store: &EvidenceStore<S>,
     p: Prepared,
+    file: &str,
 ) -> Result<Outcome, SubmitError> {
-    let c = store.append(p.draft, &p.blobs).await?;
-    Ok(Outcome::Committed {
-        seq: c.seq,
-        hash: c.hash,
-    })
+    let ids = Ids::new(store);
+    let taken = |seq, same_original| id_reused(&p, file, seq, same_original);
+    match ids.store(p.draft.clone(), &p.blobs).await? {
+        Stored::Committed(c) => Ok(Outcome::Committed {
+            seq: c.seq,
+            hash: c.hash,
+            items: c.record.items.len(),
+            new_blob_bytes: c.new_blob_bytes,
+        }),
+        Stored::AlreadyStored { seq } => Ok(Outcome::AlreadyStored { seq }),
+        Stored::Taken {
+            seq, same_original, ..
+        } => Err(taken(seq, same_original)),
+    }
+}
+
+impl From<IdError> for SubmitError {
+    fn from(e: IdError) -> SubmitError {
+        match e {
+            IdError::Chain(c) => SubmitError::Chain(c),
+            IdError::Canonical(c) => SubmitError::Canonical(c),
+            e => SubmitError::Id(e),
+        }
+    }
 }

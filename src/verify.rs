@@ -2,6 +2,8 @@
 //! place. The algorithm is the one docs/FORMAT.md ("Verifying") spells out for independent
 //! verifiers; keep the two in step.
 
+mod ids;
+
 use std::collections::BTreeMap;
 
 use futures::stream::{self, StreamExt};
@@ -14,7 +16,7 @@ use crate::chain::{
     RECORDS_PREFIX,
 };
 use crate::digest::Digest;
-use crate::record::{Record, FORMAT_VERSION};
+use crate::record::{Record, FORMAT_VERSION, SUPPORTED_FORMATS};
 use crate::store::{ObjectStore, StoreError, STALE_TEMP_AGE};
 
 /// One problem found, with its place.
@@ -45,6 +47,36 @@ pub struct Report {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub head_hash: Option<Digest>,
     pub problems: Vec<Problem>,
+    /// The largest step back in `recorded_at` between consecutive records that is within
+    /// the clock tolerance (beyond it, `recorded-at-backwards` is a problem): two writers'
+    /// clocks differed by at least this much.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub clock_skew: Option<ClockSkew>,
+}
+
+/// Evidence of two writers' clocks disagreeing: record `seq` was recorded `behind_ms`
+/// milliseconds before record `seq - 1`, although committed after it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ClockSkew {
+    pub seq: u64,
+    pub behind_ms: i64,
+}
+
+/// Steps back shorter than this are not reported as skew (clock adjustments of a single
+/// writer, timestamp rounding).
+const SKEW_SHOWN: time::Duration = time::Duration::seconds(1);
+
+impl ClockSkew {
+    /// In words, for report headers.
+    pub fn describe(&self) -> String {
+        format!(
+            "record {} was recorded {} before record {} although committed after it: writers' clocks differed by at least that much (within the {} tolerance; check NTP on every writer)",
+            self.seq,
+            human_duration(time::Duration::milliseconds(self.behind_ms)),
+            self.seq - 1,
+            human_duration(CLOCK_TOLERANCE)
+        )
+    }
 }
 
 /// Hooks for showing progress on long runs.
@@ -75,13 +107,32 @@ struct Expected {
     name: String,
 }
 
-/// Verify the chain and blobs in `store`. `concurrency` bounds the blobs hashed at once.
-/// Errors are reserved for a store that cannot be read at all; damage is reported as
-/// problems.
+/// Verify the chain, blobs and id claims in `store`. `concurrency` bounds the blobs hashed
+/// at once. Errors are reserved for a store that cannot be read at all; damage is reported
+/// as problems.
 pub async fn verify<S: ObjectStore>(
     store: &S,
     concurrency: usize,
     progress: &dyn Progress,
+) -> Result<Report, StoreError> {
+    walk(store, concurrency, progress, true).await
+}
+
+/// [`verify`] of an excerpt of a store (an auditor bundle), which carries records and
+/// blobs but not the id claims: ids are checked for duplicates only.
+pub async fn verify_excerpt<S: ObjectStore>(
+    store: &S,
+    concurrency: usize,
+    progress: &dyn Progress,
+) -> Result<Report, StoreError> {
+    walk(store, concurrency, progress, false).await
+}
+
+async fn walk<S: ObjectStore>(
+    store: &S,
+    concurrency: usize,
+    progress: &dyn Progress,
+    with_claims: bool,
 ) -> Result<Report, StoreError> {
     let mut problems = Vec::new();
     let mut keys: Vec<(u64, String)> = Vec::new();
@@ -153,6 +204,9 @@ pub async fn verify<S: ObjectStore>(
     let mut prev_at: Option<(u64, OffsetDateTime)> = None;
     let mut records = 0u64;
     let mut head: Option<(u64, Digest)> = None;
+    let mut humans: Vec<ids::Human> = Vec::new();
+    let mut present = std::collections::BTreeSet::new();
+    let mut clock_skew: Option<ClockSkew> = None;
 
     for (seq, key, bytes) in fetched {
         let bytes = match bytes? {
@@ -171,6 +225,7 @@ pub async fn verify<S: ObjectStore>(
             }
         };
         records += 1;
+        present.insert(seq);
         if seq > next_seq {
             let missing = if seq - next_seq == 1 {
                 format!("record {next_seq} is missing")
@@ -229,12 +284,12 @@ pub async fn verify<S: ObjectStore>(
                     format!("the record stored at sequence {seq} says it is record {}: records were moved or swapped", r.seq),
                 ));
             }
-            if r.format != FORMAT_VERSION {
+            if !SUPPORTED_FORMATS.contains(&r.format) {
                 problems.push(problem(
                     "unsupported-format",
                     Some(seq),
                     &key,
-                    Some(FORMAT_VERSION.to_string()),
+                    Some(format!("1 to {FORMAT_VERSION}")),
                     Some(r.format.to_string()),
                     format!(
                         "record {seq} has format {} which this verifier does not know",
@@ -270,9 +325,26 @@ pub async fn verify<S: ObjectStore>(
                 }
             }
             if let Some((_, before)) = prev_at.filter(|(p, _)| *p + 1 == seq) {
-                if let Some(p) = backwards(seq, &key, before, r.recorded_at) {
-                    problems.push(p);
+                match backwards(seq, &key, before, r.recorded_at) {
+                    Some(p) => problems.push(p),
+                    None if before - r.recorded_at >= SKEW_SHOWN => {
+                        let behind_ms = (before - r.recorded_at).whole_milliseconds() as i64;
+                        if clock_skew.as_ref().is_none_or(|c| c.behind_ms < behind_ms) {
+                            clock_skew = Some(ClockSkew { seq, behind_ms });
+                        }
+                    }
+                    None => {}
                 }
+            }
+            if let Some((kind, id, digest, _)) = crate::ids::human_identity(r) {
+                humans.push(ids::Human {
+                    seq,
+                    format: r.format,
+                    kind,
+                    id,
+                    digest,
+                    hash,
+                });
             }
             for item in &r.items {
                 expected_blobs.entry(item.digest).or_insert(Expected {
@@ -284,6 +356,11 @@ pub async fn verify<S: ObjectStore>(
         }
         prev_hash = Some((seq, hash));
         prev_at = record.as_ref().map(|r| (seq, r.recorded_at));
+    }
+
+    problems.extend(ids::duplicates(&humans));
+    if with_claims {
+        problems.extend(ids::claims(store, &humans, &present, concurrency).await?);
     }
 
     let total: u64 = expected_blobs.values().map(|e| e.size).sum();
@@ -352,6 +429,7 @@ pub async fn verify<S: ObjectStore>(
         head_seq: head.map(|h| h.0),
         head_hash: head.map(|h| h.1),
         problems,
+        clock_skew,
     })
 }
 

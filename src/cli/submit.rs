@@ -2,8 +2,6 @@
 
 use std::path::PathBuf;
 
-use anyhow::Context as _;
-
 use super::{open_store, UsageError, EXIT_OK};
 use crate::config::Config;
 use crate::submit::{self, Outcome, SUBMIT_COLLECTOR};
@@ -46,23 +44,28 @@ pub async fn run(config: &Config, args: &Args) -> anyhow::Result<u8> {
         }
     }
     let store = open_store(config).await?;
-    let index = submit::existing_ids(&store)
-        .await
-        .context("reading the store to check record ids")?;
+    // Refuse early, before anything is written, when an id is held by other content. The
+    // commit below decides again, atomically, through the id's claim.
     for (name, p) in &prepared {
-        submit::check_duplicate(&index, p, name)?;
+        submit::check(&store, p, name)
+            .await
+            .map_err(|e| match e.is_input() {
+                true => anyhow::Error::from(e),
+                false => anyhow::Error::from(e).context("reading the store to check record ids"),
+            })?;
     }
     for (name, p) in prepared {
         let kind = p.human.kind.clone();
         let id = p.human.id.clone();
-        let outcome = match submit::check_duplicate(&index, &p, &name)? {
-            Some(seq) => Outcome::AlreadyStored { seq },
-            None => submit::commit(&store, p)
-                .await
-                .with_context(|| format!("{name}: storing the record"))?,
+        let outcome = match submit::commit(&store, p, &name).await {
+            Ok(o) => o,
+            Err(e) if e.is_input() => return Err(e.into()),
+            Err(e) => {
+                return Err(anyhow::Error::from(e).context(format!("{name}: storing the record")))
+            }
         };
         match outcome {
-            Outcome::Committed { seq, hash } => {
+            Outcome::Committed { seq, hash, .. } => {
                 println!("{name}: stored {kind} {id} as record {seq} ({hash})");
             }
             Outcome::AlreadyStored { seq } => {

@@ -49,18 +49,26 @@ impl Progress for Bar {
     }
 }
 
-async fn walk<S: ObjectStore>(store: &S, jobs: usize) -> anyhow::Result<Report> {
-    Ok(if std::io::stderr().is_terminal() {
-        let bar = ProgressBar::new(0);
-        bar.set_style(
+/// Verify a whole store (`excerpt` false) or a bundle's excerpt of one, with a progress bar
+/// on a terminal.
+async fn walk<S: ObjectStore>(store: &S, jobs: usize, excerpt: bool) -> anyhow::Result<Report> {
+    let bar;
+    let progress: &dyn verify::Progress = if std::io::stderr().is_terminal() {
+        let b = ProgressBar::new(0);
+        b.set_style(
             ProgressStyle::with_template(
                 "verifying {bytes}/{total_bytes} {wide_bar} {binary_bytes_per_sec} eta {eta}",
             )
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
         );
-        verify::verify(store, jobs, &Bar(bar)).await?
+        bar = Bar(b);
+        &bar
     } else {
-        verify::verify(store, jobs, &verify::Silent).await?
+        &verify::Silent
+    };
+    Ok(match excerpt {
+        true => verify::verify_excerpt(store, jobs, progress).await?,
+        false => verify::verify(store, jobs, progress).await?,
     })
 }
 
@@ -104,7 +112,7 @@ pub async fn run(config: &Config, args: &Args) -> anyhow::Result<u8> {
         AnyStore::Local(_) => cpus,
         AnyStore::S3(_) => 32,
     });
-    let report = walk(store.backend(), jobs).await?;
+    let report = walk(store.backend(), jobs, false).await?;
     let witness = super::checkpoint::open_witness(config).await?;
     let cps =
         crate::checkpoint::verify::verify(store.backend(), witness.as_ref(), trusted.as_deref())
@@ -134,6 +142,7 @@ async fn verify_bundle(
                 head_seq: None,
                 head_hash: None,
                 problems: Vec::new(),
+                clock_skew: None,
             };
             let key = match &e {
                 bundle::BundleError::Unsafe { member, .. } => member.clone(),
@@ -178,7 +187,7 @@ pub async fn bundle_problems(
     let mut extra = bundle::check_manifest(opened.root());
     extra.extend(bundle::check_report(opened).await);
     let store = opened.local_store();
-    let mut report = walk(&store, cpus).await?;
+    let mut report = walk(&store, cpus, true).await?;
     // Blobs of records recorded before the period are included only when the report reads
     // them; their absence is expected, not damage.
     let excused = bundle::read::excused_blobs(opened).await?;

@@ -77,13 +77,17 @@ impl<'a> Fields<'a> {
         let v = self.required(key)?;
         let s = self.string(key, v)?;
         if s.len() > 128
+            || s == "."
+            || s == ".."
             || !s
                 .bytes()
                 .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
         {
             return Err(self.error(
                 key,
-                format!("{s:?} must be 1 to 128 characters of A-Z a-z 0-9 . _ -"),
+                format!(
+                    "{s:?} must be 1 to 128 characters of A-Z a-z 0-9 . _ - (and not `.` or `..`)"
+                ),
             ));
         }
         Ok(s)

@@ -93,6 +93,9 @@ pub(crate) fn header(e: &Evaluation) -> (Option<String>, Vec<(&'static str, Stri
         for p in &b.problems {
             lines.push(("Problem", p.clone()));
         }
+        if let Some(skew) = &b.clock_skew {
+            lines.push(("Clock skew", skew.clone()));
+        }
         lines.push(("Program", b.program.clone()));
     }
     let c = &e.catalog;

@@ -29,6 +29,9 @@ pub struct Basis {
     pub problems: Vec<String>,
     /// The program that evaluated, `evidenced <version>`.
     pub program: String,
+    /// Writers' clocks disagreeing within the tolerance, in words ([`crate::verify::ClockSkew`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clock_skew: Option<String>,
 }
 
 impl Basis {
@@ -64,6 +67,7 @@ impl Basis {
             vouched_seq: cps.covered_seq,
             problems,
             program: program(),
+            clock_skew: report.clock_skew.as_ref().map(|c| c.describe()),
         }
     }
 }

@@ -80,6 +80,30 @@ fn worked_example_hashes_are_real() {
         Digest::of_record(record_bytes).to_string(),
         b["record-hash"]
     );
+    assert_eq!(record.format, evidenced::record::FORMAT_VERSION);
+
+    // The id's claim and binding name that content and that record.
+    for name in ["claim", "binding"] {
+        assert!(canonical::is_canonical(b[name].as_bytes()), "{name}");
+    }
+    let claim: evidenced::ids::Claim = serde_json::from_str(&b["claim"]).unwrap();
+    assert_eq!(canonical::to_vec(&claim).unwrap(), b["claim"].as_bytes());
+    assert_eq!(
+        (claim.kind.as_str(), claim.id.as_str()),
+        ("tabletop", "tt-2026-04")
+    );
+    assert_eq!(claim.digest.to_string(), b["canonical-digest"]);
+    assert_eq!(claim.original.to_string(), b["original-digest"]);
+    assert_eq!(claim.after_seq, record.seq - 1);
+    assert!(claim.claimed_at <= record.recorded_at);
+    let binding: evidenced::ids::Binding = serde_json::from_str(&b["binding"]).unwrap();
+    assert_eq!(
+        canonical::to_vec(&binding).unwrap(),
+        b["binding"].as_bytes()
+    );
+    assert_eq!(binding.hash.to_string(), b["record-hash"]);
+    assert_eq!(binding.seq, 1);
+    assert_eq!(binding.digest, claim.digest);
 }
 
 /// The shell-only verifier in docs/FORMAT.md agrees with `evidenced verify`.

@@ -5,6 +5,7 @@
 // Test code: a panic with its location is the right failure report.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod ids;
 mod inbox;
 #[allow(dead_code)]
 mod support;

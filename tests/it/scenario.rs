@@ -542,6 +542,7 @@ pub fn eval_at(ev: &Evidence, at: OffsetDateTime) -> Evaluation {
         vouched_seq: None,
         problems: vec![],
         program: "evidenced (scenario)".into(),
+        clock_skew: None,
     });
     e
 }

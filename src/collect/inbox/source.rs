@@ -34,6 +34,19 @@ pub enum InboxError {
     Other(String),
 }
 
+impl InboxError {
+    /// The file is not there (any more).
+    pub fn is_not_found(&self) -> bool {
+        match self {
+            InboxError::Io { source, .. } => source.kind() == std::io::ErrorKind::NotFound,
+            InboxError::S3 { message, .. } => {
+                message.contains("NoSuchKey") || message.contains("NotFound")
+            }
+            _ => false,
+        }
+    }
+}
+
 /// An inbox location.
 #[derive(Debug, Clone)]
 pub enum Source {
