@@ -459,6 +459,37 @@ fn inbox_every_entry_not_taken_is_listed_with_its_reason() {
     assert_eq!(run.record.status, Status::Complete);
 }
 
+#[test]
+fn inbox_submit_refuses_dev_zero_and_bounds_an_endless_pipe() {
+    let ws = Workspace::new("");
+    let out = output_within(ws.command(&["submit", "/dev/zero"]), 60);
+    assert_eq!(out.status.code(), Some(2), "{}", support::stderr(&out));
+    let err = support::stderr(&out);
+    assert!(
+        err.contains("/dev/zero") && err.contains("not a regular file"),
+        "{err}"
+    );
+    // A pipe is read, but never past the cap.
+    let fifo = ws.dir.path().join("endless.md");
+    mkfifo(&fifo);
+    let mut writer = Command::new("sh")
+        .arg("-c")
+        .arg(format!("exec yes > '{}'", fifo.display()))
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let out = output_within(ws.command(&["submit", fifo.to_str().unwrap()]), 60);
+    let _ = writer.kill();
+    let _ = writer.wait();
+    assert_eq!(out.status.code(), Some(2), "{}", support::stderr(&out));
+    let err = support::stderr(&out);
+    assert!(
+        err.contains("endless.md") && err.contains(&format!("larger than {MAX} bytes")),
+        "{err}"
+    );
+    assert!(ws.records().is_empty());
+}
+
 /// Put `body` at `key` (with the checksum a lock-enabled bucket requires).
 async fn put(s3: &aws_sdk_s3::Client, bucket: &str, key: &str, body: Vec<u8>) {
     let digest = evidenced::digest::Digest::of(&body);
