@@ -13,22 +13,47 @@ pub struct Args {
     pub files: Vec<PathBuf>,
 }
 
+/// The bytes of a file given on the command line, read through the opened handle and never
+/// more than `max + 1` of them, whatever size it reports: a device or an endless pipe is
+/// refused, not read until memory runs out. Regular files and pipes (`<(…)`) are read.
+fn read_capped(path: &std::path::Path, name: &str, max: usize) -> Result<Vec<u8>, UsageError> {
+    use std::io::Read as _;
+    use std::os::unix::fs::FileTypeExt as _;
+    let err = |e: std::io::Error| UsageError(format!("{name}: {e}"));
+    let file = std::fs::File::open(path).map_err(err)?;
+    let meta = file.metadata().map_err(err)?;
+    let ft = meta.file_type();
+    if !ft.is_file() && !ft.is_fifo() {
+        let kind = crate::collect::inbox::FileKind::of(ft);
+        return Err(UsageError(format!(
+            "{name}: a {kind}, not a regular file; nothing read"
+        )));
+    }
+    let limit = |size: String| {
+        UsageError(format!(
+            "{name}: larger than {max} bytes ({size}); human records are limited to {max} bytes"
+        ))
+    };
+    if meta.len() > max as u64 {
+        return Err(limit(format!("it is {} bytes", meta.len())));
+    }
+    let mut bytes = Vec::new();
+    file.take(max as u64 + 1)
+        .read_to_end(&mut bytes)
+        .map_err(err)?;
+    if bytes.len() > max {
+        return Err(limit("more was read than its size said".into()));
+    }
+    Ok(bytes)
+}
+
 pub async fn run(config: &Config, args: &Args) -> anyhow::Result<u8> {
     let now = time::OffsetDateTime::now_utc();
     // Validate everything before writing anything.
     let mut prepared = Vec::new();
     for path in &args.files {
         let name = path.display().to_string();
-        let meta = std::fs::metadata(path).map_err(|e| UsageError(format!("{name}: {e}")))?;
-        if meta.len() > crate::human::MAX_SIZE as u64 {
-            return Err(UsageError(format!(
-                "{name}: file is {} bytes; human records are limited to {} bytes",
-                meta.len(),
-                crate::human::MAX_SIZE
-            ))
-            .into());
-        }
-        let bytes = std::fs::read(path).map_err(|e| UsageError(format!("{name}: {e}")))?;
+        let bytes = read_capped(path, &name, crate::human::MAX_SIZE)?;
         let human = crate::human::parse(&name, &bytes, now).map_err(submit::SubmitError::from)?;
         prepared.push((name, submit::prepare(human, SUBMIT_COLLECTOR)?));
     }

@@ -7,17 +7,27 @@
 //!   file in the inbox; the next run finds identical content already stored and only
 //!   removes it, so nothing is stored twice;
 //! - identical to something already stored: removed, noted as a duplicate;
-//! - rejected (invalid, or an id already used by other content): its bytes and the reason
-//!   are recorded, then the file is moved to `rejected/<name>` beside `<name>.reason`.
+//! - rejected (invalid, an id already used by other content, too large, or a name that is
+//!   not usable): its bytes and the reason are recorded, then the file is moved to
+//!   `rejected/<name>` beside `<name>.reason` (never out of the inbox; a name that is not
+//!   usable is escaped);
+//! - left where it is (a link, FIFO, device, directory, dot-file, a file still changing):
+//!   listed with the reason under `skipped`. Nothing is read through a link, nothing but
+//!   a regular file is read, and never more than the size cap (see `local` for how).
 //!
 //! Each run also commits one record of its own (kind `inbox`, item `inbox/run.json`), so an
 //! empty inbox is evidence that it was looked at. Removing and moving inbox files are the
 //! only deletions this program ever makes, and only under the inbox prefix.
 
+mod entry;
+mod local;
 mod source;
+
+use std::time::Duration;
 
 use serde::Serialize;
 
+pub use entry::{Entry, FileKind, Listing, Read, Skipped};
 pub use source::{InboxError, Source};
 
 use super::{commit_run, CollectError, Evidence, RunReport};
@@ -39,17 +49,10 @@ pub struct RunDoc {
     pub accepted: Vec<Accepted>,
     pub duplicates: Vec<Accepted>,
     pub rejected: Vec<Rejected>,
-    /// Files left in the inbox because another writer is committing the same content.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub pending: Vec<Pending>,
-}
-
-#[derive(Debug, Serialize)]
-pub struct Pending {
-    pub file: String,
-    pub kind: String,
-    pub id: String,
-    pub reason: String,
+    /// Entries not taken this run and why (links, FIFOs, devices, directories, dot-files,
+    /// files still changing, content another writer is committing, …); files among them
+    /// are looked at again next run.
+    pub skipped: Vec<Skipped>,
 }
 
 #[derive(Debug, Serialize)]
@@ -87,30 +90,59 @@ pub async fn run<S: ObjectStore>(
             ])
         }
     };
-    let files = match source.list().await {
-        Ok(f) => f,
+    let listing = match source.list(Duration::from_secs(opts.settle_secs)).await {
+        Ok(l) => l,
         Err(e) => {
             return Ok(vec![
                 record_failure(store, opts, "inbox:list", e.to_string()).await?,
             ])
         }
     };
+    failpoint::hit("inbox-after-list");
+    let Listing {
+        files,
+        skipped,
+        problems,
+        can_reject,
+    } = listing;
     let mut doc = RunDoc {
         inbox: opts.url.clone(),
+        skipped,
         ..RunDoc::default()
     };
     let mut evidence = Vec::new();
-    let mut errors = Vec::new();
+    let mut errors: Vec<RunError> = problems
+        .into_iter()
+        .map(|message| RunError {
+            operation: "inbox:rejected".into(),
+            region: None,
+            message,
+        })
+        .collect();
     let mut to_reject: Vec<(String, String)> = Vec::new();
     let mut to_remove: Vec<String> = Vec::new();
-    for file in files {
-        let bytes = match source.read(&file, human::MAX_SIZE).await {
-            Ok(b) => b,
-            Err(InboxError::TooLarge { size, .. }) => {
-                let reason = format!(
-                    "{file}: file is {size} bytes; human records are limited to {} bytes",
-                    human::MAX_SIZE
-                );
+    for entry in &files {
+        let file = entry.name.clone();
+        let bytes = match source.read(entry, human::MAX_SIZE).await {
+            Ok(Read::Bytes(b)) => b,
+            Ok(Read::Skip(why)) => {
+                tracing::info!(file, reason = %why, "Inbox file left for a later run.");
+                doc.skipped.push(Skipped {
+                    file,
+                    reason: why.to_string(),
+                });
+                continue;
+            }
+            Ok(Read::TooLarge { size }) => {
+                let max = human::MAX_SIZE;
+                let reason = match size {
+                    Some(size) => format!(
+                        "{file}: larger than {max} bytes (it is {size} bytes); human records are limited to {max} bytes"
+                    ),
+                    None => format!(
+                        "{file}: larger than {max} bytes (more was read than its size said); human records are limited to {max} bytes"
+                    ),
+                };
                 reject(&mut doc, &mut errors, &file, None, &reason);
                 to_reject.push((file, reason));
                 continue;
@@ -133,6 +165,19 @@ pub async fn run<S: ObjectStore>(
                 continue;
             }
         };
+        if let Some(reason) = entry.name_rejection() {
+            // Its bytes are evidence like any rejected file's; the name goes no further.
+            let blob = Blob::new(bytes);
+            reject(&mut doc, &mut errors, &file, Some(blob.digest()), &reason);
+            evidence.push(Evidence {
+                name: format!("inbox/rejected/{file}"),
+                media_type: "application/octet-stream".into(),
+                blob,
+                observed_at: now_millis(),
+            });
+            to_reject.push((file, reason));
+            continue;
+        }
         let now = time::OffsetDateTime::now_utc();
         let prepared = human::parse(&file, &bytes, now)
             .map_err(SubmitError::from)
@@ -211,11 +256,11 @@ pub async fn run<S: ObjectStore>(
             }) => {
                 // The same bytes under another file name, claimed and not yet committed:
                 // whichever file is committed, the other is then a duplicate.
-                doc.pending.push(Pending {
+                doc.skipped.push(Skipped {
                     file,
-                    kind,
-                    id,
-                    reason: "being stored by another writer; left for the next run".into(),
+                    reason: format!(
+                        "{kind} {id:?}: the same bytes are being stored by another writer under another name; left for the next run"
+                    ),
                 });
             }
             Err(e) if e.is_input() => {
@@ -249,8 +294,24 @@ pub async fn run<S: ObjectStore>(
     for file in to_remove {
         remove(&source, &file).await?;
     }
+    // A rejected file that cannot be moved aside stays in the inbox (and is recorded
+    // again next run); the run is committed either way.
+    let by_name: std::collections::HashMap<&str, &Entry> =
+        files.iter().map(|e| (e.name.as_str(), e)).collect();
     for (file, reason) in to_reject {
-        source.reject(&file, &reason).await?;
+        let Some(entry) = by_name.get(file.as_str()) else {
+            continue;
+        };
+        if !can_reject {
+            tracing::warn!(
+                file,
+                "Rejected inbox file left in place: inbox/rejected is not a directory."
+            );
+            continue;
+        }
+        if let Err(e) = source.reject(entry, &reason).await {
+            tracing::warn!(file, error = %e, "Rejected inbox file not moved aside; it stays in the inbox.");
+        }
     }
     reports.push(report);
     Ok(reports)
@@ -352,6 +413,7 @@ mod scan_tests {
             name: "drills".into(),
             schedule: "0 * * * * *".into(),
             url: inbox.display().to_string(),
+            settle_secs: 0,
         };
         for _ in 0..10 {
             run(&store, &opts, None).await.unwrap();

@@ -250,6 +250,16 @@ pub struct InboxOptions {
     pub schedule: String,
     /// `s3://bucket/prefix/` or a directory.
     pub url: String,
+    /// Directory inbox: a file is taken once unmodified for this long (or at once with a
+    /// `<name>.ready` marker beside it); a run waits once, at most this long, for files
+    /// modified just before it looked. 0: no settle interval. S3 objects appear whole and
+    /// need none.
+    #[serde(default = "default_settle_secs")]
+    pub settle_secs: u64,
+}
+
+fn default_settle_secs() -> u64 {
+    5
 }
 
 impl CollectorConfig {
@@ -412,6 +422,10 @@ url = "./inbox"
             other => panic!("{other:?}"),
         }
         assert_eq!(c.collectors[1].name(), "drills");
+        match &c.collectors[1] {
+            super::CollectorConfig::Inbox(i) => assert_eq!(i.settle_secs, 5),
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]
@@ -515,6 +529,7 @@ url = "./inbox"
             "buckets",
             "all_buckets",
             "url",
+            "settle_secs",
         ] {
             assert!(text.contains(&format!("{key} =")), "{key} undocumented");
         }

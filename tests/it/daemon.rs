@@ -110,7 +110,7 @@ fn inbox_config(dir: &Path, store: &Path, inbox: &Path, schedule: &str) -> std::
     std::fs::write(
         &cfg,
         format!(
-            "[store]\nurl = {store:?}\n\n[daemon]\njitter_secs = 0\nshutdown_deadline_secs = 10\nheartbeat_secs = 1\nhealth_file = {health:?}\n\n[[collector]]\ntype = \"inbox\"\nname = \"drills\"\nschedule = \"{schedule}\"\nurl = {inbox:?}\n",
+            "[store]\nurl = {store:?}\n\n[daemon]\njitter_secs = 0\nshutdown_deadline_secs = 10\nheartbeat_secs = 1\nhealth_file = {health:?}\n\n[[collector]]\ntype = \"inbox\"\nname = \"drills\"\nschedule = \"{schedule}\"\nurl = {inbox:?}\nsettle_secs = 0\n",
             health = dir.join("health.json"),
         ),
     )
@@ -325,7 +325,7 @@ fn credentials_in_the_environment_never_appear_in_logs() {
     std::fs::write(
         &cfg,
         format!(
-            "[store]\nurl = {store:?}\n\n[aws]\nregions = [\"us-east-1\"]\nendpoint_url = {ep:?}\nforce_path_style = true\n\n[daemon]\njitter_secs = 0\nheartbeat_secs = 1\nhealth_file = {health:?}\nmetrics_namespace = \"evidenced\"\n\n[[collector]]\ntype = \"s3\"\nname = \"posture\"\nschedule = \"* * * * * *\"\nall_buckets = true\n\n[[collector]]\ntype = \"inbox\"\nname = \"drills\"\nschedule = \"* * * * * *\"\nurl = {inbox:?}\n",
+            "[store]\nurl = {store:?}\n\n[aws]\nregions = [\"us-east-1\"]\nendpoint_url = {ep:?}\nforce_path_style = true\n\n[daemon]\njitter_secs = 0\nheartbeat_secs = 1\nhealth_file = {health:?}\nmetrics_namespace = \"evidenced\"\n\n[[collector]]\ntype = \"s3\"\nname = \"posture\"\nschedule = \"* * * * * *\"\nall_buckets = true\n\n[[collector]]\ntype = \"inbox\"\nname = \"drills\"\nschedule = \"* * * * * *\"\nurl = {inbox:?}\nsettle_secs = 0\n",
             ep = moto.endpoint,
             health = dir.path().join("health.json"),
         ),
@@ -387,7 +387,7 @@ async fn two_daemons_on_one_s3_chain_keep_it_linear_and_lose_nothing() {
         std::fs::write(
             &cfg,
             format!(
-                "[store]\nurl = {url:?}\nendpoint_url = {ep:?}\nforce_path_style = true\n\n[aws]\nregions = [\"us-east-1\"]\nendpoint_url = {ep:?}\nforce_path_style = true\n\n[daemon]\njitter_secs = 0\nhealth_file = {health:?}\n\n[[collector]]\ntype = \"s3\"\nname = \"posture\"\nschedule = \"* * * * * *\"\n\n[[collector]]\ntype = \"inbox\"\nname = \"drills-{w}\"\nschedule = \"*/2 * * * * *\"\nurl = {inbox:?}\n",
+                "[store]\nurl = {url:?}\nendpoint_url = {ep:?}\nforce_path_style = true\n\n[aws]\nregions = [\"us-east-1\"]\nendpoint_url = {ep:?}\nforce_path_style = true\n\n[daemon]\njitter_secs = 0\nhealth_file = {health:?}\n\n[[collector]]\ntype = \"s3\"\nname = \"posture\"\nschedule = \"* * * * * *\"\n\n[[collector]]\ntype = \"inbox\"\nname = \"drills-{w}\"\nschedule = \"*/2 * * * * *\"\nurl = {inbox:?}\nsettle_secs = 0\n",
                 ep = moto.endpoint,
                 health = dir.path().join(format!("health-{w}.json")),
             ),
@@ -469,7 +469,7 @@ async fn daemon_warns_about_requirements_and_publishes_metrics() {
     std::fs::write(
         &cfg,
         format!(
-            "[store]\nurl = {store:?}\n\n[aws]\nregions = [\"us-east-1\"]\nendpoint_url = {ep:?}\n\n[daemon]\njitter_secs = 0\nhealth_file = {health:?}\nmetrics_namespace = \"evidenced-test\"\n\n[[collector]]\ntype = \"inbox\"\nname = \"drills\"\nschedule = \"* * * * * *\"\nurl = {inbox:?}\n",
+            "[store]\nurl = {store:?}\n\n[aws]\nregions = [\"us-east-1\"]\nendpoint_url = {ep:?}\n\n[daemon]\njitter_secs = 0\nhealth_file = {health:?}\nmetrics_namespace = \"evidenced-test\"\n\n[[collector]]\ntype = \"inbox\"\nname = \"drills\"\nschedule = \"* * * * * *\"\nurl = {inbox:?}\nsettle_secs = 0\n",
             ep = moto.endpoint,
             health = dir.path().join("health.json"),
         ),

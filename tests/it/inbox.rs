@@ -16,11 +16,17 @@ pub struct Workspace {
 }
 
 impl Workspace {
+    /// `extra` is appended to the inbox collector's table. Files are taken as soon as
+    /// they are seen (`settle_secs = 0`) unless `extra` sets a settle interval.
     pub fn new(extra: &str) -> Workspace {
         let dir = tempfile::tempdir().unwrap();
         std::fs::create_dir(dir.path().join("inbox")).unwrap();
+        let settle = match extra.contains("settle_secs") {
+            true => "",
+            false => "settle_secs = 0\n",
+        };
         let config = format!(
-            "[store]\nurl = {:?}\n\n[[collector]]\ntype = \"inbox\"\nname = \"drills\"\nschedule = \"0 */5 * * * *\"\nurl = {:?}\n{extra}",
+            "[store]\nurl = {:?}\n\n[[collector]]\ntype = \"inbox\"\nname = \"drills\"\nschedule = \"0 */5 * * * *\"\nurl = {:?}\n{settle}{extra}",
             dir.path().join("evidence").display().to_string(),
             dir.path().join("inbox").display().to_string(),
         );
@@ -78,7 +84,7 @@ pub fn rt() -> tokio::runtime::Runtime {
         .unwrap()
 }
 
-fn files(dir: &Path) -> Vec<String> {
+pub fn files(dir: &Path) -> Vec<String> {
     let mut v: Vec<String> = std::fs::read_dir(dir)
         .map(|rd| {
             rd.map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
@@ -89,7 +95,7 @@ fn files(dir: &Path) -> Vec<String> {
     v
 }
 
-fn example(name: &str) -> Vec<u8> {
+pub fn example(name: &str) -> Vec<u8> {
     std::fs::read(support::root().join("config/examples").join(name)).unwrap()
 }
 

@@ -53,7 +53,7 @@ fn sigkill_at_random_moments_never_damages_the_store() {
     let cfg = support::write(
         dir.path(),
         "evidenced.toml",
-        &format!("[store]\nurl = {store:?}\n\n[[collector]]\ntype = \"inbox\"\nname = \"drills\"\nschedule = \"0 * * * * *\"\nurl = {inbox:?}\n"),
+        &format!("[store]\nurl = {store:?}\n\n[[collector]]\ntype = \"inbox\"\nname = \"drills\"\nschedule = \"0 * * * * *\"\nurl = {inbox:?}\nsettle_secs = 0\n"),
     );
     let files = dir.path().join("files");
     std::fs::create_dir_all(&files).unwrap();

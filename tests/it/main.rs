@@ -23,6 +23,7 @@ mod faultproxy;
 mod faults;
 mod format_doc;
 mod fuzz_regressions;
+mod inbox_paths;
 mod kill;
 mod report;
 mod requirement_cases;
