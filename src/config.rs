@@ -63,6 +63,18 @@ pub struct Config {
     pub daemon: DaemonConfig,
     #[serde(default)]
     pub checkpoint: CheckpointConfig,
+    /// Settings from the command line that have no configuration key.
+    #[serde(skip)]
+    pub cli: CliSettings,
+}
+
+/// Command-line settings that are not configuration keys.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CliSettings {
+    /// Accept a location that holds no chain (`--allow-empty`).
+    pub allow_empty: bool,
+    /// Trust only these checkpoint public keys (`--public-key`).
+    pub public_keys: Vec<std::path::PathBuf>,
 }
 
 /// `[checkpoint]`: signing a checkpoint after each committed run.

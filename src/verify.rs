@@ -52,6 +52,42 @@ pub struct Report {
     /// clocks differed by at least this much.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub clock_skew: Option<ClockSkew>,
+    /// What signed checkpoints vouch for (set by the command that checked them).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub checkpoints: Option<Vouching>,
+}
+
+/// What the checkpoints vouch for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Vouching {
+    /// Checkpoints read (store and witness).
+    pub checked: usize,
+    /// Ids of the keys that signed valid checkpoints.
+    pub signers: Vec<String>,
+    /// The highest record a valid checkpoint vouches for.
+    pub vouched_seq: Option<u64>,
+    /// Records after it, which nothing signed vouches for yet.
+    pub unvouched: u64,
+    /// Whether an unvouched head is a problem (`--require-checkpoint`).
+    pub required: bool,
+}
+
+impl Vouching {
+    /// One line for the text output.
+    pub fn describe(&self, head: u64) -> String {
+        let signers = match self.signers.as_slice() {
+            [] => String::new(),
+            s => format!(", signed by key {}", s.join(", ")),
+        };
+        let tail = match (self.vouched_seq, self.unvouched) {
+            (None, _) => "nothing signed vouches for any record: a cut or rewritten tail cannot be detected".to_string(),
+            (Some(v), 0) => format!("the latest vouches for the head (record {v})"),
+            (Some(v), n) => format!(
+                "the latest vouches for record {v} of {head}: {n} record(s) after it are not vouched for yet"
+            ),
+        };
+        format!("checkpoints: {} checked{signers}; {tail}", self.checked)
+    }
 }
 
 /// Evidence of two writers' clocks disagreeing: record `seq` was recorded `behind_ms`
@@ -274,6 +310,7 @@ async fn walk<S: ObjectStore>(
             ));
         }
         if let Some(r) = &record {
+            problems.extend(strict_fields(seq, &key, &bytes, r));
             if r.seq != seq {
                 problems.push(problem(
                     "seq-mismatch",
@@ -430,7 +467,43 @@ async fn walk<S: ObjectStore>(
         head_hash: head.map(|h| h.1),
         problems,
         clock_skew,
+        checkpoints: None,
     })
+}
+
+/// `bad-writer-nonce` and `recorded-at-not-utc`: fields whose form the format fixes beyond
+/// what parsing checks.
+fn strict_fields(seq: u64, key: &str, bytes: &[u8], r: &Record) -> Vec<Problem> {
+    let mut out = Vec::new();
+    let nonce = &r.provenance.writer_nonce;
+    if nonce.len() != 32
+        || !nonce
+            .bytes()
+            .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+    {
+        out.push(problem(
+            "bad-writer-nonce",
+            Some(seq),
+            key,
+            Some("32 lowercase hex digits".into()),
+            Some(nonce.clone()),
+            format!("record {seq}'s provenance.writer_nonce is not 32 lowercase hex digits"),
+        ));
+    }
+    let raw = serde_json::from_slice::<serde_json::Value>(bytes)
+        .ok()
+        .and_then(|v| v["recorded_at"].as_str().map(str::to_string));
+    if let Some(at) = raw.filter(|a| !a.ends_with('Z')) {
+        out.push(problem(
+            "recorded-at-not-utc",
+            Some(seq),
+            key,
+            Some("an RFC 3339 time in UTC, ending in Z".into()),
+            Some(at),
+            format!("record {seq}'s recorded_at is not written in UTC with a trailing Z"),
+        ));
+    }
+    out
 }
 
 /// Whole seconds of a std duration, as a `time` duration for [`human_duration`].
@@ -517,6 +590,10 @@ impl Report {
                 self.blobs,
                 self.blob_bytes
             ));
+        }
+        if let Some(v) = &self.checkpoints {
+            out.push_str(&v.describe(self.head_seq.unwrap_or(0)));
+            out.push('\n');
         }
         out
     }

@@ -100,9 +100,6 @@ fn safe_path(raw: &[u8]) -> Result<PathBuf, String> {
             Component::RootDir | Component::Prefix(_) => return Err("absolute path".into()),
         }
     }
-    if out.as_os_str().is_empty() {
-        return Err("empty path".into());
-    }
     Ok(out)
 }
 
@@ -146,6 +143,13 @@ fn extract(file: fs::File, root: &Path, limits: &Limits, name: &str) -> Result<(
         }
         let rel = safe_path(&raw).map_err(|r| refuse(&shown, r))?;
         let kind = entry.header().entry_type();
+        if rel.as_os_str().is_empty() {
+            // `.` or `./`: the root of a repack such as `tar -C dir -czf b.tar.gz .`.
+            if kind == tar::EntryType::Directory {
+                continue;
+            }
+            return Err(refuse(&shown, "empty path"));
+        }
         let target = root.join(&rel);
         match kind {
             tar::EntryType::Directory => {
@@ -274,7 +278,24 @@ pub fn check_manifest(root: &Path) -> Vec<Problem> {
         }
     };
     let mut listed: BTreeMap<String, String> = BTreeMap::new();
+    let mut previous: Option<&str> = None;
     for (i, line) in text.lines().enumerate() {
+        let path = line.split_once("  ").map(|(_, p)| p);
+        if let (Some(prev), Some(path)) = (previous, path) {
+            if path.as_bytes() <= prev.as_bytes() {
+                problems.push(mp(
+                    "manifest-unsorted",
+                    MANIFEST,
+                    Some(format!("a path after {prev:?}")),
+                    Some(path.to_string()),
+                    format!(
+                        "{MANIFEST} line {}: {path:?} is not after {prev:?}; the lines are sorted by path, byte for byte, without repeats",
+                        i + 1
+                    ),
+                ));
+            }
+        }
+        previous = path.or(previous);
         let parsed = line.split_once("  ").filter(|(h, p)| {
             h.len() == 64
                 && h.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))

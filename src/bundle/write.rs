@@ -43,6 +43,18 @@ pub struct BundleSpec<'a> {
     /// What the report stands on (the store verified when the bundle was made); its head
     /// is set to the bundle's last record.
     pub basis: crate::requirements::Basis,
+    /// Signs a checkpoint of the bundle's last record (when a signing key is configured),
+    /// so that the bundle's whole chain is vouched for.
+    pub seal: Option<&'a dyn Seal>,
+}
+
+/// Makes sure a signed checkpoint of a record exists in the store.
+pub trait Seal: Sync {
+    fn seal(
+        &self,
+        seq: u64,
+        hash: Digest,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), String>> + Send + '_>>;
 }
 
 /// What was written.
@@ -103,6 +115,11 @@ pub async fn write<S: ObjectStore>(
     };
     // Records are contiguous from 1; anything else is damage that verify should name.
     let included: Vec<_> = records.iter().filter(|r| r.seq <= last).collect();
+    if let (Some(seal), Some(r)) = (spec.seal, included.last()) {
+        seal.seal(r.seq, r.hash).await.map_err(|e| {
+            BundleError::Input(format!("signing a checkpoint of record {}: {e}", r.seq))
+        })?;
+    }
     let first_period_seq = included
         .iter()
         .find(|r| r.record.recorded_at >= w.from)

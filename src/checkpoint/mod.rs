@@ -198,8 +198,25 @@ pub async fn write<S: ObjectStore, W: ObjectStore>(
     witness: Option<&W>,
 ) -> Result<Option<Signed>, CheckpointError> {
     let head = store.head().await?;
+    write_at(store, signer, witness, head.seq, head.hash).await
+}
+
+/// Sign and write a checkpoint of record `seq` with hash `hash` (an earlier record than
+/// the head, for a bundle that ends there), unless one exists for `seq` already.
+pub async fn write_at<S: ObjectStore, W: ObjectStore>(
+    store: &EvidenceStore<S>,
+    signer: &impl Signer,
+    witness: Option<&W>,
+    seq: u64,
+    hash: Digest,
+) -> Result<Option<Signed>, CheckpointError> {
     let Some(chain) = chain_id(store.backend()).await? else {
         return Ok(None);
+    };
+    let head = crate::chain::Head {
+        seq,
+        hash,
+        recorded_at: None,
     };
     let public = signer.public_key();
     let checkpoint = Checkpoint {

@@ -28,19 +28,48 @@ pub struct CheckpointReport {
     pub checked: usize,
     /// Highest sequence number vouched for by a valid checkpoint.
     pub covered_seq: Option<u64>,
+    /// Ids of the keys that signed valid checkpoints.
+    pub signers: std::collections::BTreeSet<String>,
     pub problems: Vec<Problem>,
 }
 
+/// The public keys kept under `chain/keys/`, each under the name of its own id.
 async fn load_keys<S: ObjectStore>(
     store: &S,
     into: &mut BTreeMap<String, VerifyingKey>,
+    problems: &mut Vec<Problem>,
 ) -> Result<(), StoreError> {
     for k in store.list(KEYS_PREFIX).await? {
-        if let Some(bytes) = store.get(&k).await? {
-            if let Some(key) = std::str::from_utf8(&bytes).ok().and_then(parse_public_pem) {
-                into.insert(key_id(&key), key);
-            }
+        let Some(bytes) = store.get(&k).await? else {
+            continue;
+        };
+        let Some(key) = std::str::from_utf8(&bytes).ok().and_then(parse_public_pem) else {
+            problems.push(problem(
+                "unreadable-key",
+                None,
+                &k,
+                None,
+                None,
+                format!("{k} is not an Ed25519 public key in PEM (SubjectPublicKeyInfo) form"),
+            ));
+            continue;
+        };
+        let id = key_id(&key);
+        let named = k
+            .strip_prefix(KEYS_PREFIX)
+            .and_then(|n| n.strip_suffix(".pem"));
+        if named != Some(id.as_str()) {
+            problems.push(problem(
+                "key-id-mismatch",
+                None,
+                &k,
+                Some(super::public_key_key(&id)),
+                Some(k.clone()),
+                format!("{k} holds the key with id {id}: a public key is stored under the name of its own id"),
+            ));
+            continue;
         }
+        into.insert(id, key);
     }
     Ok(())
 }
@@ -61,9 +90,9 @@ pub async fn verify<S: ObjectStore, W: ObjectStore>(
             }
         }
         None => {
-            load_keys(store, &mut keys).await?;
+            load_keys(store, &mut keys, &mut report.problems).await?;
             if let Some(w) = witness {
-                load_keys(w, &mut keys).await?;
+                load_keys(w, &mut keys, &mut report.problems).await?;
             }
         }
     }
@@ -175,6 +204,7 @@ pub async fn verify<S: ObjectStore, W: ObjectStore>(
             Some(h) if h != c.head => report.problems.push(problem("checkpoint-head-mismatch", Some(c.seq), &record_key(c.seq), Some(c.head.to_string()), Some(h.to_string()), format!("{origin}: record {} does not hash to the head signed in its checkpoint: the chain was rewritten at or before record {}", c.seq, c.seq))),
             Some(_) => {
                 report.covered_seq = Some(report.covered_seq.map_or(c.seq, |s: u64| s.max(c.seq)));
+                report.signers.insert(c.key_id.clone());
             }
         }
     }

@@ -3,11 +3,14 @@
 use std::path::PathBuf;
 
 use super::report::window;
-use super::{open_store, UsageError, EXIT_OK, EXIT_PROBLEMS};
-use crate::bundle::{self, BundleError, BundleSpec};
+use super::{UsageError, EXIT_OK, EXIT_PROBLEMS};
+use crate::bundle::{self, BundleError, BundleSpec, Seal};
+use crate::chain::EvidenceStore;
 use crate::config::Config;
+use crate::digest::Digest;
 use crate::requirements::catalog::DEFAULT_CATALOG;
 use crate::requirements::Catalog;
+use crate::store::AnyStore;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -50,7 +53,7 @@ pub async fn run(config: &Config, args: &Args) -> anyhow::Result<u8> {
         w.at = w.to.min(crate::record::now_millis());
     }
     let options = super::report::options(config, args.lead_days);
-    let store = open_store(config).await?;
+    let store = super::open_chain(config).await?;
     let basis = super::report::store_basis(config, &store).await?;
     let verified = basis.verified;
     if !verified {
@@ -58,12 +61,27 @@ pub async fn run(config: &Config, args: &Args) -> anyhow::Result<u8> {
             "warning: the store does not verify; the bundled report says so at the top (run `evidenced verify`)"
         );
     }
+    let seal = match &config.checkpoint.key_file {
+        Some(path) => Some(KeySeal {
+            config,
+            store: &store,
+            signer: crate::checkpoint::KeyFileSigner::load(path)
+                .map_err(|e| UsageError(e.to_string()))?,
+        }),
+        None => {
+            eprintln!(
+                "warning: no [checkpoint] key_file is configured, so the bundle carries no signed checkpoint of its last record: an auditor cannot detect a cut or rewritten tail (see `evidenced keygen`)"
+            );
+            None
+        }
+    };
     let spec = BundleSpec {
         window: w,
         catalog: &catalog,
         catalog_text: &text,
         options: &options,
         basis,
+        seal: seal.as_ref().map(|s| s as &dyn Seal),
     };
     let written = bundle::write(&store, &spec, &args.output)
         .await
@@ -83,4 +101,30 @@ pub async fn run(config: &Config, args: &Args) -> anyhow::Result<u8> {
         written.bytes
     );
     Ok(if verified { EXIT_OK } else { EXIT_PROBLEMS })
+}
+
+/// Signs the checkpoint of a bundle's last record with the configured key, into the store
+/// and the witness.
+struct KeySeal<'a> {
+    config: &'a Config,
+    store: &'a EvidenceStore<AnyStore>,
+    signer: crate::checkpoint::KeyFileSigner,
+}
+
+impl Seal for KeySeal<'_> {
+    fn seal(
+        &self,
+        seq: u64,
+        hash: Digest,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), String>> + Send + '_>> {
+        Box::pin(async move {
+            let witness = super::checkpoint::open_witness(self.config)
+                .await
+                .map_err(|e| e.to_string())?;
+            crate::checkpoint::write_at(self.store, &self.signer, witness.as_ref(), seq, hash)
+                .await
+                .map_err(|e| e.to_string())?;
+            Ok(())
+        })
+    }
 }

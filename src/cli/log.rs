@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 
-use super::{open_store, Format, EXIT_OK};
+use super::{Format, EXIT_OK};
 use crate::config::Config;
 use crate::digest::Digest;
 
@@ -36,7 +36,7 @@ fn fixed_millis(t: time::OffsetDateTime) -> String {
 }
 
 pub async fn run(config: &Config, args: &Args) -> anyhow::Result<u8> {
-    let store = open_store(config).await?;
+    let store = super::open_chain(config).await?;
     let records = store.records().await?;
     let lines: Vec<Line> = records
         .iter()

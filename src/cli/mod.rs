@@ -47,6 +47,22 @@ pub struct Cli {
     #[arg(long, global = true, value_name = "URL")]
     pub store: Option<String>,
 
+    /// Checkpoint witness: a directory or s3://bucket/prefix holding copies of the
+    /// checkpoints (ideally in another account). Overrides [checkpoint] witness.
+    #[arg(long, global = true, value_name = "URL")]
+    pub witness: Option<String>,
+
+    /// Trust only this Ed25519 public key (PEM) for checkpoints; repeatable. Default: the
+    /// keys kept under chain/keys/ (compare their ids with one obtained out of band).
+    /// Given, verify requires a checkpoint that vouches for the head.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub public_key: Vec<PathBuf>,
+
+    /// For verify, log, report and bundle: accept a location with no evidence chain (an
+    /// empty store) instead of exiting 2 with "no evidence chain at URL".
+    #[arg(long, global = true)]
+    pub allow_empty: bool,
+
     #[command(subcommand)]
     pub command: Command,
 }
@@ -115,7 +131,42 @@ pub fn load_config(cli: &Cli) -> Result<Config, ConfigError> {
     if let Some(url) = &cli.store {
         config.store.url = url.clone();
     }
+    if let Some(url) = &cli.witness {
+        config.checkpoint.witness = Some(url.clone());
+    }
+    config.cli = crate::config::CliSettings {
+        allow_empty: cli.allow_empty,
+        public_keys: cli.public_key.clone(),
+    };
     Ok(config)
+}
+
+/// Open the configured store for reading evidence (verify, log, report, bundle): a
+/// location that holds no chain, a missing directory, an empty one, a missing bucket or a
+/// mistyped prefix, is an error (exit 2), never an empty success, unless `--allow-empty`.
+pub async fn open_chain(config: &Config) -> anyhow::Result<EvidenceStore<AnyStore>> {
+    let store = open_store(config).await?;
+    if config.cli.allow_empty {
+        return Ok(store);
+    }
+    let url = config.store.settings().url;
+    let none = |why: String| {
+        anyhow::Error::new(UsageError(format!(
+            "no evidence chain at {url}: {why}; check --store (or [store] url), or pass --allow-empty to accept an empty store"
+        )))
+    };
+    match store.head().await {
+        Ok(h) if h.seq > 0 => Ok(store),
+        Ok(_) => Err(none(match store.backend() {
+            AnyStore::Local(l) if !l.root().exists() => "the directory does not exist".into(),
+            AnyStore::Local(_) => "it holds no record (no chain/records/)".into(),
+            AnyStore::S3(_) => "no record under this prefix (chain/records/)".into(),
+        })),
+        Err(crate::chain::ChainError::Store(e)) if e.to_string().contains("NoSuchBucket") => {
+            Err(none("the bucket does not exist".into()))
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// Open the configured store. An S3 store shares the `[aws]` SDK settings (timeouts,

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use time::format_description::well_known::Rfc3339;
 use time::{Date, Duration, OffsetDateTime, Time};
 
-use super::{open_store, UsageError, EXIT_OK, EXIT_PROBLEMS};
+use super::{UsageError, EXIT_OK, EXIT_PROBLEMS};
 use crate::chain::EvidenceStore;
 use crate::config::Config;
 use crate::report::{self, ReportFormat};
@@ -121,7 +121,10 @@ pub async fn store_basis(
     };
     let report = crate::verify::verify(store.backend(), jobs, &crate::verify::Silent).await?;
     let witness = super::checkpoint::open_witness(config).await?;
-    let cps = crate::checkpoint::verify::verify(store.backend(), witness.as_ref(), None).await?;
+    let trusted = super::verify::trusted(config)?;
+    let cps =
+        crate::checkpoint::verify::verify(store.backend(), witness.as_ref(), trusted.as_deref())
+            .await?;
     let chain = crate::checkpoint::chain_id(store.backend()).await?;
     Ok(Basis::new(
         config.store.settings().url,
@@ -185,7 +188,7 @@ pub async fn run(config: &Config, args: &Args) -> anyhow::Result<u8> {
                 args.to.as_deref(),
                 None,
             )?;
-            let store = open_store(config).await?;
+            let store = super::open_chain(config).await?;
             let basis = store_basis(config, &store).await?;
             let evidence = Evidence::load(&store, &catalog).await?;
             (catalog, evidence, w, options(config, args.lead_days), basis)

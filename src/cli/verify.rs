@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use indicatif::{ProgressBar, ProgressStyle};
 
-use super::{open_store, Format, UsageError, EXIT_OK, EXIT_PROBLEMS};
+use super::{Format, UsageError, EXIT_OK, EXIT_PROBLEMS};
 use crate::bundle::{self, Limits};
 use crate::config::Config;
 use crate::store::{AnyStore, LocalStore, ObjectStore};
@@ -23,10 +23,15 @@ pub struct Args {
     /// Blobs hashed at once. Default: the number of CPUs for a local store, 32 for S3.
     #[arg(long, value_name = "N")]
     pub jobs: Option<usize>,
-    /// Trust only this Ed25519 public key (PEM) for checkpoints; repeatable. Default: the
-    /// keys kept under chain/keys/ (compare their ids with one obtained out of band).
-    #[arg(long, value_name = "FILE")]
-    pub public_key: Vec<PathBuf>,
+    /// Fail (exit 1) when no valid checkpoint vouches for the head: the last record of the
+    /// store, or of the bundle. Default: on when [checkpoint] key_file or witness is
+    /// configured (or --witness / --public-key is given), and for a bundle made with a
+    /// signing key.
+    #[arg(long, overrides_with = "no_require_checkpoint")]
+    pub require_checkpoint: bool,
+    /// Do not fail when nothing vouches for the head (it is still reported).
+    #[arg(long, overrides_with = "require_checkpoint")]
+    pub no_require_checkpoint: bool,
     /// Largest bundle member accepted, in bytes.
     #[arg(long, value_name = "BYTES", default_value_t = Limits::default().max_member)]
     pub max_member_bytes: u64,
@@ -72,12 +77,13 @@ async fn walk<S: ObjectStore>(store: &S, jobs: usize, excerpt: bool) -> anyhow::
     })
 }
 
-fn trusted(args: &Args) -> anyhow::Result<Option<Vec<ed25519_dalek::VerifyingKey>>> {
-    if args.public_key.is_empty() {
+/// The keys given with `--public-key`, or `None` to use the keys kept in the store.
+pub fn trusted(config: &Config) -> anyhow::Result<Option<Vec<ed25519_dalek::VerifyingKey>>> {
+    if config.cli.public_keys.is_empty() {
         return Ok(None);
     }
     let mut keys = Vec::new();
-    for p in &args.public_key {
+    for p in &config.cli.public_keys {
         let text =
             std::fs::read_to_string(p).map_err(|e| UsageError(format!("{}: {e}", p.display())))?;
         let key = crate::checkpoint::parse_public_pem(&text).ok_or_else(|| {
@@ -89,6 +95,48 @@ fn trusted(args: &Args) -> anyhow::Result<Option<Vec<ed25519_dalek::VerifyingKey
         keys.push(key);
     }
     Ok(Some(keys))
+}
+
+/// Whether the head must be vouched for: the flags, else `default`.
+fn required(args: &Args, default: bool) -> bool {
+    match (args.require_checkpoint, args.no_require_checkpoint) {
+        (true, _) => true,
+        (_, true) => false,
+        _ => default,
+    }
+}
+
+/// What the checkpoints vouch for, and the `unvouched-head` problem when it is required
+/// and the head is not vouched for.
+fn vouching(
+    report: &Report,
+    cps: &crate::checkpoint::verify::CheckpointReport,
+    required: bool,
+    key: &str,
+) -> (verify::Vouching, Option<Problem>) {
+    let head = report.head_seq.unwrap_or(0);
+    let v = verify::Vouching {
+        checked: cps.checked,
+        signers: cps.signers.iter().cloned().collect(),
+        vouched_seq: cps.covered_seq,
+        unvouched: head.saturating_sub(cps.covered_seq.unwrap_or(0)),
+        required,
+    };
+    let problem = (required && v.unvouched > 0).then(|| Problem {
+        check: "unvouched-head",
+        seq: report.head_seq,
+        key: key.to_string(),
+        expected: Some(format!("a valid checkpoint of record {head}")),
+        actual: Some(match cps.covered_seq {
+            Some(s) => format!("the latest valid checkpoint vouches up to record {s}"),
+            None => "no valid checkpoint".into(),
+        }),
+        message: format!(
+            "nothing signed vouches for records {}..{head}: the tail could have been cut or rewritten unnoticed (a checkpoint is written after each committed run; run `evidenced verify --no-require-checkpoint` to see the rest)",
+            cps.covered_seq.unwrap_or(0) + 1
+        ),
+    });
+    (v, problem)
 }
 
 fn finish(mut report: Report, extra: Vec<Problem>, args: &Args) -> anyhow::Result<u8> {
@@ -103,21 +151,28 @@ fn finish(mut report: Report, extra: Vec<Problem>, args: &Args) -> anyhow::Resul
 
 pub async fn run(config: &Config, args: &Args) -> anyhow::Result<u8> {
     let cpus = std::thread::available_parallelism().map_or(2, |n| n.get());
-    let trusted = trusted(args)?;
+    let trusted = trusted(config)?;
     if let Some(path) = &args.bundle {
         return verify_bundle(path, args, cpus, trusted.as_deref()).await;
     }
-    let store = open_store(config).await?;
+    let store = super::open_chain(config).await?;
     let jobs = args.jobs.unwrap_or(match store.backend() {
         AnyStore::Local(_) => cpus,
         AnyStore::S3(_) => 32,
     });
-    let report = walk(store.backend(), jobs, false).await?;
+    let mut report = walk(store.backend(), jobs, false).await?;
     let witness = super::checkpoint::open_witness(config).await?;
     let cps =
         crate::checkpoint::verify::verify(store.backend(), witness.as_ref(), trusted.as_deref())
             .await?;
-    finish(report, cps.problems, args)
+    let default = config.checkpoint.key_file.is_some()
+        || config.checkpoint.witness.is_some()
+        || trusted.is_some();
+    let (v, unvouched) = vouching(&report, &cps, required(args, default), "chain/checkpoints/");
+    report.checkpoints = Some(v);
+    let mut extra = cps.problems;
+    extra.extend(unvouched);
+    finish(report, extra, args)
 }
 
 async fn verify_bundle(
@@ -143,6 +198,7 @@ async fn verify_bundle(
                 head_hash: None,
                 problems: Vec::new(),
                 clock_skew: None,
+                checkpoints: None,
             };
             let key = match &e {
                 bundle::BundleError::Unsafe { member, .. } => member.clone(),
@@ -161,13 +217,22 @@ async fn verify_bundle(
         }
         Err(e) => return Err(UsageError(e.to_string()).into()),
     };
-    let (report, cps, extra) =
+    let (mut report, cps, mut extra) =
         bundle_problems(&opened, Some(args.jobs.unwrap_or(cpus)), trusted).await?;
-    if cps.covered_seq.is_none() {
+    let made_with_key = opened.meta.checkpoint_seq.is_some();
+    let (v, unvouched) = vouching(
+        &report,
+        &cps,
+        required(args, made_with_key || trusted.is_some()),
+        &format!("{}/chain/checkpoints/", bundle::STORE_DIR),
+    );
+    if v.vouched_seq.is_none() {
         eprintln!(
-            "note: the bundle holds no valid checkpoint; truncation of its tail cannot be detected"
+            "warning: the bundle holds no valid checkpoint: nothing signed vouches for its records, so a cut or rewritten tail cannot be detected"
         );
     }
+    report.checkpoints = Some(v);
+    extra.extend(unvouched);
     finish(report, extra, args)
 }
 
@@ -203,6 +268,7 @@ pub async fn bundle_problems(
         p.key = format!("{}/{}", bundle::STORE_DIR, p.key);
         p
     }));
+    extra.extend(meta_problems(opened, &store).await?);
     if report.head_seq != Some(opened.meta.last_seq) {
         extra.push(Problem {
             check: "bundle-truncated",
@@ -219,4 +285,57 @@ pub async fn bundle_problems(
         });
     }
     Ok((report, cps, extra))
+}
+
+/// `bundle-meta-mismatch`: bundle.json's `chain`, `records` and `checkpoint_seq` against
+/// what the bundle holds.
+async fn meta_problems(
+    opened: &bundle::Opened,
+    store: &LocalStore,
+) -> anyhow::Result<Vec<Problem>> {
+    let meta = &opened.meta;
+    let mut out = Vec::new();
+    let mut mismatch = |field: &str, expected: String, actual: String| {
+        out.push(Problem {
+            check: "bundle-meta-mismatch",
+            seq: None,
+            key: format!("{}#{field}", bundle::META),
+            message: format!(
+                "{} says {field} is {actual} but the bundle's contents give {expected}",
+                bundle::META
+            ),
+            expected: Some(expected),
+            actual: Some(actual),
+        });
+    };
+    let chain = crate::checkpoint::chain_id(store).await?;
+    let chain = chain.map_or_else(|| "none (no record 1)".to_string(), |d| d.to_string());
+    if chain != meta.chain {
+        mismatch("chain", chain, meta.chain.clone());
+    }
+    let records = store
+        .list(crate::chain::RECORDS_PREFIX)
+        .await?
+        .iter()
+        .filter(|k| crate::chain::parse_record_key(k).is_some())
+        .count() as u64;
+    if records != meta.records {
+        mismatch("records", records.to_string(), meta.records.to_string());
+    }
+    let checkpoint = store
+        .list(crate::checkpoint::CHECKPOINTS_PREFIX)
+        .await?
+        .iter()
+        .filter_map(|k| crate::checkpoint::parse_checkpoint_key(k))
+        .filter(|s| *s <= meta.last_seq)
+        .max();
+    if checkpoint != meta.checkpoint_seq {
+        let show = |s: Option<u64>| s.map_or("null".to_string(), |s| s.to_string());
+        mismatch(
+            "checkpoint_seq",
+            show(checkpoint),
+            show(meta.checkpoint_seq),
+        );
+    }
+    Ok(out)
 }

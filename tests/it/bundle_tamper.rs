@@ -78,10 +78,7 @@ async fn truncating_the_chain_past_the_checkpoint_is_detected_even_with_a_consis
             kept.push((n.clone(), d.clone()));
         }
     }
-    let manifest: String = kept
-        .iter()
-        .map(|(n, d)| format!("{}  {n}\n", evidenced::digest::Digest::of(d).hex()))
-        .collect();
+    let manifest = manifest_of(&kept);
     kept.push(("MANIFEST".into(), manifest.into_bytes()));
     let p = fx.s.dir.path().join("truncated.tar.gz");
     pack(&kept, &p);
@@ -111,10 +108,7 @@ async fn a_report_rewritten_together_with_the_manifest_is_detected() {
         .replace("\"status\": \"fail\"", "\"status\": \"pass\"")
         .into_bytes();
     m.retain(|(n, _)| n != "MANIFEST");
-    let manifest: String = m
-        .iter()
-        .map(|(n, d)| format!("{}  {n}\n", evidenced::digest::Digest::of(d).hex()))
-        .collect();
+    let manifest = manifest_of(&m);
     m.push(("MANIFEST".into(), manifest.into_bytes()));
     let p = fx.s.dir.path().join("rewritten.tar.gz");
     pack(&m, &p);
@@ -125,4 +119,15 @@ async fn a_report_rewritten_together_with_the_manifest_is_detected() {
         "{out}"
     );
     assert!(!out.contains("manifest-"), "{out}");
+}
+
+/// A MANIFEST for `members`, sorted by path as the format requires (what a careful
+/// attacker would write).
+fn manifest_of(members: &[(String, Vec<u8>)]) -> String {
+    let mut lines: Vec<String> = members
+        .iter()
+        .map(|(n, d)| format!("{}  {n}\n", evidenced::digest::Digest::of(d).hex()))
+        .collect();
+    lines.sort_by(|a, b| a[66..].cmp(&b[66..]));
+    lines.concat()
 }

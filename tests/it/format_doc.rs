@@ -131,7 +131,13 @@ fn shell_verifier_in_the_doc_checks_a_real_store() {
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     ok(run(&args));
     let verify = ok(run(&["--store", store.to_str().unwrap(), "verify"]));
-    let head = verify.split("head ").nth(1).unwrap().trim().to_string();
+    let head = verify
+        .lines()
+        .next()
+        .and_then(|l| l.split("head ").nth(1))
+        .unwrap()
+        .trim()
+        .to_string();
 
     let sh = |s: &std::path::Path| {
         std::process::Command::new("bash")

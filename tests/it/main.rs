@@ -34,3 +34,4 @@ mod store_local;
 mod store_s3;
 mod submit_input;
 mod tamper;
+mod verify_strict;

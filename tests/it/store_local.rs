@@ -151,18 +151,15 @@ fn local_writer_killed_between_blobs_and_record_leaves_a_verifiable_store() {
 }
 
 #[test]
-fn empty_store_verifies_and_logs_nothing() {
+fn an_empty_store_is_no_chain_unless_allowed_and_then_verifies_and_logs_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let store = dir.path().join("none");
-    let v = ok(run(&["--store", store.to_str().unwrap(), "verify"]));
+    let s = store.to_str().unwrap();
+    let out = run(&["--store", s, "verify"]);
+    assert_eq!(out.status.code(), Some(2));
+    let v = ok(run(&["--store", s, "--allow-empty", "verify"]));
     assert!(v.starts_with("OK: 0 records"), "{v}");
-    let out = run(&[
-        "--store",
-        store.to_str().unwrap(),
-        "log",
-        "--format",
-        "json",
-    ]);
+    let out = run(&["--store", s, "--allow-empty", "log", "--format", "json"]);
     assert_eq!(log_json(&stdout(&out)).len(), 0);
 }
 
