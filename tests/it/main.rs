@@ -34,4 +34,5 @@ mod store_local;
 mod store_s3;
 mod submit_input;
 mod tamper;
+mod verify_md;
 mod verify_strict;
