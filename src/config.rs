@@ -84,11 +84,23 @@ pub struct CheckpointConfig {
     /// Ed25519 signing key (PKCS#8 PEM, from `evidenced keygen`). Unset: no checkpoints.
     #[serde(default)]
     pub key_file: Option<std::path::PathBuf>,
+    /// An asymmetric AWS KMS key (id, ARN or alias) that signs checkpoints instead of a key
+    /// file: `ECC_NIST_P256` (ECDSA) or `ECC_NIST_EDWARDS25519`. The private key never
+    /// leaves KMS.
+    #[serde(default)]
+    pub kms_key_id: Option<String>,
     /// A second location that receives a copy of each checkpoint: a directory or
     /// `s3://bucket/prefix` (ideally another account), so truncating the store is detectable
     /// even if its own checkpoints are removed too.
     #[serde(default)]
     pub witness: Option<String>,
+}
+
+impl CheckpointConfig {
+    /// True when checkpoints are signed (a key file or a KMS key is configured).
+    pub fn signs(&self) -> bool {
+        self.key_file.is_some() || self.kms_key_id.is_some()
+    }
 }
 
 /// `[store]`: where evidence is kept.

@@ -1,16 +1,18 @@
-//! Ed25519 keys: the signing-key file (PKCS#8 PEM, the form `openssl genpkey -algorithm
-//! ed25519` writes) and public keys (SubjectPublicKeyInfo PEM, what `openssl pkey -pubout`
-//! writes), so an auditor can check signatures with openssl alone.
+//! Checkpoint keys: the Ed25519 signing-key file (PKCS#8 PEM, the form `openssl genpkey
+//! -algorithm ed25519` writes) and public keys (SubjectPublicKeyInfo PEM, what `openssl pkey
+//! -pubout` writes) of the two algorithms checkpoints are signed with, Ed25519 and ECDSA
+//! P-256 (what AWS KMS offers), so an auditor can check signatures with openssl alone.
 //!
-//! Both DER forms are a fixed prefix followed by the 32 key bytes (RFC 8410), so they are
-//! built and parsed here without an ASN.1 library.
+//! Every DER form used is a fixed prefix followed by the key bytes (RFC 8410 for Ed25519,
+//! RFC 5480 for an uncompressed P-256 point), so they are built and parsed here without an
+//! ASN.1 library.
 
 use std::future::Future;
 use std::io::Write as _;
 use std::path::Path;
 
 use base64::Engine as _;
-use ed25519_dalek::{Signer as _, SigningKey, VerifyingKey};
+use ed25519_dalek::{Signature, Signer as _, SigningKey, VerifyingKey};
 
 use super::CheckpointError;
 use crate::digest::Digest;
@@ -23,6 +25,100 @@ const PKCS8_PREFIX: [u8; 16] = [
 const SPKI_PREFIX: [u8; 12] = [
     0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00,
 ];
+
+/// DER prefix of a P-256 SubjectPublicKeyInfo (id-ecPublicKey, prime256v1; the 65-byte
+/// uncompressed point follows).
+const P256_SPKI_PREFIX: [u8; 26] = [
+    0x30, 0x59, 0x30, 0x13, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01, 0x06, 0x08, 0x2a,
+    0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07, 0x03, 0x42, 0x00,
+];
+
+/// A checkpoint signature algorithm.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Alg {
+    /// Ed25519 (RFC 8032, pure) over the signed lines: checkpoint format v1.
+    Ed25519,
+    /// ECDSA with P-256 and SHA-256 over the signed lines, the signature DER-encoded
+    /// (RFC 3279): checkpoint format v2, line `alg ecdsa-p256-sha256`.
+    EcdsaP256Sha256,
+}
+
+impl Alg {
+    /// The `alg` line's value (format v2).
+    pub fn name(self) -> &'static str {
+        match self {
+            Alg::Ed25519 => "ed25519",
+            Alg::EcdsaP256Sha256 => "ecdsa-p256-sha256",
+        }
+    }
+
+    pub fn from_name(s: &str) -> Option<Alg> {
+        [Alg::Ed25519, Alg::EcdsaP256Sha256]
+            .into_iter()
+            .find(|a| a.name() == s)
+    }
+}
+
+/// A public key that verifies checkpoints.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PublicKey {
+    Ed25519(VerifyingKey),
+    /// The 65-byte uncompressed point (`04 || X || Y`).
+    P256(Vec<u8>),
+}
+
+impl PublicKey {
+    /// The algorithm this key signs with.
+    pub fn alg(&self) -> Alg {
+        match self {
+            PublicKey::Ed25519(_) => Alg::Ed25519,
+            PublicKey::P256(_) => Alg::EcdsaP256Sha256,
+        }
+    }
+
+    /// The raw key bytes the key id is computed over.
+    fn raw(&self) -> &[u8] {
+        match self {
+            PublicKey::Ed25519(k) => k.as_bytes(),
+            PublicKey::P256(point) => point,
+        }
+    }
+
+    /// SubjectPublicKeyInfo DER.
+    pub fn spki_der(&self) -> Vec<u8> {
+        let mut der = match self {
+            PublicKey::Ed25519(_) => SPKI_PREFIX.to_vec(),
+            PublicKey::P256(_) => P256_SPKI_PREFIX.to_vec(),
+        };
+        der.extend_from_slice(self.raw());
+        der
+    }
+
+    /// Parse SubjectPublicKeyInfo DER of an Ed25519 or P-256 key.
+    pub fn from_spki_der(der: &[u8]) -> Option<PublicKey> {
+        if let Some(raw) = der.strip_prefix(&SPKI_PREFIX[..]) {
+            let raw: [u8; 32] = raw.try_into().ok()?;
+            return VerifyingKey::from_bytes(&raw).ok().map(PublicKey::Ed25519);
+        }
+        let point = der.strip_prefix(&P256_SPKI_PREFIX[..])?;
+        (point.len() == 65 && point[0] == 0x04).then(|| PublicKey::P256(point.to_vec()))
+    }
+
+    /// Verify `signature` over `message` with this key's algorithm.
+    pub fn verify(&self, message: &[u8], signature: &[u8]) -> bool {
+        match self {
+            PublicKey::Ed25519(k) => <[u8; 64]>::try_from(signature)
+                .ok()
+                .is_some_and(|s| k.verify_strict(message, &Signature::from_bytes(&s)).is_ok()),
+            PublicKey::P256(point) => {
+                use aws_lc_rs::signature::{UnparsedPublicKey, ECDSA_P256_SHA256_ASN1};
+                UnparsedPublicKey::new(&ECDSA_P256_SHA256_ASN1, point)
+                    .verify(message, signature)
+                    .is_ok()
+            }
+        }
+    }
+}
 
 fn pem(label: &str, der: &[u8]) -> String {
     let b64 = base64::engine::general_purpose::STANDARD.encode(der);
@@ -39,32 +135,28 @@ fn unpem(label: &str, text: &str) -> Option<Vec<u8>> {
 }
 
 /// Public key as SubjectPublicKeyInfo PEM.
-pub fn public_pem(key: &VerifyingKey) -> String {
-    let mut der = SPKI_PREFIX.to_vec();
-    der.extend_from_slice(key.as_bytes());
-    pem("PUBLIC KEY", &der)
+pub fn public_pem(key: &PublicKey) -> String {
+    pem("PUBLIC KEY", &key.spki_der())
 }
 
-/// Parse a SubjectPublicKeyInfo PEM holding an Ed25519 key.
-pub fn parse_public_pem(text: &str) -> Option<VerifyingKey> {
-    let der = unpem("PUBLIC KEY", text)?;
-    let raw: [u8; 32] = der.strip_prefix(&SPKI_PREFIX[..])?.try_into().ok()?;
-    VerifyingKey::from_bytes(&raw).ok()
+/// Parse a SubjectPublicKeyInfo PEM holding an Ed25519 or P-256 key.
+pub fn parse_public_pem(text: &str) -> Option<PublicKey> {
+    PublicKey::from_spki_der(&unpem("PUBLIC KEY", text)?)
 }
 
-/// Key id: the first 16 hex digits of SHA-256 over the raw 32-byte public key.
-pub fn key_id(key: &VerifyingKey) -> String {
-    Digest::of(key.as_bytes()).hex()[..16].to_string()
+/// Key id: the first 16 hex digits of SHA-256 over the raw public key (the 32 Ed25519 key
+/// bytes, or the 65-byte uncompressed P-256 point).
+pub fn key_id(key: &PublicKey) -> String {
+    Digest::of(key.raw()).hex()[..16].to_string()
 }
 
-/// What signs checkpoints. A key file today; AWS KMS (`ECC_NIST_EDWARDS25519` keys) can be
-/// another implementation, which is why signing is asynchronous.
+/// What signs checkpoints: a key file, or a key held in AWS KMS.
 pub trait Signer: Send + Sync {
-    fn public_key(&self) -> VerifyingKey;
-    fn sign(
-        &self,
-        message: &[u8],
-    ) -> impl Future<Output = Result<[u8; 64], CheckpointError>> + Send;
+    fn public_key(&self) -> PublicKey;
+    /// The signature of `message` in the form of [`PublicKey::alg`]: 64 bytes for
+    /// Ed25519, DER for ECDSA.
+    fn sign(&self, message: &[u8])
+        -> impl Future<Output = Result<Vec<u8>, CheckpointError>> + Send;
 }
 
 /// An Ed25519 key read from a PKCS#8 PEM file.
@@ -75,7 +167,11 @@ pub struct KeyFileSigner {
 impl std::fmt::Debug for KeyFileSigner {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // Never print the secret.
-        write!(f, "KeyFileSigner({})", key_id(&self.key.verifying_key()))
+        write!(
+            f,
+            "KeyFileSigner({})",
+            key_id(&PublicKey::Ed25519(self.key.verifying_key()))
+        )
     }
 }
 
@@ -129,12 +225,12 @@ impl KeyFileSigner {
 }
 
 impl Signer for KeyFileSigner {
-    fn public_key(&self) -> VerifyingKey {
-        self.key.verifying_key()
+    fn public_key(&self) -> PublicKey {
+        PublicKey::Ed25519(self.key.verifying_key())
     }
 
-    async fn sign(&self, message: &[u8]) -> Result<[u8; 64], CheckpointError> {
-        Ok(self.key.sign(message).to_bytes())
+    async fn sign(&self, message: &[u8]) -> Result<Vec<u8>, CheckpointError> {
+        Ok(self.key.sign(message).to_bytes().to_vec())
     }
 }
 

@@ -1,5 +1,6 @@
 //! Signed checkpoints: after each committed run, a short text note naming the chain, the
-//! head sequence number and hash, and the time, signed with Ed25519, stored in the store and
+//! head sequence number and hash, and the time, signed with Ed25519 (a key file, or AWS
+//! KMS) or ECDSA P-256 (AWS KMS), stored in the store and
 //! in an optional second location (a witness). Truncating or rewriting the tail of the
 //! chain then contradicts a signed statement ([`verify`]).
 //!
@@ -15,14 +16,21 @@
 //! key 0123456789abcdef
 //! signature 0123456789abcdef <base64 of the 64-byte Ed25519 signature over lines 1-6>
 //! ```
+//!
+//! Format v2 (ECDSA P-256, for keys held in AWS KMS) has `evidenced checkpoint v2` on line 1,
+//! a seventh line `alg ecdsa-p256-sha256` and the DER ECDSA signature over lines 1-7 on
+//! line 8.
 
 mod keys;
+pub mod kms;
+mod signers;
 pub mod verify;
 
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
-pub use keys::{key_id, parse_public_pem, public_pem, KeyFileSigner, Signer};
+pub use keys::{key_id, parse_public_pem, public_pem, Alg, KeyFileSigner, PublicKey, Signer};
+pub use signers::AnySigner;
 
 use crate::chain::{record_key, ChainError, EvidenceStore};
 use crate::digest::Digest;
@@ -33,8 +41,10 @@ use crate::store::{ObjectStore, StoreError};
 pub const CHECKPOINTS_PREFIX: &str = "chain/checkpoints/";
 /// Prefix of public keys kept beside the checkpoints.
 pub const KEYS_PREFIX: &str = "chain/keys/";
-/// First line of every checkpoint.
+/// First line of a format-1 checkpoint (Ed25519).
 const HEADER: &str = "evidenced checkpoint v1";
+/// First line of a format-2 checkpoint (with an `alg` line).
+const HEADER_V2: &str = "evidenced checkpoint v2";
 
 /// Key of the checkpoint for sequence number `seq`.
 pub fn checkpoint_key(seq: u64) -> String {
@@ -74,22 +84,29 @@ pub struct Checkpoint {
     pub head: Digest,
     pub time: OffsetDateTime,
     pub key_id: String,
+    /// Ed25519 is written as format v1 (no `alg` line), anything else as v2.
+    pub alg: Alg,
 }
 
 /// A checkpoint with its signature, as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Signed {
     pub checkpoint: Checkpoint,
-    /// The exact signed bytes (lines 1-6).
+    /// The exact signed bytes (every line but the last).
     pub body: Vec<u8>,
-    pub signature: [u8; 64],
+    /// 64 bytes for Ed25519, DER for ECDSA.
+    pub signature: Vec<u8>,
 }
 
 impl Checkpoint {
-    /// The signed text (six lines, each ending in `\n`).
+    /// The signed text (six lines for v1, seven for v2, each ending in `\n`).
     pub fn body(&self) -> String {
+        let (header, alg) = match self.alg {
+            Alg::Ed25519 => (HEADER, String::new()),
+            other => (HEADER_V2, format!("alg {}\n", other.name())),
+        };
         format!(
-            "{HEADER}\nchain {}\nseq {}\nhead {}\ntime {}\nkey {}\n",
+            "{header}\nchain {}\nseq {}\nhead {}\ntime {}\nkey {}\n{alg}",
             self.chain,
             self.seq,
             self.head,
@@ -108,7 +125,7 @@ impl Signed {
             format!(
                 "signature {} {}\n",
                 self.checkpoint.key_id,
-                base64::engine::general_purpose::STANDARD.encode(self.signature)
+                base64::engine::general_purpose::STANDARD.encode(&self.signature)
             )
             .as_bytes(),
         );
@@ -124,10 +141,12 @@ impl Signed {
         };
         let text = std::str::from_utf8(bytes).map_err(|_| bad("not UTF-8".into()))?;
         let lines: Vec<&str> = text.split_inclusive('\n').collect();
-        if lines.len() != 7 || !lines.iter().all(|l| l.ends_with('\n')) {
-            return Err(bad(
-                "expected exactly 7 lines, each ending in a newline".into()
-            ));
+        let v2 = lines.first() == Some(&format!("{HEADER_V2}\n").as_str());
+        let count = if v2 { 8 } else { 7 };
+        if lines.len() != count || !lines.iter().all(|l| l.ends_with('\n')) {
+            return Err(bad(format!(
+                "expected exactly {count} lines, each ending in a newline"
+            )));
         }
         let field = |i: usize, name: &str| -> Result<&str, CheckpointError> {
             lines[i]
@@ -136,8 +155,8 @@ impl Signed {
                 .and_then(|r| r.strip_prefix(' '))
                 .ok_or_else(|| bad(format!("line {} must start with `{name} `", i + 1)))
         };
-        if lines[0] != format!("{HEADER}\n") {
-            return Err(bad(format!("line 1 must be `{HEADER}`")));
+        if !v2 && lines[0] != format!("{HEADER}\n") {
+            return Err(bad(format!("line 1 must be `{HEADER}` or `{HEADER_V2}`")));
         }
         let digest = |i: usize, name: &str| -> Result<Digest, CheckpointError> {
             field(i, name)?
@@ -152,21 +171,42 @@ impl Signed {
         let time = OffsetDateTime::parse(field(4, "time")?, &Rfc3339)
             .map_err(|e| bad(format!("line 5: time: {e}")))?;
         let key_id = field(5, "key")?.to_string();
-        let sig_line = field(6, "signature")?;
-        let (sig_key, sig_b64) = sig_line
-            .split_once(' ')
-            .ok_or_else(|| bad("line 7: expected `signature <key id> <base64>`".into()))?;
+        let alg = match v2 {
+            false => Alg::Ed25519,
+            true => {
+                let name = field(6, "alg")?;
+                match Alg::from_name(name) {
+                    Some(a) if a != Alg::Ed25519 => a,
+                    _ => return Err(bad(format!("line 7: unknown alg {name:?}"))),
+                }
+            }
+        };
+        let last = count - 1;
+        let sig_line = field(last, "signature")?;
+        let (sig_key, sig_b64) = sig_line.split_once(' ').ok_or_else(|| {
+            bad(format!(
+                "line {count}: expected `signature <key id> <base64>`"
+            ))
+        })?;
         if sig_key != key_id {
             return Err(bad(format!(
-                "line 7 names key {sig_key} but line 6 names {key_id}"
+                "line {count} names key {sig_key} but line 6 names {key_id}"
             )));
         }
-        let signature: [u8; 64] = base64::engine::general_purpose::STANDARD
+        let signature = base64::engine::general_purpose::STANDARD
             .decode(sig_b64)
             .ok()
-            .and_then(|v| v.try_into().ok())
-            .ok_or_else(|| bad("line 7: signature is not 64 bytes of base64".into()))?;
-        let body: Vec<u8> = lines[..6].concat().into_bytes();
+            .filter(|v| match alg {
+                Alg::Ed25519 => v.len() == 64,
+                Alg::EcdsaP256Sha256 => (8..=72).contains(&v.len()),
+            })
+            .ok_or_else(|| {
+                bad(format!(
+                    "line {count}: signature is not base64 of a {} signature",
+                    alg.name()
+                ))
+            })?;
+        let body: Vec<u8> = lines[..last].concat().into_bytes();
         Ok(Signed {
             checkpoint: Checkpoint {
                 chain,
@@ -174,6 +214,7 @@ impl Signed {
                 head,
                 time,
                 key_id,
+                alg,
             },
             body,
             signature,
@@ -225,6 +266,7 @@ pub async fn write_at<S: ObjectStore, W: ObjectStore>(
         head: head.hash,
         time: crate::record::now_millis(),
         key_id: key_id(&public),
+        alg: public.alg(),
     };
     let body = checkpoint.body().into_bytes();
     let signature = signer.sign(&body).await?;
@@ -263,11 +305,12 @@ mod tests {
             head: Digest::of(b"42"),
             time: time::macros::datetime!(2026-11-23 17:00:00.123 UTC),
             key_id: "0123456789abcdef".into(),
+            alg: Alg::Ed25519,
         };
         Signed {
             body: checkpoint.body().into_bytes(),
             checkpoint,
-            signature: [7; 64],
+            signature: vec![7; 64],
         }
     }
 
@@ -292,8 +335,12 @@ mod tests {
         for (bad, why) in [
             (good.replace("seq 42", "seq x"), "seq is not a number"),
             (
-                good.replace("evidenced checkpoint v1", "evidenced checkpoint v2"),
+                good.replace("evidenced checkpoint v1", "evidenced checkpoint v3"),
                 "line 1",
+            ),
+            (
+                good.replace("evidenced checkpoint v1", "evidenced checkpoint v2"),
+                "8 lines",
             ),
             (
                 good.replace("signature 0123456789abcdef", "signature ffffffffffffffff"),

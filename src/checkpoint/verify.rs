@@ -10,11 +10,11 @@
 
 use std::collections::BTreeMap;
 
-use ed25519_dalek::{Signature, VerifyingKey};
 use serde::Serialize;
 
 use super::{
-    key_id, parse_checkpoint_key, parse_public_pem, Signed, CHECKPOINTS_PREFIX, KEYS_PREFIX,
+    key_id, parse_checkpoint_key, parse_public_pem, PublicKey, Signed, CHECKPOINTS_PREFIX,
+    KEYS_PREFIX,
 };
 use crate::chain::{parse_record_key, record_key, RECORDS_PREFIX};
 use crate::digest::Digest;
@@ -36,7 +36,7 @@ pub struct CheckpointReport {
 /// The public keys kept under `chain/keys/`, each under the name of its own id.
 async fn load_keys<S: ObjectStore>(
     store: &S,
-    into: &mut BTreeMap<String, VerifyingKey>,
+    into: &mut BTreeMap<String, PublicKey>,
     problems: &mut Vec<Problem>,
 ) -> Result<(), StoreError> {
     for k in store.list(KEYS_PREFIX).await? {
@@ -50,7 +50,9 @@ async fn load_keys<S: ObjectStore>(
                 &k,
                 None,
                 None,
-                format!("{k} is not an Ed25519 public key in PEM (SubjectPublicKeyInfo) form"),
+                format!(
+                    "{k} is not an Ed25519 or P-256 public key in PEM (SubjectPublicKeyInfo) form"
+                ),
             ));
             continue;
         };
@@ -79,14 +81,14 @@ async fn load_keys<S: ObjectStore>(
 pub async fn verify<S: ObjectStore, W: ObjectStore>(
     store: &S,
     witness: Option<&W>,
-    trusted: Option<&[VerifyingKey]>,
+    trusted: Option<&[PublicKey]>,
 ) -> Result<CheckpointReport, StoreError> {
     let mut report = CheckpointReport::default();
     let mut keys = BTreeMap::new();
     match trusted {
         Some(t) => {
             for k in t {
-                keys.insert(key_id(k), *k);
+                keys.insert(key_id(k), k.clone());
             }
         }
         None => {
@@ -173,10 +175,7 @@ pub async fn verify<S: ObjectStore, W: ObjectStore>(
             report.problems.push(problem("unknown-checkpoint-key", Some(c.seq), &key, None, Some(c.key_id.clone()), format!("{origin}: checkpoint {} is signed by key {} which is not trusted or not found under {KEYS_PREFIX}", c.seq, c.key_id)));
             continue;
         };
-        if vk
-            .verify_strict(&signed.body, &Signature::from_bytes(&signed.signature))
-            .is_err()
-        {
+        if vk.alg() != c.alg || !vk.verify(&signed.body, &signed.signature) {
             report.problems.push(problem("bad-checkpoint-signature", Some(c.seq), &key, None, None, format!("{origin}: the signature of checkpoint {} does not verify with key {}: the checkpoint was altered", c.seq, c.key_id)));
             continue;
         }

@@ -61,16 +61,18 @@ pub async fn run(config: &Config, args: &Args) -> anyhow::Result<u8> {
             "warning: the store does not verify; the bundled report says so at the top (run `evidenced verify`)"
         );
     }
-    let seal = match &config.checkpoint.key_file {
-        Some(path) => Some(KeySeal {
+    let signer = crate::checkpoint::AnySigner::from_config(config)
+        .await
+        .map_err(|e| UsageError(e.to_string()))?;
+    let seal = match signer {
+        Some(signer) => Some(KeySeal {
             config,
             store: &store,
-            signer: crate::checkpoint::KeyFileSigner::load(path)
-                .map_err(|e| UsageError(e.to_string()))?,
+            signer,
         }),
         None => {
             eprintln!(
-                "warning: no [checkpoint] key_file is configured, so the bundle carries no signed checkpoint of its last record: an auditor cannot detect a cut or rewritten tail (see `evidenced keygen`)"
+                "warning: no [checkpoint] key_file or kms_key_id is configured, so the bundle carries no signed checkpoint of its last record: an auditor cannot detect a cut or rewritten tail (see `evidenced keygen`)"
             );
             None
         }
@@ -108,7 +110,7 @@ pub async fn run(config: &Config, args: &Args) -> anyhow::Result<u8> {
 struct KeySeal<'a> {
     config: &'a Config,
     store: &'a EvidenceStore<AnyStore>,
-    signer: crate::checkpoint::KeyFileSigner,
+    signer: crate::checkpoint::AnySigner,
 }
 
 impl Seal for KeySeal<'_> {

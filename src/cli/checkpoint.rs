@@ -6,7 +6,7 @@ use anyhow::Context as _;
 
 use super::{UsageError, EXIT_OK};
 use crate::chain::EvidenceStore;
-use crate::checkpoint::{self, key_id, public_pem, KeyFileSigner, Signer as _};
+use crate::checkpoint::{self, key_id, public_pem, AnySigner, KeyFileSigner, Signer as _};
 use crate::config::Config;
 use crate::store::{AnyStore, ObjectStore, StoreSettings};
 
@@ -51,16 +51,22 @@ pub async fn open_witness(config: &Config) -> anyhow::Result<Option<AnyStore>> {
     Ok(Some(w))
 }
 
-/// After a committed run: sign and write a checkpoint when `[checkpoint] key_file` is set.
+/// After a committed run: sign and write a checkpoint when `[checkpoint] key_file` or
+/// `kms_key_id` is set.
 pub async fn after_commit<S: ObjectStore>(
     config: &Config,
     store: &EvidenceStore<S>,
 ) -> anyhow::Result<()> {
-    let Some(path) = &config.checkpoint.key_file else {
+    if !config.checkpoint.signs() {
+        return Ok(());
+    }
+    let after = "the records above are committed, but no checkpoint was written; the next committed run checkpoints the head once this is fixed";
+    let Some(signer) = AnySigner::from_config(config)
+        .await
+        .map_err(|e| UsageError(format!("{e}; {after}")))?
+    else {
         return Ok(());
     };
-    let after = "the records above are committed, but no checkpoint was written; the next committed run checkpoints the head once this is fixed";
-    let signer = KeyFileSigner::load(path).map_err(|e| UsageError(format!("{e}; {after}")))?;
     let witness = open_witness(config).await?;
     checkpoint::write(store, &signer, witness.as_ref())
         .await

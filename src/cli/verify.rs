@@ -24,7 +24,7 @@ pub struct Args {
     #[arg(long, value_name = "N")]
     pub jobs: Option<usize>,
     /// Fail (exit 1) when no valid checkpoint vouches for the head: the last record of the
-    /// store, or of the bundle. Default: on when [checkpoint] key_file or witness is
+    /// store, or of the bundle. Default: on when [checkpoint] key_file, kms_key_id or witness is
     /// configured (or --witness / --public-key is given), and for a bundle made with a
     /// signing key.
     #[arg(long, overrides_with = "no_require_checkpoint")]
@@ -78,7 +78,7 @@ async fn walk<S: ObjectStore>(store: &S, jobs: usize, excerpt: bool) -> anyhow::
 }
 
 /// The keys given with `--public-key`, or `None` to use the keys kept in the store.
-pub fn trusted(config: &Config) -> anyhow::Result<Option<Vec<ed25519_dalek::VerifyingKey>>> {
+pub fn trusted(config: &Config) -> anyhow::Result<Option<Vec<crate::checkpoint::PublicKey>>> {
     if config.cli.public_keys.is_empty() {
         return Ok(None);
     }
@@ -88,7 +88,7 @@ pub fn trusted(config: &Config) -> anyhow::Result<Option<Vec<ed25519_dalek::Veri
             std::fs::read_to_string(p).map_err(|e| UsageError(format!("{}: {e}", p.display())))?;
         let key = crate::checkpoint::parse_public_pem(&text).ok_or_else(|| {
             UsageError(format!(
-                "{}: not an Ed25519 public key in PEM (SubjectPublicKeyInfo) form",
+                "{}: not an Ed25519 or P-256 public key in PEM (SubjectPublicKeyInfo) form",
                 p.display()
             ))
         })?;
@@ -165,9 +165,8 @@ pub async fn run(config: &Config, args: &Args) -> anyhow::Result<u8> {
     let cps =
         crate::checkpoint::verify::verify(store.backend(), witness.as_ref(), trusted.as_deref())
             .await?;
-    let default = config.checkpoint.key_file.is_some()
-        || config.checkpoint.witness.is_some()
-        || trusted.is_some();
+    let default =
+        config.checkpoint.signs() || config.checkpoint.witness.is_some() || trusted.is_some();
     let (v, unvouched) = vouching(&report, &cps, required(args, default), "chain/checkpoints/");
     report.checkpoints = Some(v);
     let mut extra = cps.problems;
@@ -179,7 +178,7 @@ async fn verify_bundle(
     path: &std::path::Path,
     args: &Args,
     cpus: usize,
-    trusted: Option<&[ed25519_dalek::VerifyingKey]>,
+    trusted: Option<&[crate::checkpoint::PublicKey]>,
 ) -> anyhow::Result<u8> {
     let limits = Limits {
         max_member: args.max_member_bytes,
@@ -241,7 +240,7 @@ async fn verify_bundle(
 pub async fn bundle_problems(
     opened: &bundle::Opened,
     jobs: Option<usize>,
-    trusted: Option<&[ed25519_dalek::VerifyingKey]>,
+    trusted: Option<&[crate::checkpoint::PublicKey]>,
 ) -> anyhow::Result<(
     Report,
     crate::checkpoint::verify::CheckpointReport,
