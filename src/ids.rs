@@ -425,3 +425,61 @@ impl<'a, S: ObjectStore> Ids<'a, S> {
 fn holds(record: &Record, claim: &Claim) -> bool {
     human_identity(record).is_some_and(|(kind, id, _, _)| kind == claim.kind && id == claim.id)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::Ordering;
+
+    use super::*;
+    use crate::store::counting::Counting;
+    use crate::submit::{self, Outcome};
+
+    fn file(id: &str) -> Vec<u8> {
+        format!("{{\"kind\": \"tabletop\", \"id\": \"{id}\", \"started_at\": \"2026-04-02T09:00:00Z\", \"ended_at\": \"2026-04-02T10:00:00Z\", \"scenario\": \"Ransomware\", \"outcome\": \"pass\", \"participants\": [\"ops-oncall\"]}}").into_bytes()
+    }
+
+    async fn submit_one(store: &EvidenceStore<Counting>, id: &str) -> Outcome {
+        let name = format!("{id}.json");
+        let h = crate::human::parse(&name, &file(id), time::OffsetDateTime::now_utc()).unwrap();
+        let p = submit::prepare(h, submit::SUBMIT_COLLECTOR).unwrap();
+        submit::check(store, &p, &name).await.unwrap();
+        submit::commit(store, p, &name).await.unwrap()
+    }
+
+    #[tokio::test]
+    async fn storing_or_finding_an_id_reads_as_many_records_on_a_long_chain_as_on_a_short_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = EvidenceStore::new(Counting::new(dir.path()));
+        let gets = || store.backend().record_gets.load(Ordering::SeqCst);
+        let mut new_id = Vec::new();
+        let mut again = Vec::new();
+        for (round, length) in [10usize, 150].into_iter().enumerate() {
+            while store.head().await.unwrap().seq < length as u64 {
+                let n = store.head().await.unwrap().seq;
+                submit_one(&store, &format!("fill-{n}")).await;
+            }
+            let before = gets();
+            let id = format!("probe-{round}");
+            assert!(matches!(
+                submit_one(&store, &id).await,
+                Outcome::Committed { .. }
+            ));
+            new_id.push(gets() - before);
+            let before = gets();
+            assert!(matches!(
+                submit_one(&store, &id).await,
+                Outcome::AlreadyStored { .. }
+            ));
+            again.push(gets() - before);
+        }
+        assert_eq!(
+            new_id[0], new_id[1],
+            "a new id read more records on the longer chain"
+        );
+        assert_eq!(
+            again[0], again[1],
+            "a stored id read more records on the longer chain"
+        );
+        assert!(new_id[1] <= 2 && again[1] == 0, "{new_id:?} {again:?}");
+    }
+}
