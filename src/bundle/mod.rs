@@ -19,6 +19,7 @@
 //! [`write`] builds one from any store; [`read::open`] extracts one safely into a temporary
 //! directory, refusing anything that could write elsewhere.
 
+mod pgz;
 pub mod read;
 mod report_check;
 pub mod write;

@@ -13,7 +13,7 @@ use std::fs;
 use std::io::{Read, Write};
 use std::path::{Component, Path, PathBuf};
 
-use flate2::read::GzDecoder;
+use flate2::read::MultiGzDecoder;
 
 use super::{BundleError, BundleMeta, CATALOG, MANIFEST, META, STORE_DIR};
 use crate::chain::EvidenceStore;
@@ -126,7 +126,7 @@ pub fn open(path: &Path, limits: &Limits) -> Result<Opened, BundleError> {
 }
 
 fn extract(file: fs::File, root: &Path, limits: &Limits, name: &str) -> Result<(), BundleError> {
-    let mut archive = tar::Archive::new(GzDecoder::new(std::io::BufReader::new(file)));
+    let mut archive = tar::Archive::new(MultiGzDecoder::new(std::io::BufReader::new(file)));
     let mut total = 0u64;
     let mut count = 0u64;
     let entries = archive.entries().map_err(BundleError::io(name))?;

@@ -6,15 +6,15 @@
 //! The archive is written to a temporary file beside the output and renamed into place, so
 //! an interrupted run leaves no half bundle under the requested name. Member headers are
 //! fixed (mode 0644, owner 0, mtime = the earlier of the end of the period and `at`) so the same inputs give the
-//! same archive.
+//! same archive. It is compressed on every core in independent gzip members ([`super::pgz`]).
 
 use std::collections::BTreeSet;
 use std::io::Write;
 use std::path::Path;
 
-use flate2::write::GzEncoder;
 use flate2::Compression;
 
+use super::pgz::ParallelGz;
 use super::{BundleError, BundleMeta, BUNDLE_FORMAT, CATALOG, MANIFEST, META, STORE_DIR};
 use crate::chain::{blob_key, record_key, EvidenceStore};
 use crate::checkpoint::{parse_checkpoint_key, CHECKPOINTS_PREFIX, KEYS_PREFIX};
@@ -152,7 +152,7 @@ pub async fn write<S: ObjectStore>(
         .as_file()
         .try_clone()
         .map_err(BundleError::io(&out_name))?;
-    let gz = GzEncoder::new(
+    let gz = ParallelGz::new(
         std::io::BufWriter::with_capacity(1 << 20, file),
         Compression::default(),
     );

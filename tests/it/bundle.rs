@@ -81,7 +81,7 @@ pub async fn fixture() -> Fixture {
 
 pub fn members(path: &Path) -> Vec<(String, Vec<u8>)> {
     let f = std::fs::File::open(path).unwrap();
-    let mut a = tar::Archive::new(flate2::read::GzDecoder::new(f));
+    let mut a = tar::Archive::new(flate2::read::MultiGzDecoder::new(f));
     a.entries()
         .unwrap()
         .map(|e| {
