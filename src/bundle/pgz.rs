@@ -14,62 +14,97 @@ use rayon::prelude::*;
 /// without the previous one's window is well under 1% of the output.
 pub const BLOCK: usize = 1 << 20;
 
-/// A writer that gzip-compresses what it is given, `batch` blocks at a time in parallel.
-pub struct ParallelGz<W: Write> {
-    inner: W,
-    level: Compression,
+/// A writer that gzip-compresses what it is given, `batch` blocks at a time in parallel, on
+/// a thread of its own: the caller goes on producing the next blocks while the previous ones
+/// are compressed and written. At most two batches wait, so memory stays bounded.
+pub struct ParallelGz<W: Write + Send + 'static> {
     batch: usize,
-    /// Full blocks waiting to be compressed, and the block being filled.
+    /// Full blocks for the next batch, and the block being filled.
     blocks: Vec<Vec<u8>>,
     current: Vec<u8>,
-    wrote_any: bool,
+    sent_any: bool,
+    tx: Option<std::sync::mpsc::SyncSender<Vec<Vec<u8>>>>,
+    worker: Option<std::thread::JoinHandle<io::Result<W>>>,
 }
 
-impl<W: Write> ParallelGz<W> {
+fn compress_batch<W: Write>(
+    inner: &mut W,
+    level: Compression,
+    blocks: &[Vec<u8>],
+) -> io::Result<()> {
+    let members: Vec<io::Result<Vec<u8>>> = blocks
+        .par_iter()
+        .map(|b| {
+            let mut gz = GzEncoder::new(Vec::with_capacity(b.len() / 2), level);
+            gz.write_all(b)?;
+            gz.finish()
+        })
+        .collect();
+    for m in members {
+        inner.write_all(&m?)?;
+    }
+    Ok(())
+}
+
+impl<W: Write + Send + 'static> ParallelGz<W> {
     pub fn new(inner: W, level: Compression) -> ParallelGz<W> {
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        ParallelGz::with_batch(inner, level, 2 * cores)
+    }
+
+    fn with_batch(mut inner: W, level: Compression, batch: usize) -> ParallelGz<W> {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Vec<u8>>>(1);
+        let worker = std::thread::spawn(move || {
+            for blocks in rx {
+                compress_batch(&mut inner, level, &blocks)?;
+            }
+            inner.flush()?;
+            Ok(inner)
+        });
         ParallelGz {
-            inner,
-            level,
-            batch: 2 * cores,
+            batch,
             blocks: Vec::new(),
             current: Vec::with_capacity(BLOCK),
-            wrote_any: false,
+            sent_any: false,
+            tx: Some(tx),
+            worker: Some(worker),
         }
     }
 
-    fn compress_pending(&mut self) -> io::Result<()> {
-        let level = self.level;
-        let members: Vec<io::Result<Vec<u8>>> = self
-            .blocks
-            .par_iter()
-            .map(|b| {
-                let mut gz = GzEncoder::new(Vec::with_capacity(b.len() / 2), level);
-                gz.write_all(b)?;
-                gz.finish()
-            })
-            .collect();
-        self.blocks.clear();
-        for m in members {
-            self.inner.write_all(&m?)?;
-            self.wrote_any = true;
+    fn send(&mut self) -> io::Result<()> {
+        let blocks = std::mem::take(&mut self.blocks);
+        self.sent_any = true;
+        match &self.tx {
+            Some(tx) if tx.send(blocks).is_ok() => Ok(()),
+            // The worker stopped on an error: `finish` returns it.
+            _ => Err(io::Error::other("the compression thread stopped")),
         }
-        Ok(())
     }
 
     /// Compress what is left and return the inner writer.
     pub fn finish(mut self) -> io::Result<W> {
-        if !self.current.is_empty() || (!self.wrote_any && self.blocks.is_empty()) {
+        if !self.current.is_empty() || (!self.sent_any && self.blocks.is_empty()) {
             // An empty input still gives one (empty) member: a valid gzip file.
             self.blocks.push(std::mem::take(&mut self.current));
         }
-        self.compress_pending()?;
-        self.inner.flush()?;
-        Ok(self.inner)
+        let sent = match self.blocks.is_empty() {
+            true => Ok(()),
+            false => self.send(),
+        };
+        self.tx = None;
+        let done = self
+            .worker
+            .take()
+            .map(|w| w.join())
+            .ok_or_else(|| io::Error::other("finished twice"))?
+            .map_err(|_| io::Error::other("the compression thread panicked"))?;
+        let inner = done?;
+        sent?;
+        Ok(inner)
     }
 }
 
-impl<W: Write> Write for ParallelGz<W> {
+impl<W: Write + Send + 'static> Write for ParallelGz<W> {
     fn write(&mut self, mut buf: &[u8]) -> io::Result<usize> {
         let n = buf.len();
         while !buf.is_empty() {
@@ -81,7 +116,7 @@ impl<W: Write> Write for ParallelGz<W> {
                 let full = std::mem::replace(&mut self.current, Vec::with_capacity(BLOCK));
                 self.blocks.push(full);
                 if self.blocks.len() == self.batch {
-                    self.compress_pending()?;
+                    self.send()?;
                 }
             }
         }
@@ -102,8 +137,7 @@ mod tests {
     use super::*;
 
     fn compress(data: &[u8], batch: usize) -> Vec<u8> {
-        let mut w = ParallelGz::new(Vec::new(), Compression::default());
-        w.batch = batch;
+        let mut w = ParallelGz::with_batch(Vec::new(), Compression::default(), batch);
         for chunk in data.chunks(77_777) {
             w.write_all(chunk).unwrap();
         }
