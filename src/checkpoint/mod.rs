@@ -17,6 +17,8 @@
 //! ```
 
 mod keys;
+pub mod tsa;
+pub mod tsa_verify;
 pub mod verify;
 
 use time::format_description::well_known::Rfc3339;

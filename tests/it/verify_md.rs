@@ -10,7 +10,7 @@ use serde_json::Value;
 use crate::bundle::{fixture, members, pack};
 
 /// The script block of the VERIFY.md inside `bundle`.
-fn script(bundle: &Path) -> String {
+pub fn script(bundle: &Path) -> String {
     let doc = members(bundle)
         .into_iter()
         .find(|(n, _)| n == "VERIFY.md")
@@ -22,7 +22,7 @@ fn script(bundle: &Path) -> String {
 
 /// Run the script on `bundle` from a directory holding only the bundle and the script;
 /// returns (exit code, output) and checks that the directory is left as it was.
-fn run_script(script: &str, bundle: &Path, extra: &[&str]) -> (Option<i32>, String) {
+pub fn run_script(script: &str, bundle: &Path, extra: &[&str]) -> (Option<i32>, String) {
     let dir = tempfile::tempdir().unwrap();
     std::fs::copy(bundle, dir.path().join("audit.tar.gz")).unwrap();
     std::fs::write(dir.path().join("verify.sh"), script).unwrap();
