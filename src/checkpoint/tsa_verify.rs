@@ -107,8 +107,120 @@ pub fn parse_roots(pem: &[u8]) -> Result<Vec<Certificate>, String> {
     Ok(certs)
 }
 
+/// A GeneralizedTime that may carry fractional seconds, as RFC 3161 allows for `genTime`
+/// (`der`'s GeneralizedTime follows RFC 5280, which forbids them). Kept as its bytes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct FractionalTime(Vec<u8>);
+
+impl<'a> der::DecodeValue<'a> for FractionalTime {
+    fn decode_value<R: der::Reader<'a>>(reader: &mut R, header: der::Header) -> der::Result<Self> {
+        let bytes = reader.read_vec(header.length)?;
+        match gen_time(&bytes) {
+            Some(_) => Ok(FractionalTime(bytes)),
+            None => Err(der::Tag::GeneralizedTime.value_error()),
+        }
+    }
+}
+
+impl der::EncodeValue for FractionalTime {
+    fn value_len(&self) -> der::Result<der::Length> {
+        der::Length::try_from(self.0.len())
+    }
+    fn encode_value(&self, writer: &mut impl der::Writer) -> der::Result<()> {
+        writer.write(&self.0)
+    }
+}
+
+impl der::FixedTag for FractionalTime {
+    const TAG: der::Tag = der::Tag::GeneralizedTime;
+}
+
+/// `YYYYMMDDhhmmss[.f+]Z` (DER: no trailing zero in the fraction) as time since the epoch.
+fn gen_time(bytes: &[u8]) -> Option<Duration> {
+    let text = std::str::from_utf8(bytes).ok()?.strip_suffix('Z')?;
+    let (whole, fraction) = match text.split_once('.') {
+        Some((w, f)) if !f.is_empty() && !f.ends_with('0') && f.len() <= 9 => (w, f),
+        Some(_) => return None,
+        None => (text, ""),
+    };
+    if whole.len() != 14
+        || !whole
+            .bytes()
+            .chain(fraction.bytes())
+            .all(|b| b.is_ascii_digit())
+    {
+        return None;
+    }
+    let n = |r: std::ops::Range<usize>| whole[r].parse::<u32>().ok();
+    let date = time::Date::from_calendar_date(
+        i32::try_from(n(0..4)?).ok()?,
+        time::Month::try_from(u8::try_from(n(4..6)?).ok()?).ok()?,
+        u8::try_from(n(6..8)?).ok()?,
+    )
+    .ok()?;
+    let nanos = format!("{fraction:0<9}").parse::<u32>().ok()?;
+    let t = time::Time::from_hms_nano(
+        u8::try_from(n(8..10)?).ok()?,
+        u8::try_from(n(10..12)?).ok()?,
+        u8::try_from(n(12..14)?).ok()?,
+        nanos,
+    )
+    .ok()?;
+    let at = time::PrimitiveDateTime::new(date, t).assume_utc() - OffsetDateTime::UNIX_EPOCH;
+    Duration::try_from(at).ok()
+}
+
+/// RFC 3161's TSTInfo as x509-tsp declares it, but with a `genTime` that may carry
+/// fractional seconds; read only when x509-tsp's own type refuses a token.
+#[derive(Clone, Debug, PartialEq, Eq, der::Sequence)]
+struct TstInfoFractional {
+    version: x509_tsp::TspVersion,
+    policy: ObjectIdentifier,
+    message_imprint: x509_tsp::MessageImprint,
+    serial_number: der::asn1::Int,
+    gen_time: FractionalTime,
+    #[asn1(optional = "true")]
+    accuracy: Option<x509_tsp::Accuracy>,
+    #[asn1(default = "Default::default")]
+    ordering: bool,
+    #[asn1(optional = "true")]
+    nonce: Option<der::asn1::Int>,
+    #[asn1(context_specific = "0", tag_mode = "EXPLICIT", optional = "true")]
+    tsa: Option<x509_cert::ext::pkix::name::GeneralName>,
+    #[asn1(context_specific = "1", tag_mode = "IMPLICIT", optional = "true")]
+    extensions: Option<x509_cert::ext::Extensions>,
+}
+
+/// What is used of a TSTInfo.
+struct Tst {
+    message_imprint: x509_tsp::MessageImprint,
+    serial_number: der::asn1::Int,
+    gen_time: Duration,
+    nonce: Option<der::asn1::Int>,
+}
+
+fn tst_info(der_bytes: &[u8]) -> Result<Tst, String> {
+    match TstInfo::from_der(der_bytes) {
+        Ok(t) => Ok(Tst {
+            gen_time: t.gen_time.to_unix_duration(),
+            message_imprint: t.message_imprint,
+            serial_number: t.serial_number,
+            nonce: t.nonce,
+        }),
+        Err(e) => {
+            let t = TstInfoFractional::from_der(der_bytes).map_err(|_| e.to_string())?;
+            Ok(Tst {
+                gen_time: gen_time(&t.gen_time.0).ok_or("genTime")?,
+                message_imprint: t.message_imprint,
+                serial_number: t.serial_number,
+                nonce: t.nonce,
+            })
+        }
+    }
+}
+
 /// The token's TSTInfo and SignedData, without checking anything but their form.
-fn parse(token: &[u8]) -> Result<(SignedData, Vec<u8>, TstInfo), TokenError> {
+fn parse(token: &[u8]) -> Result<(SignedData, Vec<u8>, Tst), TokenError> {
     let bad = |m: String| TokenError::Unreadable(m);
     let ci = ContentInfo::from_der(token)
         .map_err(|e| bad(format!("not a DER TimeStampToken (CMS ContentInfo): {e}")))?;
@@ -138,7 +250,7 @@ fn parse(token: &[u8]) -> Result<(SignedData, Vec<u8>, TstInfo), TokenError> {
         .map_err(|e| bad(format!("the TSTInfo is not an OCTET STRING: {e}")))?
         .as_bytes()
         .to_vec();
-    let tst = TstInfo::from_der(&tst_der).map_err(|e| bad(format!("not a TSTInfo: {e}")))?;
+    let tst = tst_info(&tst_der).map_err(|e| bad(format!("not a TSTInfo: {e}")))?;
     Ok((sd, tst_der, tst))
 }
 
@@ -462,12 +574,15 @@ pub fn check(
     })?;
 
     // 4. The certificate path, at genTime.
-    let at = tst.gen_time.to_unix_duration();
+    let at = tst.gen_time;
     if let Some(roots) = roots {
         check_chain(signer, &certs, roots, at).map_err(TokenError::Untrusted)?;
     }
-    let gen_time = OffsetDateTime::from_unix_timestamp(i64::try_from(at.as_secs()).unwrap_or(0))
-        .map_err(|e| unreadable(&format!("genTime: {e}")))?;
+    let gen_time = OffsetDateTime::UNIX_EPOCH
+        .checked_add(
+            time::Duration::try_from(at).map_err(|e| unreadable(&format!("genTime: {e}")))?,
+        )
+        .ok_or_else(|| unreadable("genTime is out of range"))?;
     Ok(Stamp {
         gen_time,
         tsa: common_name(signer),
@@ -848,6 +963,44 @@ mod tests {
         assert_eq!(e.check(), "unreadable-timestamp", "{e}");
         let e = check(&t[..t.len() / 2], CHECKPOINT, Some(&roots)).unwrap_err();
         assert_eq!(e.check(), "unreadable-timestamp", "{e}");
+    }
+
+    #[test]
+    fn gen_time_with_fractional_seconds_is_read() {
+        assert_eq!(
+            gen_time(b"20261201123456.25Z"),
+            Some(Duration::new(1_796_128_496, 250_000_000))
+        );
+        assert_eq!(
+            gen_time(b"20261201123456Z"),
+            Some(Duration::from_secs(1_796_128_496))
+        );
+        for bad in [
+            &b"20261201123456.250Z"[..],
+            b"20261201123456.Z",
+            b"20261201123456",
+            b"20261301123456Z",
+        ] {
+            assert_eq!(gen_time(bad), None, "{}", String::from_utf8_lossy(bad));
+        }
+        let dir = pki("ec256", "Unit", "sha256");
+        let cnf = dir.path().join("tsa.cnf");
+        let text = std::fs::read_to_string(&cnf).unwrap();
+        std::fs::write(
+            &cnf,
+            text.replace("clock_precision_digits = 0", "clock_precision_digits = 3"),
+        )
+        .unwrap();
+        // A whole second (no fraction written) is a 1-in-1000 chance: try again then.
+        let t = (0..3)
+            .map(|_| token(dir.path(), CHECKPOINT))
+            .find(|t| {
+                let (_, tst_der, _) = parse(t).unwrap();
+                x509_tsp::TstInfo::from_der(&tst_der).is_err()
+            })
+            .expect("a token whose genTime has fractional seconds, which x509-tsp refuses");
+        let stamp = check(&t, CHECKPOINT, Some(&roots(dir.path()))).unwrap();
+        assert!(stamp.gen_time > OffsetDateTime::now_utc() - time::Duration::minutes(5));
     }
 
     #[test]

@@ -342,6 +342,16 @@ fn a_forged_and_a_mismatched_token_are_named() {
         out.contains("bad-timestamp-signature") && out.contains("timestamp-imprint-mismatch"),
         "{out}"
     );
+    // A token left without its checkpoint shows the checkpoint was removed.
+    std::fs::remove_file(s.path(&checkpoint_key(2))).unwrap();
+    let (code, out) = s.verify(&[]);
+    assert_eq!(code, Some(1), "{out}");
+    assert!(
+        out.contains(
+            "PROBLEM timestamp-orphaned seq=2 key=chain/checkpoints/00000000000000000002.tst"
+        ),
+        "{out}"
+    );
 }
 
 #[test]
