@@ -95,27 +95,11 @@ pub struct CheckpointConfig {
     pub tsa_url: Option<String>,
     /// PEM file(s) of the certificates trusted as the TSA's roots: one path or a list. Used
     /// by `verify` and `report` (and to refuse a token that does not chain to them).
-    #[serde(default, deserialize_with = "one_or_many")]
+    #[serde(default, deserialize_with = "crate::checkpoint::tsa::one_or_many")]
     pub tsa_roots: Vec<std::path::PathBuf>,
     /// Bound on one time-stamp request, connection included, in seconds (default 10).
     #[serde(default)]
     pub tsa_timeout_seconds: Option<u64>,
-}
-
-/// One path or a list of paths.
-fn one_or_many<'de, D: serde::Deserializer<'de>>(
-    d: D,
-) -> Result<Vec<std::path::PathBuf>, D::Error> {
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum OneOrMany {
-        One(std::path::PathBuf),
-        Many(Vec<std::path::PathBuf>),
-    }
-    Ok(match OneOrMany::deserialize(d)? {
-        OneOrMany::One(p) => vec![p],
-        OneOrMany::Many(v) => v,
-    })
 }
 
 /// `[store]`: where evidence is kept.

@@ -60,6 +60,20 @@ pub async fn list_checkpoints<S: ObjectStore>(store: &S) -> Result<Vec<String>, 
     Ok(keys)
 }
 
+/// `[checkpoint] tsa_roots`: one path or a list of paths.
+pub fn one_or_many<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<PathBuf>, D::Error> {
+    #[derive(serde::Deserialize)]
+    #[serde(untagged)]
+    enum OneOrMany {
+        One(PathBuf),
+        Many(Vec<PathBuf>),
+    }
+    Ok(match serde::Deserialize::deserialize(d)? {
+        OneOrMany::One(p) => vec![p],
+        OneOrMany::Many(v) => v,
+    })
+}
+
 /// Errors of requesting a token.
 #[derive(Debug, thiserror::Error)]
 pub enum TsaError {
@@ -378,6 +392,17 @@ mod tests {
         assert_eq!(req.message_imprint.hashed_message.as_bytes(), hash);
         assert_eq!(req.nonce.unwrap().as_bytes(), [0x12, 0x34]);
         assert!(req.cert_req);
+    }
+
+    #[test]
+    fn tsa_roots_is_one_path_or_a_list() {
+        let parse = |t: &str| crate::config::Config::parse("f", t, []).map(|c| c.checkpoint);
+        let one = parse("[checkpoint]\ntsa_roots = \"r.pem\"\n").unwrap();
+        assert_eq!(one.tsa_roots, [PathBuf::from("r.pem")]);
+        let two = parse("[checkpoint]\ntsa_roots = [\"a.pem\", \"b.pem\"]\n").unwrap();
+        assert_eq!(two.tsa_roots.len(), 2);
+        assert!(parse("[checkpoint]\n").unwrap().tsa_roots.is_empty());
+        assert!(parse("[checkpoint]\ntsa_roots = 3\n").is_err());
     }
 
     #[test]
