@@ -94,6 +94,17 @@ pub struct CheckpointConfig {
     /// even if its own checkpoints are removed too.
     #[serde(default)]
     pub witness: Option<String>,
+    /// An RFC 3161 Time-Stamping Authority (`http://` or `https://`): each checkpoint gets a
+    /// time-stamp token beside it (`<seq>.tst`). Unset: no tokens.
+    #[serde(default)]
+    pub tsa_url: Option<String>,
+    /// PEM file(s) of the certificates trusted as the TSA's roots: one path or a list. Used
+    /// by `verify` and `report` (and to refuse a token that does not chain to them).
+    #[serde(default, deserialize_with = "crate::checkpoint::tsa::one_or_many")]
+    pub tsa_roots: Vec<std::path::PathBuf>,
+    /// Bound on one time-stamp request, connection included, in seconds (default 10).
+    #[serde(default)]
+    pub tsa_timeout_seconds: Option<u64>,
 }
 
 impl CheckpointConfig {

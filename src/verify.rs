@@ -70,6 +70,9 @@ pub struct Vouching {
     pub unvouched: u64,
     /// Whether an unvouched head is a problem (`--require-checkpoint`).
     pub required: bool,
+    /// The RFC 3161 time-stamp tokens, when any exists or they are expected.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timestamps: Option<crate::checkpoint::tsa_verify::TimestampReport>,
 }
 
 impl Vouching {
@@ -594,6 +597,10 @@ impl Report {
         if let Some(v) = &self.checkpoints {
             out.push_str(&v.describe(self.head_seq.unwrap_or(0)));
             out.push('\n');
+            if let Some(t) = &v.timestamps {
+                out.push_str(&t.describe());
+                out.push('\n');
+            }
         }
         out
     }

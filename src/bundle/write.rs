@@ -1,7 +1,7 @@
 //! Writing a bundle: records 1 ..= the last recorded at or before `max(to, at)` (so every link
 //! verifies from the start of the chain), the blobs of the period's records and those the
-//! report reads, the checkpoints up to the last record, public keys, the report in three
-//! formats, the catalog, the docs, VERIFY.md and the MANIFEST.
+//! report reads, the checkpoints up to the last record with their time-stamp tokens, public
+//! keys, the report in three formats, the catalog, the docs, VERIFY.md and the MANIFEST.
 //!
 //! The archive is written to a temporary file beside the output and renamed into place, so
 //! an interrupted run leaves no half bundle under the requested name. Member headers are
@@ -17,6 +17,7 @@ use flate2::Compression;
 use super::pgz::ParallelGz;
 use super::{BundleError, BundleMeta, BUNDLE_FORMAT, CATALOG, MANIFEST, META, STORE_DIR};
 use crate::chain::{blob_key, record_key, EvidenceStore};
+use crate::checkpoint::tsa::parse_token_key;
 use crate::checkpoint::{parse_checkpoint_key, CHECKPOINTS_PREFIX, KEYS_PREFIX};
 use crate::digest::Digest;
 use crate::human::fmt_time;
@@ -169,15 +170,20 @@ pub async fn write<S: ObjectStore>(
     let backend = store.backend();
     let mut checkpoint_seq = None;
     for key in backend.list(CHECKPOINTS_PREFIX).await? {
-        let Some(seq) = parse_checkpoint_key(&key) else {
-            continue;
+        // Checkpoints, and the RFC 3161 time-stamp tokens beside them.
+        let (seq, token) = match (parse_checkpoint_key(&key), parse_token_key(&key)) {
+            (Some(seq), _) => (seq, false),
+            (None, Some(seq)) => (seq, true),
+            (None, None) => continue,
         };
         if seq > last {
             continue;
         }
         if let Some(bytes) = backend.get(&key).await? {
             tar.add(&format!("{STORE_DIR}/{key}"), &bytes)?;
-            checkpoint_seq = Some(checkpoint_seq.map_or(seq, |s: u64| s.max(seq)));
+            if !token {
+                checkpoint_seq = Some(checkpoint_seq.map_or(seq, |s: u64| s.max(seq)));
+            }
         }
     }
     for key in backend.list(KEYS_PREFIX).await? {

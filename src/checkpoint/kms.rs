@@ -186,9 +186,14 @@ mod tests {
             .unwrap();
         assert_eq!(signed.checkpoint.alg, Alg::Ed25519);
         assert!(signed.body.starts_with(b"evidenced checkpoint v1\n"));
-        let report = super::super::verify::verify(store.backend(), None::<&LocalStore>, None)
-            .await
-            .unwrap();
+        let report = super::super::verify::verify(
+            store.backend(),
+            None::<&LocalStore>,
+            None,
+            &Default::default(),
+        )
+        .await
+        .unwrap();
         assert!(report.problems.is_empty(), "{:?}", report.problems);
         assert_eq!(report.covered_seq, Some(1));
     }

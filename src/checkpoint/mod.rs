@@ -24,6 +24,8 @@
 mod keys;
 pub mod kms;
 mod signers;
+pub mod tsa;
+pub mod tsa_verify;
 pub mod verify;
 
 use time::format_description::well_known::Rfc3339;

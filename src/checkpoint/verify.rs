@@ -12,10 +12,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use super::{
-    key_id, parse_checkpoint_key, parse_public_pem, PublicKey, Signed, CHECKPOINTS_PREFIX,
-    KEYS_PREFIX,
-};
+use super::{key_id, parse_checkpoint_key, parse_public_pem, PublicKey, Signed, KEYS_PREFIX};
 use crate::chain::{parse_record_key, record_key, RECORDS_PREFIX};
 use crate::digest::Digest;
 use crate::store::{ObjectStore, StoreError};
@@ -31,6 +28,11 @@ pub struct CheckpointReport {
     /// Ids of the keys that signed valid checkpoints.
     pub signers: std::collections::BTreeSet<String>,
     pub problems: Vec<Problem>,
+    /// Sequence numbers of the valid checkpoints.
+    #[serde(skip)]
+    pub valid: std::collections::BTreeSet<u64>,
+    /// The RFC 3161 time-stamp tokens beside the checkpoints ([`super::tsa_verify`]).
+    pub timestamps: super::tsa_verify::TimestampReport,
 }
 
 /// The public keys kept under `chain/keys/`, each under the name of its own id.
@@ -77,11 +79,13 @@ async fn load_keys<S: ObjectStore>(
 }
 
 /// Check every checkpoint in `store` (and `witness`). `trusted`, when given, are the only
-/// keys accepted; otherwise the public keys kept in the store and witness are used.
+/// keys accepted; otherwise the public keys kept in the store and witness are used. The
+/// time-stamp tokens beside the checkpoints are checked as `tsa` says.
 pub async fn verify<S: ObjectStore, W: ObjectStore>(
     store: &S,
     witness: Option<&W>,
     trusted: Option<&[PublicKey]>,
+    tsa: &super::tsa_verify::TsaCheck,
 ) -> Result<CheckpointReport, StoreError> {
     let mut report = CheckpointReport::default();
     let mut keys = BTreeMap::new();
@@ -109,13 +113,13 @@ pub async fn verify<S: ObjectStore, W: ObjectStore>(
     let mut hashes: BTreeMap<u64, Option<Digest>> = BTreeMap::new();
 
     let mut sources: Vec<(&'static str, String, Vec<u8>)> = Vec::new();
-    for k in store.list(CHECKPOINTS_PREFIX).await? {
+    for k in super::tsa::list_checkpoints(store).await? {
         if let Some(b) = store.get(&k).await? {
             sources.push(("store", k, b));
         }
     }
     if let Some(w) = witness {
-        for k in w.list(CHECKPOINTS_PREFIX).await? {
+        for k in super::tsa::list_checkpoints(w).await? {
             let Some(b) = w.get(&k).await? else { continue };
             match store.get(&k).await? {
                 None => report.problems.push(problem(
@@ -204,8 +208,12 @@ pub async fn verify<S: ObjectStore, W: ObjectStore>(
             Some(_) => {
                 report.covered_seq = Some(report.covered_seq.map_or(c.seq, |s: u64| s.max(c.seq)));
                 report.signers.insert(c.key_id.clone());
+                report.valid.insert(c.seq);
             }
         }
     }
+    report.timestamps =
+        super::tsa_verify::verify_store(store, witness, tsa, &report.valid, &mut report.problems)
+            .await?;
     Ok(report)
 }

@@ -126,6 +126,8 @@ impl Seal for KeySeal<'_> {
             crate::checkpoint::write_at(self.store, &self.signer, witness.as_ref(), seq, hash)
                 .await
                 .map_err(|e| e.to_string())?;
+            super::checkpoint::time_stamp(self.config, self.store.backend(), witness.as_ref())
+                .await;
             Ok(())
         })
     }

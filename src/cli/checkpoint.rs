@@ -1,12 +1,14 @@
 //! `evidenced keygen`, and signing a checkpoint after a committed run.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use anyhow::Context as _;
 
 use super::{UsageError, EXIT_OK};
 use crate::chain::EvidenceStore;
-use crate::checkpoint::{self, key_id, public_pem, AnySigner, KeyFileSigner, Signer as _};
+use crate::checkpoint::tsa_verify::TsaCheck;
+use crate::checkpoint::{self, key_id, public_pem, tsa, AnySigner, KeyFileSigner, Signer as _};
 use crate::config::Config;
 use crate::store::{AnyStore, ObjectStore, StoreSettings};
 
@@ -71,5 +73,80 @@ pub async fn after_commit<S: ObjectStore>(
     checkpoint::write(store, &signer, witness.as_ref())
         .await
         .with_context(|| format!("writing the checkpoint: {after}"))?;
+    time_stamp(config, store.backend(), witness.as_ref()).await;
     Ok(())
+}
+
+/// The configured trust roots for time-stamp tokens, or those of `--tsa-roots`.
+fn tsa_roots(
+    config: &Config,
+    flag: Option<&Path>,
+) -> Result<Option<Vec<x509_cert::Certificate>>, tsa::TsaError> {
+    let paths = match flag {
+        Some(p) => vec![p.to_path_buf()],
+        None => config.checkpoint.tsa_roots.clone(),
+    };
+    if paths.is_empty() {
+        return Ok(None);
+    }
+    tsa::load_roots(&paths).map(Some)
+}
+
+/// What `verify` and `report` check of time-stamp tokens: the roots of `--tsa-roots`
+/// (`flag`) or `[checkpoint] tsa_roots`; tokens are expected when a TSA is configured or
+/// roots are given.
+pub fn tsa_check(config: &Config, flag: Option<&Path>) -> anyhow::Result<TsaCheck> {
+    let roots = tsa_roots(config, flag).map_err(|e| UsageError(e.to_string()))?;
+    Ok(TsaCheck {
+        expected: config.checkpoint.tsa_url.is_some() || roots.is_some(),
+        roots,
+    })
+}
+
+/// With `[checkpoint] tsa_url`: request RFC 3161 tokens for the newest checkpoints that
+/// lack one (the one just written first, at most [`tsa::PER_RUN`]). Never fails: a TSA
+/// that is down, slow or refusing leaves a warning and the gap, which a later committed
+/// run fills.
+pub async fn time_stamp<S: ObjectStore, W: ObjectStore>(
+    config: &Config,
+    store: &S,
+    witness: Option<&W>,
+) {
+    let Some(url) = &config.checkpoint.tsa_url else {
+        return;
+    };
+    let timeout = config
+        .checkpoint
+        .tsa_timeout_seconds
+        .map_or(tsa::DEFAULT_TIMEOUT, Duration::from_secs);
+    let client = match tsa_roots(config, None)
+        .and_then(|roots| tsa::TsaClient::new(url, timeout, roots))
+    {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::warn!(error = %e, "No time-stamp was requested: the checkpoint stands without a token until this is fixed.");
+            return;
+        }
+    };
+    match tsa::stamp_pending(store, witness, &client, tsa::PER_RUN).await {
+        Ok(p) => {
+            if let Some((seq, e)) = &p.failed {
+                tracing::warn!(
+                    seq,
+                    error = %e,
+                    without_token = p.remaining.len(),
+                    "Checkpoint not time-stamped: collection goes on, and the token is requested again after the next committed run."
+                );
+            } else if !p.remaining.is_empty() {
+                tracing::info!(
+                    stamped = p.stamped.len(),
+                    without_token = p.remaining.len(),
+                    "Older checkpoints still lack a time-stamp token; later committed runs request them."
+                );
+            }
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "Time-stamping the checkpoints failed: the store could not be read or written; a later committed run tries again.");
+        }
+    }
 }

@@ -122,9 +122,14 @@ pub async fn store_basis(
     let report = crate::verify::verify(store.backend(), jobs, &crate::verify::Silent).await?;
     let witness = super::checkpoint::open_witness(config).await?;
     let trusted = super::verify::trusted(config)?;
-    let cps =
-        crate::checkpoint::verify::verify(store.backend(), witness.as_ref(), trusted.as_deref())
-            .await?;
+    let tsa = super::checkpoint::tsa_check(config, None)?;
+    let cps = crate::checkpoint::verify::verify(
+        store.backend(),
+        witness.as_ref(),
+        trusted.as_deref(),
+        &tsa,
+    )
+    .await?;
     let chain = crate::checkpoint::chain_id(store.backend()).await?;
     Ok(Basis::new(
         config.store.settings().url,
@@ -137,10 +142,12 @@ pub async fn store_basis(
 
 /// The basis of a report made from a bundle: the bundle verified as `verify BUNDLE` does.
 async fn bundle_basis(
+    config: &Config,
     path: &std::path::Path,
     opened: &crate::bundle::Opened,
 ) -> anyhow::Result<Basis> {
-    let (report, cps, extra) = super::verify::bundle_problems(opened, None, None).await?;
+    let tsa = super::checkpoint::tsa_check(config, None)?;
+    let (report, cps, extra) = super::verify::bundle_problems(opened, None, None, &tsa).await?;
     let chain = crate::checkpoint::chain_id(&opened.local_store()).await?;
     Ok(Basis::new(
         format!("bundle {}", path.display()),
@@ -174,7 +181,7 @@ pub async fn run(config: &Config, args: &Args) -> anyhow::Result<u8> {
             let evidence = Evidence::load(&opened.store(), &catalog).await?;
             let mut opts = opened.meta.options();
             opts.lead_days = args.lead_days.or(opts.lead_days);
-            let basis = bundle_basis(path, &opened).await?;
+            let basis = bundle_basis(config, path, &opened).await?;
             (catalog, evidence, w, opts, basis)
         }
         None => {

@@ -38,6 +38,10 @@ pub struct Args {
     /// Largest total extracted size accepted, in bytes.
     #[arg(long, value_name = "BYTES", default_value_t = Limits::default().max_total)]
     pub max_total_bytes: u64,
+    /// PEM file of the trusted root certificate(s) of the RFC 3161 Time-Stamping Authority:
+    /// check each time-stamp token's certificate chain (default: [checkpoint] tsa_roots).
+    #[arg(long, value_name = "FILE")]
+    pub tsa_roots: Option<PathBuf>,
 }
 
 struct Bar(ProgressBar);
@@ -121,6 +125,7 @@ fn vouching(
         vouched_seq: cps.covered_seq,
         unvouched: head.saturating_sub(cps.covered_seq.unwrap_or(0)),
         required,
+        timestamps: cps.timestamps.summary(),
     };
     let problem = (required && v.unvouched > 0).then(|| Problem {
         check: "unvouched-head",
@@ -152,8 +157,9 @@ fn finish(mut report: Report, extra: Vec<Problem>, args: &Args) -> anyhow::Resul
 pub async fn run(config: &Config, args: &Args) -> anyhow::Result<u8> {
     let cpus = std::thread::available_parallelism().map_or(2, |n| n.get());
     let trusted = trusted(config)?;
+    let tsa = super::checkpoint::tsa_check(config, args.tsa_roots.as_deref())?;
     if let Some(path) = &args.bundle {
-        return verify_bundle(path, args, cpus, trusted.as_deref()).await;
+        return verify_bundle(path, args, cpus, trusted.as_deref(), &tsa).await;
     }
     let store = super::open_chain(config).await?;
     let jobs = args.jobs.unwrap_or(match store.backend() {
@@ -162,9 +168,13 @@ pub async fn run(config: &Config, args: &Args) -> anyhow::Result<u8> {
     });
     let mut report = walk(store.backend(), jobs, false).await?;
     let witness = super::checkpoint::open_witness(config).await?;
-    let cps =
-        crate::checkpoint::verify::verify(store.backend(), witness.as_ref(), trusted.as_deref())
-            .await?;
+    let cps = crate::checkpoint::verify::verify(
+        store.backend(),
+        witness.as_ref(),
+        trusted.as_deref(),
+        &tsa,
+    )
+    .await?;
     let default =
         config.checkpoint.signs() || config.checkpoint.witness.is_some() || trusted.is_some();
     let (v, unvouched) = vouching(&report, &cps, required(args, default), "chain/checkpoints/");
@@ -179,6 +189,7 @@ async fn verify_bundle(
     args: &Args,
     cpus: usize,
     trusted: Option<&[crate::checkpoint::PublicKey]>,
+    tsa: &crate::checkpoint::tsa_verify::TsaCheck,
 ) -> anyhow::Result<u8> {
     let limits = Limits {
         max_member: args.max_member_bytes,
@@ -217,7 +228,7 @@ async fn verify_bundle(
         Err(e) => return Err(UsageError(e.to_string()).into()),
     };
     let (mut report, cps, mut extra) =
-        bundle_problems(&opened, Some(args.jobs.unwrap_or(cpus)), trusted).await?;
+        bundle_problems(&opened, Some(args.jobs.unwrap_or(cpus)), trusted, tsa).await?;
     let made_with_key = opened.meta.checkpoint_seq.is_some();
     let (v, unvouched) = vouching(
         &report,
@@ -241,6 +252,7 @@ pub async fn bundle_problems(
     opened: &bundle::Opened,
     jobs: Option<usize>,
     trusted: Option<&[crate::checkpoint::PublicKey]>,
+    tsa: &crate::checkpoint::tsa_verify::TsaCheck,
 ) -> anyhow::Result<(
     Report,
     crate::checkpoint::verify::CheckpointReport,
@@ -258,7 +270,8 @@ pub async fn bundle_problems(
     report.problems.retain(|p| {
         !(p.check == "missing-blob" && p.expected.as_ref().is_some_and(|d| excused.contains(d)))
     });
-    let mut cps = crate::checkpoint::verify::verify(&store, None::<&LocalStore>, trusted).await?;
+    let mut cps =
+        crate::checkpoint::verify::verify(&store, None::<&LocalStore>, trusted, tsa).await?;
     // Name places as paths inside the bundle.
     for p in report.problems.iter_mut() {
         p.key = format!("{}/{}", bundle::STORE_DIR, p.key);

@@ -90,6 +90,9 @@ pub(crate) fn header(e: &Evaluation) -> (Option<String>, Vec<(&'static str, Stri
                 "NO".into()
             },
         ));
+        if let Some(t) = &b.timestamped {
+            lines.push(("Time-stamped", t.clone()));
+        }
         for p in &b.problems {
             lines.push(("Problem", p.clone()));
         }

@@ -32,6 +32,10 @@ pub struct Basis {
     /// Writers' clocks disagreeing within the tolerance, in words ([`crate::verify::ClockSkew`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub clock_skew: Option<String>,
+    /// Third-party time: "record N existed by T (RFC 3161, TSA X)" for the newest valid
+    /// checkpoint whose time-stamp token verified against the trust roots.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timestamped: Option<String>,
 }
 
 impl Basis {
@@ -68,6 +72,7 @@ impl Basis {
             problems,
             program: program(),
             clock_skew: report.clock_skew.as_ref().map(|c| c.describe()),
+            timestamped: cps.timestamps.existed_by(),
         }
     }
 }

@@ -37,6 +37,9 @@ fn example_documents_every_store_and_daemon_key() {
         "metrics_namespace",
         "requirements_interval_secs",
         "catalog",
+        "tsa_url",
+        "tsa_roots",
+        "tsa_timeout_seconds",
     ] {
         assert!(text.contains(&format!("{key} =")), "{key} undocumented");
     }

@@ -35,5 +35,6 @@ mod store_local;
 mod store_s3;
 mod submit_input;
 mod tamper;
+mod tsa;
 mod verify_md;
 mod verify_strict;
