@@ -1,13 +1,16 @@
 //! `evidenced collect --once [--collector NAME]`
 
-use super::{open_store, UsageError, EXIT_OK};
-use crate::collect::{self, CollectError};
+use super::{open_store, UsageError, EXIT_FAILURE, EXIT_OK, EXIT_PROBLEMS};
+use crate::collect::{self, CollectError, RunReport};
 use crate::config::Config;
+use crate::record::Status;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// Run the configured collectors once and exit (the daemon runs them on their
-    /// schedules).
+    /// schedules). Exit 0 when every run is complete; 1 when any run was partial or failed
+    /// (each such run is still recorded, and named on stderr, one line each); 3 when no AWS
+    /// credentials were found.
     #[arg(long)]
     pub once: bool,
     /// Run only the [[collector]] with this name.
@@ -61,5 +64,43 @@ pub async fn run(config: &Config, args: &Args) -> anyhow::Result<u8> {
         }
     }
     super::checkpoint::after_commit(config, &store).await?;
-    Ok(EXIT_OK)
+    let degraded: Vec<&RunReport> = reports
+        .iter()
+        .filter(|r| r.status != Status::Complete)
+        .collect();
+    for r in &degraded {
+        eprintln!("{}", problem_line(r));
+    }
+    if degraded
+        .iter()
+        .flat_map(|r| r.errors.iter())
+        .any(|e| e.message.starts_with(collect::calls::NO_CREDENTIALS))
+    {
+        eprintln!("error: {}", collect::calls::no_credentials_message());
+        return Ok(EXIT_FAILURE);
+    }
+    Ok(if degraded.is_empty() {
+        EXIT_OK
+    } else {
+        EXIT_PROBLEMS
+    })
+}
+
+/// One line naming a partial or failed run: collector, account, region, status and its
+/// first error, e.g. `backup account 111122223333 region eu-west-1: partial:
+/// backup:ListBackupJobs: AccessDeniedException: ...`.
+pub(super) fn problem_line(r: &RunReport) -> String {
+    let mut scope = String::new();
+    if let Some(a) = &r.scope.account {
+        scope.push_str(&format!(" account {a}"));
+    }
+    if let Some(g) = &r.scope.region {
+        scope.push_str(&format!(" region {g}"));
+    }
+    let first = r
+        .errors
+        .first()
+        .map(|e| format!("{}: {}", e.operation, e.message))
+        .unwrap_or_else(|| "no error recorded".into());
+    format!("{}{scope}: {}: {first}", r.collector, r.status.as_str())
 }

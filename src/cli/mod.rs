@@ -103,9 +103,14 @@ pub enum Command {
     /// at a time per collector, catch-up at start, graceful shutdown on SIGTERM within
     /// [daemon] shutdown_deadline_secs. Logs JSON lines on stdout.
     Run(run::Args),
-    /// Check the running daemon's health (the ECS container health check): exit 0 when it
-    /// is alive, its last commit is younger than twice its shortest schedule and its last
-    /// AWS calls succeeded; exit 1 with the reason otherwise.
+    /// Check that the running daemon is alive (the ECS container health check): exit 1
+    /// only when it is dead (no heartbeat for three beats) or stuck (a collector has
+    /// committed nothing for more than twice its schedule); exit 0 otherwise.
+    ///
+    /// Partial and failed runs (a missing permission, an HTTP 500, a rejected inbox file)
+    /// are degradation, not ill health: they are recorded in the chain, logged as warnings,
+    /// counted in the RunsFailed metric and named in the "healthy, degraded" answer, but
+    /// never make the check fail, so ECS does not replace a task that a restart cannot fix.
     Healthcheck(healthcheck::Args),
     /// Verify the store, then evaluate the requirements catalog and report, for each
     /// requirement: status (pass, fail, due-soon, unknown), next due date, the evidence

@@ -14,6 +14,7 @@ mod bundle;
 mod bundle_hostile;
 mod bundle_tamper;
 mod checkpoint;
+mod cli_contract;
 mod collect_mocks;
 mod collect_moto;
 mod config_files;

@@ -7,7 +7,6 @@ use std::time::Duration;
 
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::ChecksumAlgorithm;
-use aws_smithy_types::error::display::DisplayErrorContext;
 
 use super::entry::{self, Entry, FileKind, Listing, Read, Skip};
 use super::{local, REJECTED};
@@ -404,7 +403,7 @@ fn s3_err<E: std::error::Error + 'static>(
         op,
         bucket: bucket.to_string(),
         key: key.to_string(),
-        message: DisplayErrorContext(&e).to_string(),
+        message: crate::collect::calls::one_line(&e),
     }
 }
 
