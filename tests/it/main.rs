@@ -19,6 +19,7 @@ mod collect_mocks;
 mod collect_moto;
 mod config_files;
 mod daemon;
+mod deployment;
 mod evidence_fixtures;
 mod faultproxy;
 mod faults;

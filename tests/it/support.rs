@@ -23,7 +23,8 @@ pub struct Moto {
     _child: Mutex<Child>,
 }
 
-fn python() -> PathBuf {
+/// The Python of the test venv (moto, PyYAML).
+pub fn python() -> PathBuf {
     if let Ok(p) = std::env::var("EVIDENCED_TEST_PYTHON") {
         return PathBuf::from(p);
     }
