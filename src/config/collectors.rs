@@ -29,6 +29,11 @@ pub struct AwsConfig {
     /// The external id passed to `sts:AssumeRole` for accounts that do not set their own.
     #[serde(default)]
     pub external_id: Option<String>,
+    /// The AWS profile (~/.aws/config) whose credentials the collectors and an S3 store
+    /// use: static keys, SSO, `credential_process`, an assumed role. Unset: `AWS_PROFILE`,
+    /// then the default chain (environment, ECS task role, instance profile).
+    #[serde(default)]
+    pub profile: Option<String>,
     /// Endpoint for every AWS service (emulators, tests). Unset: AWS, or the SDK's own
     /// `AWS_ENDPOINT_URL` when that is set.
     #[serde(default)]
@@ -212,6 +217,7 @@ impl Default for AwsConfig {
             accounts: Vec::new(),
             role_name: None,
             external_id: None,
+            profile: None,
             endpoint_url: None,
             force_path_style: false,
             operation_timeout_secs: default_operation_timeout(),
@@ -634,6 +640,7 @@ url = "./inbox"
             "accounts",
             "role_name",
             "external_id",
+            "profile",
             "endpoint_url",
             "force_path_style",
             "operation_timeout_secs",

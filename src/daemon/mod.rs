@@ -9,7 +9,7 @@
 //!   never ran) runs at once;
 //! - a small random jitter before each run, so many tasks on one schedule do not stampede,
 //!   never more than a tenth of the collector's interval (a 1-second schedule with
-//!   `jitter_secs = 5` waits at most 100 ms);
+//!   `jitter_secs = 5` waits at most 100 ms); catch-up runs start without it;
 //! - each run's log lines carry a `run` span with a `run_id` and the program `version`;
 //! - a run that is partial or failed is degradation (a warning, the `RunsFailed` metric,
 //!   "degraded" in the health verdict), never ill health: see [`health`].
@@ -217,7 +217,12 @@ impl Shared {
         let shared = Arc::clone(self);
         let slot = Arc::clone(slot);
         let name = job.name.clone();
-        let jitter = jitter_bound(self.settings.jitter, job.interval);
+        // Catch-up runs start at once: a task starting (a deployment, a replacement) is
+        // already out of step with the others.
+        let jitter = match reason {
+            "catch-up" => Duration::ZERO,
+            _ => jitter_bound(self.settings.jitter, job.interval),
+        };
         let run_id = format!("{:016x}", rand::random::<u64>());
         let span =
             tracing::info_span!("run", run_id = %run_id, collector = %name, version = VERSION);
