@@ -9,8 +9,8 @@ use crate::record::Status;
 pub struct Args {
     /// Run the configured collectors once and exit (the daemon runs them on their
     /// schedules). Exit 0 when every run is complete; 1 when any run was partial or failed
-    /// (each such run is still recorded, and named on stderr, one line each); 3 when no AWS
-    /// credentials were found.
+    /// (each such run is still recorded, and named on stderr, one line each); 3 when no usable
+    /// AWS credentials were found (none at all, or an SSO session to renew).
     #[arg(long)]
     pub once: bool,
     /// Run only the [[collector]] with this name.
@@ -71,12 +71,12 @@ pub async fn run(config: &Config, args: &Args) -> anyhow::Result<u8> {
     for r in &degraded {
         eprintln!("{}", problem_line(r));
     }
-    if degraded
+    if let Some(e) = degraded
         .iter()
         .flat_map(|r| r.errors.iter())
-        .any(|e| e.message.starts_with(collect::calls::NO_CREDENTIALS))
+        .find(|e| collect::calls::is_credentials_message(&e.message))
     {
-        eprintln!("error: {}", collect::calls::no_credentials_message());
+        eprintln!("error: {}", e.message);
         return Ok(EXIT_FAILURE);
     }
     Ok(if degraded.is_empty() {

@@ -63,6 +63,14 @@ impl CallError {
 
 /// How a missing-credentials error starts, in records and on the terminal.
 pub const NO_CREDENTIALS: &str = "no AWS credentials found";
+/// How an error of a configured credential source (an SSO profile without a valid
+/// session, a failing credential_process) starts.
+pub const CREDENTIALS_UNUSABLE: &str = "AWS credentials could not be loaded";
+
+/// Whether a recorded error message says that no usable credentials were found.
+pub fn is_credentials_message(message: &str) -> bool {
+    message.starts_with(NO_CREDENTIALS) || message.starts_with(CREDENTIALS_UNUSABLE)
+}
 
 /// The message for missing credentials, with the next step.
 pub fn no_credentials_message() -> String {
@@ -97,7 +105,7 @@ pub fn one_line(e: &(dyn std::error::Error + 'static)) -> String {
         Some(CredentialsError::CredentialsNotLoaded(_)) => return no_credentials_message(),
         Some(_) => {
             return format!(
-                "AWS credentials could not be loaded ({chain}); check AWS_PROFILE and its profile in ~/.aws/config, or run `aws sso login`"
+                "{CREDENTIALS_UNUSABLE} ({chain}); check AWS_PROFILE (or --profile) and that profile in ~/.aws/config, or run `aws sso login`"
             )
         }
         None => {}
