@@ -219,7 +219,12 @@ pub async fn run(config: &Config, _args: &Args) -> anyhow::Result<u8> {
             .with_context(|| format!("starting /healthz on port {port}"))?;
         tracing::info!(port = bound, "Health endpoint listening.");
     }
-    tracing::info!(collectors = jobs.len(), store = %config.store.url, "Daemon starting.");
+    tracing::info!(
+        collectors = jobs.len(),
+        store = %config.store.url,
+        version = daemon::VERSION,
+        "Daemon starting."
+    );
     let store = Arc::new(store);
     let config = Arc::new(config.clone());
     let watcher = tokio::spawn(watch_requirements(

@@ -157,6 +157,8 @@ struct Shared {
     health: Mutex<HealthState>,
     /// Last commit time per job (from the store at start, then from runs).
     last_commit: Mutex<HashMap<String, OffsetDateTime>>,
+    /// When each job's current (or last) run started.
+    run_started: Mutex<HashMap<String, std::time::Instant>>,
     token: CancellationToken,
     tracker: TaskTracker,
 }
@@ -202,10 +204,17 @@ impl Shared {
                     "Tick coalesced: a run of this collector is already waiting out its jitter delay."
                 );
             } else {
+                let running_s = self
+                    .run_started
+                    .lock()
+                    .ok()
+                    .and_then(|m| m.get(&job.name).map(|t| t.elapsed().as_secs()));
                 tracing::warn!(
                     collector = %job.name,
                     reason,
-                    "Run skipped: the previous run is still going."
+                    running_s,
+                    interval_s = job.interval.as_secs(),
+                    "Run skipped: the previous run is still going (it has been running longer than the schedule's interval)."
                 );
             }
             return;
@@ -238,6 +247,9 @@ impl Shared {
                     }
                     _ = tokio::time::sleep(wait) => {}
                 }
+            }
+            if let Ok(mut m) = shared.run_started.lock() {
+                m.insert(job.clone(), std::time::Instant::now());
             }
             slot.store(RUNNING, Ordering::SeqCst);
             shared.stats.started.fetch_add(1, Ordering::SeqCst);
@@ -334,6 +346,7 @@ pub async fn run(
                 .collect(),
         }),
         last_commit: Mutex::new(last_commits.clone()),
+        run_started: Mutex::new(HashMap::new()),
         settings,
         stats: Arc::clone(&stats),
         token: CancellationToken::new(),
