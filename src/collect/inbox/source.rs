@@ -154,10 +154,14 @@ impl Source {
             let path = url.strip_prefix("file://").unwrap_or(url);
             return Ok(Source::Dir(PathBuf::from(path)));
         };
+        let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+        crate::store::check_bucket_name(bucket).map_err(|message| InboxError::Refused {
+            path: url.to_string(),
+            message,
+        })?;
         let client = s3
             .cloned()
             .ok_or_else(|| InboxError::NoClient { url: url.into() })?;
-        let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
         let prefix = prefix.trim_matches('/');
         Ok(Source::S3 {
             client,
