@@ -214,7 +214,7 @@ impl Shared {
                     reason,
                     running_s,
                     interval_s = job.interval.as_secs(),
-                    "Run skipped: the previous run is still going (it has been running longer than the schedule's interval)."
+                    "Run skipped: the previous run is still going (running_s: how long it has been running)."
                 );
             }
             return;
