@@ -1,6 +1,6 @@
 //! `evidenced collect --once [--collector NAME]`
 
-use super::{open_store, UsageError, EXIT_FAILURE, EXIT_OK, EXIT_PROBLEMS};
+use super::{open_store, Format, UsageError, EXIT_FAILURE, EXIT_OK, EXIT_PROBLEMS};
 use crate::collect::{self, CollectError, RunReport};
 use crate::config::Config;
 use crate::record::Status;
@@ -16,6 +16,27 @@ pub struct Args {
     /// Run only the [[collector]] with this name.
     #[arg(long, value_name = "NAME")]
     pub collector: Option<String>,
+    /// Output format: one line per record, or a JSON array of the runs (collector, kind,
+    /// seq, account, region, status, items, new_blob_bytes, errors). The exit code and the
+    /// stderr lines naming degraded runs are the same in both.
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: Format,
+}
+
+/// One run in `--format json`.
+#[derive(serde::Serialize)]
+struct JsonRun<'a> {
+    collector: &'a str,
+    kind: &'a str,
+    seq: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    account: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    region: Option<&'a str>,
+    status: &'static str,
+    items: usize,
+    new_blob_bytes: u64,
+    errors: &'a [crate::record::RunError],
 }
 
 pub async fn run(config: &Config, args: &Args) -> anyhow::Result<u8> {
@@ -39,28 +60,49 @@ pub async fn run(config: &Config, args: &Args) -> anyhow::Result<u8> {
         }
         Err(e) => return Err(e.into()),
     };
-    for r in &reports {
-        let scope = match (&r.scope.account, &r.scope.region) {
-            (Some(a), Some(g)) => format!(" {a}/{g}"),
-            (Some(a), None) => format!(" {a}"),
-            _ => String::new(),
-        };
-        println!(
-            "{}{scope}: record {} {} {} ({} items, {} new blob bytes)",
-            r.collector,
-            r.seq,
-            r.kind,
-            r.status.as_str(),
-            r.items,
-            r.new_blob_bytes
-        );
-        for e in &r.errors {
-            let region = e
-                .region
-                .as_deref()
-                .map(|g| format!(" [{g}]"))
-                .unwrap_or_default();
-            println!("  {}{region}: {}", e.operation, e.message);
+    match args.format {
+        Format::Json => {
+            let runs: Vec<JsonRun> = reports
+                .iter()
+                .map(|r| JsonRun {
+                    collector: &r.collector,
+                    kind: &r.kind,
+                    seq: r.seq,
+                    account: r.scope.account.as_deref(),
+                    region: r.scope.region.as_deref(),
+                    status: r.status.as_str(),
+                    items: r.items,
+                    new_blob_bytes: r.new_blob_bytes,
+                    errors: &r.errors,
+                })
+                .collect();
+            println!("{}", serde_json::to_string_pretty(&runs)?);
+        }
+        Format::Text => {
+            for r in &reports {
+                let scope = match (&r.scope.account, &r.scope.region) {
+                    (Some(a), Some(g)) => format!(" {a}/{g}"),
+                    (Some(a), None) => format!(" {a}"),
+                    _ => String::new(),
+                };
+                println!(
+                    "{}{scope}: record {} {} {} ({} items, {} new blob bytes)",
+                    r.collector,
+                    r.seq,
+                    r.kind,
+                    r.status.as_str(),
+                    r.items,
+                    r.new_blob_bytes
+                );
+                for e in &r.errors {
+                    let region = e
+                        .region
+                        .as_deref()
+                        .map(|g| format!(" [{g}]"))
+                        .unwrap_or_default();
+                    println!("  {}{region}: {}", e.operation, e.message);
+                }
+            }
         }
     }
     super::checkpoint::after_commit(config, &store).await?;

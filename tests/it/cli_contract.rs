@@ -45,6 +45,27 @@ fn collect_once_exits_1_and_names_each_failed_run_on_one_line() {
     // Both runs are recorded all the same.
     let stdout = support::stdout(&out);
     assert!(stdout.contains("lost-inbox: record"), "{stdout}");
+    // The same in JSON, for automation: one entry per run, errors included.
+    let out = support::run(&["--config", &cfg, "collect", "--once", "--format", "json"]);
+    assert_eq!(out.status.code(), Some(1), "{}", support::stderr(&out));
+    let runs: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let failed: Vec<&serde_json::Value> = runs
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["status"] == "failed")
+        .collect();
+    assert_eq!(failed.len(), 1, "{runs}");
+    assert_eq!(failed[0]["collector"], "lost-inbox");
+    assert!(
+        failed[0]["seq"].is_u64() && failed[0]["items"] == 0,
+        "{runs}"
+    );
+    assert!(failed[0]["errors"][0]["message"].is_string(), "{runs}");
+    assert!(
+        failed[0].get("account").is_none(),
+        "absent, not null: {runs}"
+    );
     // With the failing collector left out, the same command exits 0.
     let out = support::run(&[
         "--config",

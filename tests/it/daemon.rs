@@ -313,11 +313,36 @@ fn healthcheck_is_liveness_degraded_runs_pass_stuck_or_dead_fail() {
         "{text}"
     );
 
+    let json = |st: &HealthState| {
+        st.write(&path).unwrap();
+        let out = run(&[
+            "healthcheck",
+            "--file",
+            path.to_str().unwrap(),
+            "--format",
+            "json",
+        ]);
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        (out.status.code(), v)
+    };
+    let (code, v) = json(&degraded);
+    assert_eq!(code, Some(0));
+    assert_eq!(
+        (v["healthy"].clone(), v["degraded"].clone()),
+        (true.into(), true.into()),
+        "{v}"
+    );
+    assert_eq!(v["collectors"][1]["degraded_runs"], 7, "{v}");
+
     // Stuck: the 15-minute collector has committed nothing for 31 minutes.
     let mut stuck = base.clone();
     stuck.collectors[0].last_commit_at = Some(now - time::Duration::minutes(31));
     let (code, text) = check(&stuck);
     assert_eq!(code, Some(1), "{text}");
+    let (code, v) = json(&stuck);
+    assert_eq!(code, Some(1));
+    assert_eq!(v["healthy"], false, "{v}");
+    assert!(v["message"].as_str().unwrap().contains("stuck"), "{v}");
     assert!(
         text.contains("stuck") && text.contains("twice its schedule"),
         "{text}"
