@@ -48,6 +48,8 @@ IMPORTS = {
     "KeyArn": f"arn:aws:kms:{REGION}:{ACCOUNT}:key/00000000-0000-4000-8000-000000000001",
     "EvidencePrefix": "evidence",
     "InboxPrefix": "inbox",
+    "InboxBucketName": f"evidenced-inbox-{ACCOUNT}-{REGION}",
+    "InboxBucketArn": f"arn:aws:s3:::evidenced-inbox-{ACCOUNT}-{REGION}",
     "TaskRoleName": "evidenced-task",
 }
 
@@ -60,6 +62,12 @@ PARAMETER_PLACEHOLDERS = {
     "VpcId": "vpc-0123456789abcdef0",
     "SubnetIds": "subnet-0123456789abcdef0",
     "AlarmEmail": "ops@example.com",
+    "MemberExternalId": "placeholder-external-id",
+    "Regions": "us-east-1,eu-west-1",
+    "ConfigAggregatorName": "org-aggregator",
+    "CheckpointKeySecretArn": f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:evidenced-checkpoint-AbCdEf",
+    "WitnessBucket": "evidenced-witness-bucket",
+    "AlarmTopicArn": f"arn:aws:sns:{REGION}:{ACCOUNT}:on-call",
 }
 
 

@@ -8,7 +8,10 @@ use evidenced::cli;
 #[tokio::main]
 async fn main() -> ExitCode {
     let parsed = cli::Cli::parse();
-    evidenced::telemetry::init(matches!(parsed.command, cli::Command::Run(_)));
+    evidenced::telemetry::init(
+        matches!(parsed.command, cli::Command::Run(_)),
+        parsed.verbosity(),
+    );
     match cli::run(parsed).await {
         Ok(code) => ExitCode::from(code),
         Err(err) => {

@@ -183,12 +183,18 @@ impl KeyFileSigner {
             file: file.clone(),
             message: e.to_string(),
         })?;
+        KeyFileSigner::from_pem(&file, &text)
+    }
+
+    /// Read a key from its PEM text; `source` names where it came from in errors.
+    pub fn from_pem(source: &str, text: &str) -> Result<KeyFileSigner, CheckpointError> {
+        let file = source.to_string();
         let bad = || CheckpointError::KeyFile {
             file: file.clone(),
             message: "not an Ed25519 PKCS#8 PEM private key (create one with `evidenced keygen`)"
                 .into(),
         };
-        let der = unpem("PRIVATE KEY", &text).ok_or_else(bad)?;
+        let der = unpem("PRIVATE KEY", text).ok_or_else(bad)?;
         let seed: [u8; 32] = der
             .strip_prefix(&PKCS8_PREFIX[..])
             .and_then(|s| s.try_into().ok())

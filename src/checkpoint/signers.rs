@@ -1,4 +1,4 @@
-//! The configured checkpoint signer: `[checkpoint] key_file` or `kms_key_id`.
+//! The configured checkpoint signer: `[checkpoint] key_file`, `key_pem_env` or `kms_key_id`.
 
 use super::kms::KmsSigner;
 use super::{CheckpointError, KeyFileSigner, PublicKey, Signer};
@@ -15,19 +15,36 @@ impl AnySigner {
     /// The signer the configuration names, or `None` when checkpoints are not configured.
     pub async fn from_config(config: &Config) -> Result<Option<AnySigner>, CheckpointError> {
         let c = &config.checkpoint;
-        match (&c.key_file, &c.kms_key_id) {
-            (Some(_), Some(_)) => Err(CheckpointError::KeyFile {
+        let set = [
+            c.key_file.is_some(),
+            c.key_pem_env.is_some(),
+            c.kms_key_id.is_some(),
+        ];
+        if set.iter().filter(|s| **s).count() > 1 {
+            return Err(CheckpointError::KeyFile {
                 file: "[checkpoint]".into(),
-                message: "key_file and kms_key_id are both set; choose one".into(),
-            }),
-            (Some(path), None) => Ok(Some(AnySigner::File(KeyFileSigner::load(path)?))),
-            (None, Some(id)) => {
-                let sdk = crate::collect::aws::sdk_config(&config.aws).await;
-                let client = aws_sdk_kms::Client::new(&sdk);
-                Ok(Some(AnySigner::Kms(KmsSigner::new(client, id).await?)))
-            }
-            (None, None) => Ok(None),
+                message: "set only one of key_file, key_pem_env and kms_key_id".into(),
+            });
         }
+        if let Some(path) = &c.key_file {
+            return Ok(Some(AnySigner::File(KeyFileSigner::load(path)?)));
+        }
+        if let Some(var) = &c.key_pem_env {
+            let source = format!("[checkpoint] key_pem_env: environment variable {var}");
+            let text = std::env::var(var).map_err(|_| CheckpointError::KeyFile {
+                file: source.clone(),
+                message: "not set (or not UTF-8)".into(),
+            })?;
+            return Ok(Some(AnySigner::File(KeyFileSigner::from_pem(
+                &source, &text,
+            )?)));
+        }
+        if let Some(id) = &c.kms_key_id {
+            let sdk = crate::collect::aws::sdk_config(&config.aws).await;
+            let client = aws_sdk_kms::Client::new(&sdk);
+            return Ok(Some(AnySigner::Kms(KmsSigner::new(client, id).await?)));
+        }
+        Ok(None)
     }
 }
 

@@ -72,7 +72,7 @@ pub async fn run(config: &Config, args: &Args) -> anyhow::Result<u8> {
         }),
         None => {
             eprintln!(
-                "warning: no [checkpoint] key_file or kms_key_id is configured, so the bundle carries no signed checkpoint of its last record: an auditor cannot detect a cut or rewritten tail (see `evidenced keygen`)"
+                "warning: no checkpoint signing key is configured ([checkpoint] key_file, key_pem_env or kms_key_id), so the bundle carries no signed checkpoint of its last record: an auditor cannot detect a cut or rewritten tail (see `evidenced keygen`)"
             );
             None
         }

@@ -63,8 +63,43 @@ pub struct Cli {
     #[arg(long, global = true)]
     pub allow_empty: bool,
 
+    /// AWS profile (from ~/.aws/config: static keys, SSO, credential_process, assumed role)
+    /// for the collectors and an S3 store, as the AWS CLI's --profile. Overrides
+    /// AWS_PROFILE and [aws] profile.
+    #[arg(long, global = true, value_name = "NAME")]
+    pub profile: Option<String>,
+
+    /// AWS region, as the AWS CLI's --region: the one region collected (replaces [aws]
+    /// regions) and the S3 store's region unless [store] region is set.
+    #[arg(long, global = true, value_name = "REGION")]
+    pub region: Option<String>,
+
+    /// Endpoint for every AWS service and the S3 store (an emulator, a VPC endpoint), as
+    /// the AWS CLI's --endpoint-url. Overrides [aws] endpoint_url and [store] endpoint_url.
+    #[arg(long, global = true, value_name = "URL")]
+    pub endpoint_url: Option<String>,
+
+    /// More log output: -v info, -vv debug, -vvv trace (RUST_LOG, when set, wins).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count, conflicts_with = "quiet")]
+    pub verbose: u8,
+
+    /// Less log output: errors only (RUST_LOG, when set, wins).
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+
     #[command(subcommand)]
     pub command: Command,
+}
+
+impl Cli {
+    /// The log verbosity asked for: -1 with `-q`, +n with `-v` repeated n times.
+    pub fn verbosity(&self) -> i8 {
+        if self.quiet {
+            -1
+        } else {
+            self.verbose.min(3) as i8
+        }
+    }
 }
 
 /// Output format for commands that print results.
@@ -103,9 +138,14 @@ pub enum Command {
     /// at a time per collector, catch-up at start, graceful shutdown on SIGTERM within
     /// [daemon] shutdown_deadline_secs. Logs JSON lines on stdout.
     Run(run::Args),
-    /// Check the running daemon's health (the ECS container health check): exit 0 when it
-    /// is alive, its last commit is younger than twice its shortest schedule and its last
-    /// AWS calls succeeded; exit 1 with the reason otherwise.
+    /// Check that the running daemon is alive (the ECS container health check): exit 1
+    /// only when it is dead (no heartbeat for three beats) or stuck (a collector has
+    /// committed nothing for more than twice its schedule); exit 0 otherwise.
+    ///
+    /// Partial and failed runs (a missing permission, an HTTP 500, a rejected inbox file)
+    /// are degradation, not ill health: they are recorded in the chain, logged as warnings,
+    /// counted in the RunsFailed metric and named in the "healthy, degraded" answer, but
+    /// never make the check fail, so ECS does not replace a task that a restart cannot fix.
     Healthcheck(healthcheck::Args),
     /// Verify the store, then evaluate the requirements catalog and report, for each
     /// requirement: status (pass, fail, due-soon, unknown), next due date, the evidence
@@ -133,6 +173,19 @@ pub fn load_config(cli: &Cli) -> Result<Config, ConfigError> {
     }
     if let Some(url) = &cli.witness {
         config.checkpoint.witness = Some(url.clone());
+    }
+    if let Some(p) = &cli.profile {
+        config.aws.profile = Some(p.clone());
+    }
+    if let Some(r) = &cli.region {
+        config.aws.regions = vec![r.clone()];
+        if config.store.region.is_none() {
+            config.store.region = Some(r.clone());
+        }
+    }
+    if let Some(url) = &cli.endpoint_url {
+        config.aws.endpoint_url = Some(url.clone());
+        config.store.endpoint_url = Some(url.clone());
     }
     config.cli = crate::config::CliSettings {
         allow_empty: cli.allow_empty,

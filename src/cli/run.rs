@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
+use tracing::Instrument as _;
 
 use super::{open_store, UsageError, EXIT_OK};
 use crate::chain::EvidenceStore;
@@ -39,18 +40,24 @@ impl Runner for CollectRunner {
         let config = Arc::clone(&self.config);
         let name = job.to_string();
         let handle = tokio::runtime::Handle::current();
+        // The run's span (run id, version) follows it onto the blocking-pool thread.
+        let span = tracing::Span::current();
         Box::pin(async move {
             let result = tokio::task::spawn_blocking(move || {
-                handle.block_on(async {
-                    let result = collect::run_once(&store, &config, Some(&name)).await;
-                    if result.is_ok() {
-                        // Sign the new head; a failure here leaves the records committed.
-                        if let Err(e) = super::checkpoint::after_commit(&config, &store).await {
-                            tracing::warn!(collector = %name, error = %e, "Checkpoint not written.");
+                handle.block_on(
+                    async {
+                        let result = collect::run_once(&store, &config, Some(&name)).await;
+                        if result.is_ok() {
+                            // Sign the new head; a failure here leaves the records committed.
+                            if let Err(e) = super::checkpoint::after_commit(&config, &store).await
+                            {
+                                tracing::warn!(collector = %name, error = %format!("{e:#}"), "Checkpoint not written.");
+                            }
                         }
+                        result
                     }
-                    result
-                })
+                    .instrument(span),
+                )
             })
             .await;
             let result = match result {
@@ -64,20 +71,16 @@ impl Runner for CollectRunner {
             };
             match result {
                 Ok(reports) => {
-                    let failures = reports
+                    let degraded: Vec<&collect::RunReport> = reports
                         .iter()
                         .filter(|r| r.status != Status::Complete)
-                        .count() as u64;
+                        .collect();
                     RunOutcome {
                         records: reports.len() as u64,
-                        failures,
+                        failures: degraded.len() as u64,
                         bytes: reports.iter().map(|r| r.new_blob_bytes).sum(),
-                        aws_ok: failures == 0,
-                        error: reports
-                            .iter()
-                            .flat_map(|r| r.errors.iter())
-                            .next()
-                            .map(|e| format!("{}: {}", e.operation, e.message)),
+                        first_problem: degraded.first().map(|r| super::collect::problem_line(r)),
+                        error: None,
                     }
                 }
                 Err(e) => {
@@ -139,10 +142,10 @@ async fn watch_requirements(
         for r in &evaluation.requirements {
             match r.status {
                 ReqStatus::Fail => {
-                    tracing::warn!(requirement = %r.id, due = ?r.due, "Requirement failing.")
+                    tracing::warn!(requirement = %r.id, due = r.due.as_deref(), days_until_due = r.days_until_due, "Requirement failing.")
                 }
                 ReqStatus::DueSoon => {
-                    tracing::warn!(requirement = %r.id, due = ?r.due, "Requirement due soon.")
+                    tracing::warn!(requirement = %r.id, due = r.due.as_deref(), days_until_due = r.days_until_due, "Requirement due soon.")
                 }
                 _ => {}
             }
@@ -216,7 +219,12 @@ pub async fn run(config: &Config, _args: &Args) -> anyhow::Result<u8> {
             .with_context(|| format!("starting /healthz on port {port}"))?;
         tracing::info!(port = bound, "Health endpoint listening.");
     }
-    tracing::info!(collectors = jobs.len(), store = %config.store.url, "Daemon starting.");
+    tracing::info!(
+        collectors = jobs.len(),
+        store = %config.store.url,
+        version = daemon::VERSION,
+        "Daemon starting."
+    );
     let store = Arc::new(store);
     let config = Arc::new(config.clone());
     let watcher = tokio::spawn(watch_requirements(

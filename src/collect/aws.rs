@@ -156,6 +156,9 @@ pub async fn sdk_config(aws: &AwsConfig) -> SdkConfig {
     if let Some(ep) = &aws.endpoint_url {
         loader = loader.endpoint_url(ep);
     }
+    if let Some(p) = &aws.profile {
+        loader = loader.profile_name(p);
+    }
     loader.load().await
 }
 

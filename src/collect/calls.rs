@@ -5,9 +5,9 @@
 use std::future::Future;
 use std::sync::Mutex;
 
+use aws_credential_types::provider::error::CredentialsError;
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_runtime_api::http::Response;
-use aws_smithy_types::error::display::DisplayErrorContext;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use aws_types::request_id::RequestId;
 
@@ -33,21 +33,116 @@ impl CallError {
     }
 
     pub fn to_run_error(&self, region: Option<&str>) -> RunError {
+        let message = match &self.code {
+            Some(code) if !self.message.contains(code.as_str()) => {
+                format!("{code}: {}", self.message)
+            }
+            _ => self.message.clone(),
+        };
+        let message = if self.is_access_denied() {
+            format!(
+                "{message} (access denied: the role needs {})",
+                self.operation
+            )
+        } else {
+            message
+        };
         RunError {
             operation: self.operation.clone(),
             region: region.map(String::from),
-            message: match &self.code {
-                Some(code) if !self.message.contains(code.as_str()) => {
-                    format!("{code}: {}", self.message)
-                }
-                _ => self.message.clone(),
-            },
+            message: single_line(&message),
         }
+    }
+
+    /// Whether the credentials could not be found at all (no profile, no environment, no
+    /// task role).
+    pub fn is_no_credentials(&self) -> bool {
+        self.message.starts_with(NO_CREDENTIALS)
     }
 }
 
+/// How a missing-credentials error starts, in records and on the terminal.
+pub const NO_CREDENTIALS: &str = "no AWS credentials found";
+/// How an error of a configured credential source (an SSO profile without a valid
+/// session, a failing credential_process) starts.
+pub const CREDENTIALS_UNUSABLE: &str = "AWS credentials could not be loaded";
+
+/// Whether a recorded error message says that no usable credentials were found.
+pub fn is_credentials_message(message: &str) -> bool {
+    message.starts_with(NO_CREDENTIALS) || message.starts_with(CREDENTIALS_UNUSABLE)
+}
+
+/// The message for missing credentials, with the next step.
+pub fn no_credentials_message() -> String {
+    format!("{NO_CREDENTIALS}: set AWS_PROFILE or run `aws sso login`")
+}
+
+/// Collapse whitespace and newlines: record messages and log fields are one line.
+fn single_line(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// One line describing an error the service did not describe itself (no credentials, DNS,
+/// connection, TLS, timeout, an emulator's HTML page), with the next step where the cause is
+/// recognisable. Walks the source chain rather than printing the SDK's Debug output.
+pub fn one_line(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut credentials: Option<&CredentialsError> = None;
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = cur {
+        if credentials.is_none() {
+            credentials = err.downcast_ref::<CredentialsError>();
+        }
+        let text = single_line(&err.to_string());
+        if !text.is_empty() && !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        cur = err.source();
+    }
+    let chain = parts.join(": ");
+    let lower = chain.to_ascii_lowercase();
+    match credentials {
+        Some(CredentialsError::CredentialsNotLoaded(_)) => return no_credentials_message(),
+        Some(_) => {
+            return format!(
+                "{CREDENTIALS_UNUSABLE} ({chain}); check AWS_PROFILE (or --profile) and that profile in ~/.aws/config, or run `aws sso login`"
+            )
+        }
+        None => {}
+    }
+    if lower.contains("no credentials")
+        || lower.contains("credentials provider was not enabled")
+        || lower.contains("noidentityresolver")
+        || lower.contains("no providers in chain provided credentials")
+    {
+        return no_credentials_message();
+    }
+    if lower.contains("dns error") || lower.contains("failed to lookup address") {
+        return format!(
+            "DNS lookup failed ({chain}); check the region and endpoint URL, and that this network resolves AWS endpoints (VPC DNS, NAT or VPC endpoints)"
+        );
+    }
+    if lower.contains("certificate") || lower.contains("tls") || lower.contains("handshake") {
+        return format!(
+            "TLS failed ({chain}); check the endpoint URL (https or http) and, behind a TLS-inspecting proxy, its CA certificate (SSL_CERT_FILE)"
+        );
+    }
+    if lower.contains("timeout") || lower.contains("timed out") {
+        return format!(
+            "timed out ({chain}); check network access to the AWS endpoint (security group, NAT or VPC endpoints) or raise [aws] operation_timeout_secs"
+        );
+    }
+    if lower.contains("connect") || lower.contains("connection") || lower.contains("io error") {
+        return format!(
+            "connection failed ({chain}); check the endpoint URL and network access (security group, NAT or VPC endpoints)"
+        );
+    }
+    chain
+}
+
 /// A one-line description of an error the service did not describe (an emulator's HTML
-/// page, a timeout): the kind and HTTP status, not the raw response.
+/// page, a timeout, no credentials): the kind and HTTP status, or the cause with a hint,
+/// not the raw response.
 fn short<E: std::error::Error + Send + Sync + 'static>(e: &SdkError<E, Response>) -> String {
     let kind = match e {
         SdkError::ConstructionFailure(_) => "request could not be built",
@@ -59,7 +154,7 @@ fn short<E: std::error::Error + Send + Sync + 'static>(e: &SdkError<E, Response>
     };
     match e.raw_response().map(|r| r.status().as_u16()) {
         Some(status) => format!("{kind} (HTTP {status})"),
-        None => format!("{kind}: {}", DisplayErrorContext(e)),
+        None => one_line(e),
     }
 }
 
@@ -150,10 +245,10 @@ impl CallLog {
         result.map_err(|e| {
             let code = e.code().map(String::from);
             let message = match e.message() {
-                Some(m) => m.to_string(),
+                Some(m) => single_line(m),
                 None => short(&e),
             };
-            tracing::debug!(operation, code = ?code, %message, "AWS call failed.");
+            tracing::debug!(operation, code = code.as_deref(), %message, "AWS call failed.");
             CallError {
                 operation: operation.to_string(),
                 code,
@@ -188,7 +283,7 @@ impl Problems {
     }
 
     pub fn add(&self, e: &CallError) {
-        tracing::warn!(operation = %e.operation, region = ?self.region, error = %e.message, "Collection incomplete.");
+        tracing::warn!(operation = %e.operation, region = self.region.as_deref(), code = e.code.as_deref(), error = %e.message, "Collection incomplete.");
         if let Ok(mut errors) = self.errors.lock() {
             errors.push(e.to_run_error(self.region.as_deref()));
         }

@@ -134,7 +134,17 @@ pub async fn commit_run<S: ObjectStore>(
     };
     let n = draft.items.len();
     let c = store.append(draft, &blobs).await?;
-    tracing::info!(collector, kind, seq = c.seq, status = status.as_str(), items = n, new_blob_bytes = c.new_blob_bytes, account = ?scope.account, region = ?scope.region, "Run recorded.");
+    tracing::info!(
+        collector,
+        kind,
+        seq = c.seq,
+        status = status.as_str(),
+        items = n,
+        new_blob_bytes = c.new_blob_bytes,
+        account = scope.account.as_deref(),
+        region = scope.region.as_deref(),
+        "Run recorded."
+    );
     Ok(RunReport {
         collector: collector.to_string(),
         kind: kind.to_string(),

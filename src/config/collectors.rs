@@ -17,8 +17,23 @@ pub struct AwsConfig {
     #[serde(default = "default_regions")]
     pub regions: Vec<String>,
     /// Accounts reached by assuming a role. Empty: the account of the default credentials.
+    /// Each is a table `{ id, role_arn, external_id }`, an account id alone (the role is
+    /// then `role_name` in that account) or a role ARN. From the environment:
+    /// `EVIDENCED_AWS__ACCOUNTS=111122223333,444455556666`.
     #[serde(default)]
     pub accounts: Vec<AwsAccount>,
+    /// The role assumed in each account given without a `role_arn` (the member role of
+    /// deploy/member-role.yaml, `evidenced-member`).
+    #[serde(default)]
+    pub role_name: Option<String>,
+    /// The external id passed to `sts:AssumeRole` for accounts that do not set their own.
+    #[serde(default)]
+    pub external_id: Option<String>,
+    /// The AWS profile (~/.aws/config) whose credentials the collectors and an S3 store
+    /// use: static keys, SSO, `credential_process`, an assumed role. Unset: `AWS_PROFILE`,
+    /// then the default chain (environment, ECS task role, instance profile).
+    #[serde(default)]
+    pub profile: Option<String>,
     /// Endpoint for every AWS service (emulators, tests). Unset: AWS, or the SDK's own
     /// `AWS_ENDPOINT_URL` when that is set.
     #[serde(default)]
@@ -50,16 +65,127 @@ pub struct AwsConfig {
 }
 
 /// One account reached through `sts:AssumeRole`.
-#[derive(Debug, Clone, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct AwsAccount {
     /// The account id, for messages before the role is assumed; the caller identity
     /// returned by STS is what records carry.
-    #[serde(default)]
     pub id: Option<String>,
+    /// Empty until [`resolve_accounts`] fills it from `[aws] role_name` for an account given
+    /// by id alone.
     pub role_arn: String,
-    #[serde(default)]
     pub external_id: Option<String>,
+}
+
+/// The table form of an account.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AccountTable {
+    #[serde(default)]
+    id: Option<String>,
+    #[serde(default)]
+    role_arn: Option<String>,
+    #[serde(default)]
+    external_id: Option<String>,
+}
+
+impl AwsAccount {
+    /// An account given as one string: a 12-digit account id or an IAM role ARN.
+    pub fn from_entry(entry: &str) -> Result<AwsAccount, String> {
+        let entry = entry.trim();
+        if entry.starts_with("arn:") {
+            // arn:<partition>:iam::<account>:role/<name>
+            let fields: Vec<&str> = entry.splitn(6, ':').collect();
+            return match fields.as_slice() {
+                [_, _, "iam", "", account, res]
+                    if is_account_id(account) && res.starts_with("role/") =>
+                {
+                    Ok(AwsAccount {
+                        id: Some(account.to_string()),
+                        role_arn: entry.to_string(),
+                        external_id: None,
+                    })
+                }
+                _ => Err(format!(
+                    "{entry:?} is not an IAM role ARN (arn:aws:iam::<12-digit account>:role/<name>)"
+                )),
+            };
+        }
+        if !is_account_id(entry) {
+            return Err(format!(
+                "{entry:?} is not a 12-digit account id or an IAM role ARN"
+            ));
+        }
+        Ok(AwsAccount {
+            id: Some(entry.to_string()),
+            role_arn: String::new(),
+            external_id: None,
+        })
+    }
+}
+
+fn is_account_id(s: &str) -> bool {
+    s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit())
+}
+
+impl<'de> Deserialize<'de> for AwsAccount {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<AwsAccount, D::Error> {
+        use serde::de;
+        struct Entry;
+        impl<'de> de::Visitor<'de> for Entry {
+            type Value = AwsAccount;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a 12-digit account id, an IAM role ARN, or a table { id, role_arn, external_id }")
+            }
+            fn visit_str<E: de::Error>(self, s: &str) -> Result<AwsAccount, E> {
+                AwsAccount::from_entry(s).map_err(E::custom)
+            }
+            fn visit_i64<E: de::Error>(self, n: i64) -> Result<AwsAccount, E> {
+                Err(E::custom(format!(
+                    "account {n}: write account ids as strings (\"{n:012}\"), a leading 0 is part of the id"
+                )))
+            }
+            fn visit_u64<E: de::Error>(self, n: u64) -> Result<AwsAccount, E> {
+                self.visit_i64(n as i64)
+            }
+            fn visit_map<A: de::MapAccess<'de>>(self, map: A) -> Result<AwsAccount, A::Error> {
+                let t = AccountTable::deserialize(de::value::MapAccessDeserializer::new(map))?;
+                Ok(AwsAccount {
+                    id: t.id,
+                    role_arn: t.role_arn.unwrap_or_default(),
+                    external_id: t.external_id,
+                })
+            }
+        }
+        d.deserialize_any(Entry)
+    }
+}
+
+/// Give every account a role ARN (from `[aws] role_name` for accounts given by id) and an
+/// external id (from `[aws] external_id` unless it has its own).
+pub(super) fn resolve_accounts(aws: &mut AwsConfig) -> Result<(), String> {
+    let partition = match aws.regions.first().map(String::as_str) {
+        Some(r) if r.starts_with("cn-") => "aws-cn",
+        Some(r) if r.starts_with("us-gov-") => "aws-us-gov",
+        _ => "aws",
+    };
+    for a in &mut aws.accounts {
+        if a.role_arn.is_empty() {
+            let id =
+                a.id.clone()
+                    .ok_or("an account has neither `id` nor `role_arn`")?;
+            if !is_account_id(&id) {
+                return Err(format!("account {id:?} is not a 12-digit account id"));
+            }
+            let role = aws.role_name.as_deref().ok_or_else(|| {
+                format!("account {id} has no `role_arn` and [aws] role_name is not set (EVIDENCED_AWS__ROLE_NAME)")
+            })?;
+            a.role_arn = format!("arn:{partition}:iam::{id}:role/{role}");
+        }
+        if a.external_id.is_none() {
+            a.external_id = aws.external_id.clone();
+        }
+    }
+    Ok(())
 }
 
 fn default_regions() -> Vec<String> {
@@ -89,6 +215,9 @@ impl Default for AwsConfig {
         AwsConfig {
             regions: default_regions(),
             accounts: Vec::new(),
+            role_name: None,
+            external_id: None,
+            profile: None,
             endpoint_url: None,
             force_path_style: false,
             operation_timeout_secs: default_operation_timeout(),
@@ -509,6 +638,9 @@ url = "./inbox"
         for key in [
             "regions",
             "accounts",
+            "role_name",
+            "external_id",
+            "profile",
             "endpoint_url",
             "force_path_style",
             "operation_timeout_secs",

@@ -10,7 +10,8 @@ pub struct DaemonConfig {
     /// timeout (30 s by default) so the task exits before it is killed.
     #[serde(default = "default_deadline")]
     pub shutdown_deadline_secs: u64,
-    /// Upper bound of the random delay before each scheduled run, in seconds.
+    /// Upper bound of the random delay before each scheduled run, in seconds; capped at a
+    /// tenth of each collector's interval.
     #[serde(default = "default_jitter")]
     pub jitter_secs: u64,
     /// Health state file read by `evidenced healthcheck`.

@@ -52,7 +52,7 @@ impl CloudWatchMetrics {
             .send()
             .await;
         if let Err(e) = result {
-            tracing::warn!(collector = job, error = %aws_smithy_types::error::display::DisplayErrorContext(&e), "Could not publish metrics.");
+            tracing::warn!(collector = job, error = %crate::collect::calls::one_line(&e), "Could not publish metrics.");
         }
     }
 }
@@ -94,7 +94,7 @@ impl CloudWatchMetrics {
                 .send()
                 .await;
             if let Err(e) = result {
-                tracing::warn!(error = %aws_smithy_types::error::display::DisplayErrorContext(&e), "Could not publish requirement metrics.");
+                tracing::warn!(error = %crate::collect::calls::one_line(&e), "Could not publish requirement metrics.");
             }
         }
     }

@@ -3,10 +3,16 @@
 //! tokio-cron-scheduler fires each job on its 6-field UTC cron schedule. The scheduler
 //! neither prevents overlapping runs nor waits at shutdown, so this module adds both:
 //! - one run at a time per job: a tick that finds the previous run still going is skipped
-//!   and the skip logged;
+//!   and the skip logged (a tick that finds a run still in its jitter delay is coalesced
+//!   into it, and logged at debug level: nothing is running late);
 //! - catch-up at start: a job whose last committed run is older than its interval (or that
 //!   never ran) runs at once;
-//! - a small random jitter before each run, so many tasks on one schedule do not stampede;
+//! - a small random jitter before each run, so many tasks on one schedule do not stampede,
+//!   never more than a tenth of the collector's interval (a 1-second schedule with
+//!   `jitter_secs = 5` waits at most 100 ms); catch-up runs start without it;
+//! - each run's log lines carry a `run` span with a `run_id` and the program `version`;
+//! - a run that is partial or failed is degradation (a warning, the `RunsFailed` metric,
+//!   "degraded" in the health verdict), never ill health: see [`health`].
 //! - shutdown (the `shutdown` future: SIGTERM/SIGINT in production) stops the scheduler,
 //!   lets in-flight runs finish within a deadline below the ECS stop timeout, then returns;
 //!   what is still running is abandoned without committing half a record (a record is one
@@ -21,7 +27,7 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::path::PathBuf;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -30,8 +36,23 @@ use tokio::sync::Notify;
 use tokio_cron_scheduler::{Job, JobScheduler};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
+use tracing::Instrument as _;
 
-use health::HealthState;
+use health::{CollectorHealth, HealthState};
+
+/// The program version, on every run's log lines.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// The longest jitter a collector with this interval waits: `jitter`, capped at a tenth of
+/// the interval.
+pub fn jitter_bound(jitter: Duration, interval: Duration) -> Duration {
+    jitter.min(interval / 10)
+}
+
+/// A job's run slot: idle, waiting out its jitter delay, or running.
+const IDLE: u8 = 0;
+const WAITING: u8 = 1;
+const RUNNING: u8 = 2;
 
 /// One scheduled job (a configured collector).
 #[derive(Debug, Clone)]
@@ -52,8 +73,8 @@ pub struct RunOutcome {
     pub failures: u64,
     /// New blob bytes written.
     pub bytes: u64,
-    /// Whether every AWS call succeeded.
-    pub aws_ok: bool,
+    /// The first error of a partial or failed record, with its scope (one line).
+    pub first_problem: Option<String>,
     /// Why the run could not be recorded at all, if so.
     pub error: Option<String>,
 }
@@ -97,7 +118,10 @@ pub struct Settings {
 #[derive(Debug, Default)]
 pub struct Stats {
     pub started: AtomicU64,
+    /// Ticks that found the previous run still going.
     pub skipped: AtomicU64,
+    /// Ticks that found a run still waiting out its jitter delay (merged into that run).
+    pub coalesced: AtomicU64,
     pub finished: AtomicU64,
     /// Notified whenever a counter changes.
     pub changed: Notify,
@@ -119,6 +143,7 @@ pub enum DaemonError {
 pub struct Summary {
     pub started: u64,
     pub skipped: u64,
+    pub coalesced: u64,
     pub finished: u64,
     /// Runs still going when the shutdown deadline passed.
     pub abandoned: u64,
@@ -132,8 +157,17 @@ struct Shared {
     health: Mutex<HealthState>,
     /// Last commit time per job (from the store at start, then from runs).
     last_commit: Mutex<HashMap<String, OffsetDateTime>>,
+    /// When each job's current (or last) run started.
+    run_started: Mutex<HashMap<String, std::time::Instant>>,
     token: CancellationToken,
     tracker: TaskTracker,
+}
+
+impl RunOutcome {
+    /// Whether the run was partial, failed or not recorded: degradation, not ill health.
+    pub fn degraded(&self) -> bool {
+        self.failures > 0 || self.error.is_some()
+    }
 }
 
 impl Shared {
@@ -153,37 +187,71 @@ impl Shared {
         }
     }
 
-    /// Start a run of `job` unless one is still going.
-    fn fire(self: &Arc<Self>, job: &str, running: &Arc<AtomicBool>, reason: &'static str) {
-        if running.swap(true, Ordering::SeqCst) {
-            self.stats.skipped.fetch_add(1, Ordering::SeqCst);
+    /// Start a run of `job` unless one is already waiting to start or still going.
+    fn fire(self: &Arc<Self>, job: &JobSpec, slot: &Arc<AtomicU8>, reason: &'static str) {
+        if let Err(state) = slot.compare_exchange(IDLE, WAITING, Ordering::SeqCst, Ordering::SeqCst)
+        {
+            let counter = match state {
+                WAITING => &self.stats.coalesced,
+                _ => &self.stats.skipped,
+            };
+            counter.fetch_add(1, Ordering::SeqCst);
             self.stats.changed.notify_waiters();
-            tracing::warn!(
-                collector = job,
-                reason,
-                "Run skipped: the previous run is still going."
-            );
+            if state == WAITING {
+                tracing::debug!(
+                    collector = %job.name,
+                    reason,
+                    "Tick coalesced: a run of this collector is already waiting out its jitter delay."
+                );
+            } else {
+                let running_s = self
+                    .run_started
+                    .lock()
+                    .ok()
+                    .and_then(|m| m.get(&job.name).map(|t| t.elapsed().as_secs()));
+                tracing::warn!(
+                    collector = %job.name,
+                    reason,
+                    running_s,
+                    interval_s = job.interval.as_secs(),
+                    "Run skipped: the previous run is still going (running_s: how long it has been running)."
+                );
+            }
             return;
         }
         if self.token.is_cancelled() {
-            running.store(false, Ordering::SeqCst);
+            slot.store(IDLE, Ordering::SeqCst);
             return;
         }
         let shared = Arc::clone(self);
-        let running = Arc::clone(running);
-        let job = job.to_string();
-        self.tracker.spawn(async move {
-            let jitter_ms = shared.settings.jitter.as_millis() as u64;
+        let slot = Arc::clone(slot);
+        let name = job.name.clone();
+        // Catch-up runs start at once: a task starting (a deployment, a replacement) is
+        // already out of step with the others.
+        let jitter = match reason {
+            "catch-up" => Duration::ZERO,
+            _ => jitter_bound(self.settings.jitter, job.interval),
+        };
+        let run_id = format!("{:016x}", rand::random::<u64>());
+        let span =
+            tracing::info_span!("run", run_id = %run_id, collector = %name, version = VERSION);
+        let run = async move {
+            let job = name;
+            let jitter_ms = jitter.as_millis() as u64;
             if jitter_ms > 0 {
                 let wait = Duration::from_millis(rand::random::<u64>() % jitter_ms);
                 tokio::select! {
                     _ = shared.token.cancelled() => {
-                        running.store(false, Ordering::SeqCst);
+                        slot.store(IDLE, Ordering::SeqCst);
                         return;
                     }
                     _ = tokio::time::sleep(wait) => {}
                 }
             }
+            if let Ok(mut m) = shared.run_started.lock() {
+                m.insert(job.clone(), std::time::Instant::now());
+            }
+            slot.store(RUNNING, Ordering::SeqCst);
             shared.stats.started.fetch_add(1, Ordering::SeqCst);
             shared.stats.changed.notify_waiters();
             tracing::info!(collector = %job, reason, "Run started.");
@@ -191,19 +259,39 @@ impl Shared {
             let outcome = shared.runner.run(&job).await;
             let elapsed = t0.elapsed();
             if let Ok(mut h) = shared.health.lock() {
+                let t = OffsetDateTime::now_utc();
                 if outcome.records > 0 {
-                    let t = OffsetDateTime::now_utc();
                     h.last_commit_at = Some(t);
                     if let Ok(mut m) = shared.last_commit.lock() {
                         m.insert(job.clone(), t);
                     }
                 }
-                h.last_aws_ok = outcome.aws_ok && outcome.error.is_none();
-                h.last_error = outcome.error.clone();
+                if let Some(c) = h.collectors.iter_mut().find(|c| c.name == job) {
+                    if outcome.records > 0 {
+                        c.last_commit_at = Some(t);
+                    }
+                    if outcome.degraded() {
+                        c.degraded_runs += 1;
+                        c.last_error = outcome.error.clone().or(outcome.first_problem.clone());
+                    } else {
+                        c.degraded_runs = 0;
+                        c.last_error = None;
+                    }
+                }
             }
             shared.write_health();
             if let Some(m) = &shared.metrics {
                 m.run_finished(&job, &outcome, elapsed).await;
+            }
+            if outcome.degraded() {
+                tracing::warn!(
+                    collector = %job,
+                    records = outcome.records,
+                    failures = outcome.failures,
+                    first_error = outcome.first_problem.as_deref(),
+                    error = outcome.error.as_deref(),
+                    "Run degraded: partial or failed (recorded; the daemon stays healthy)."
+                );
             }
             tracing::info!(
                 collector = %job,
@@ -214,10 +302,11 @@ impl Shared {
                 error = outcome.error.as_deref(),
                 "Run finished."
             );
-            running.store(false, Ordering::SeqCst);
+            slot.store(IDLE, Ordering::SeqCst);
             shared.stats.finished.fetch_add(1, Ordering::SeqCst);
             shared.stats.changed.notify_waiters();
-        });
+        };
+        self.tracker.spawn(run.instrument(span));
     }
 }
 
@@ -236,11 +325,6 @@ pub async fn run(
         return Err(DaemonError::NoJobs);
     }
     let now = OffsetDateTime::now_utc();
-    let min_interval = jobs
-        .iter()
-        .map(|j| j.interval)
-        .min()
-        .unwrap_or(Duration::from_secs(60));
     let shared = Arc::new(Shared {
         runner,
         metrics,
@@ -249,12 +333,20 @@ pub async fn run(
             started_at: now,
             heartbeat_at: now,
             heartbeat_secs: settings.heartbeat.as_secs().max(1),
-            min_interval_secs: min_interval.as_secs().max(1),
             last_commit_at: last_commits.values().max().copied(),
-            last_aws_ok: true,
-            last_error: None,
+            collectors: jobs
+                .iter()
+                .map(|j| CollectorHealth {
+                    name: j.name.clone(),
+                    interval_secs: j.interval.as_secs().max(1),
+                    last_commit_at: last_commits.get(&j.name).copied(),
+                    degraded_runs: 0,
+                    last_error: None,
+                })
+                .collect(),
         }),
         last_commit: Mutex::new(last_commits.clone()),
+        run_started: Mutex::new(HashMap::new()),
         settings,
         stats: Arc::clone(&stats),
         token: CancellationToken::new(),
@@ -265,19 +357,26 @@ pub async fn run(
     let err = |e: tokio_cron_scheduler::JobSchedulerError| DaemonError::Scheduler(e.to_string());
     let mut scheduler = JobScheduler::new().await.map_err(err)?;
     let mut flags = Vec::new();
+    let jitter = shared.settings.jitter;
     for job in &jobs {
         schedule::parse(&job.schedule)?;
-        let running = Arc::new(AtomicBool::new(false));
+        let running = Arc::new(AtomicU8::new(IDLE));
         flags.push((job.clone(), Arc::clone(&running)));
         let shared = Arc::clone(&shared);
-        let name = job.name.clone();
+        let spec = job.clone();
         let cron_job = Job::new_async(job.schedule.as_str(), move |_id, _sched| {
-            shared.fire(&name, &running, "schedule");
+            shared.fire(&spec, &running, "schedule");
             Box::pin(async {})
         })
         .map_err(err)?;
         scheduler.add(cron_job).await.map_err(err)?;
-        tracing::info!(collector = %job.name, schedule = %job.schedule, interval_s = job.interval.as_secs(), "Scheduled.");
+        tracing::info!(
+            collector = %job.name,
+            schedule = %job.schedule,
+            interval_s = job.interval.as_secs(),
+            jitter_max_ms = jitter_bound(jitter, job.interval).as_millis() as u64,
+            "Scheduled."
+        );
     }
     scheduler.start().await.map_err(err)?;
 
@@ -290,10 +389,14 @@ pub async fn run(
         };
         if due {
             due_now.push(job.name.clone());
-            shared.fire(&job.name, running, "catch-up");
+            shared.fire(job, running, "catch-up");
         }
     }
-    tracing::info!(due = due_now.len(), collectors = ?due_now, "Catch-up checked.");
+    tracing::info!(
+        due = due_now.len(),
+        collectors = %due_now.join(","),
+        "Catch-up checked."
+    );
 
     let heartbeat = {
         let shared = Arc::clone(&shared);
@@ -368,6 +471,7 @@ pub async fn run(
     Ok(Summary {
         started: stats.started.load(Ordering::SeqCst),
         skipped: stats.skipped.load(Ordering::SeqCst),
+        coalesced: stats.coalesced.load(Ordering::SeqCst),
         finished: stats.finished.load(Ordering::SeqCst),
         abandoned,
     })

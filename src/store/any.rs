@@ -26,6 +26,9 @@ impl StoreLocation {
             if bucket.is_empty() {
                 return Err(invalid("missing bucket name (expected s3://bucket/prefix)"));
             }
+            if let Err(why) = check_bucket_name(bucket) {
+                return Err(invalid(&why));
+            }
             return Ok(StoreLocation::S3 {
                 bucket: bucket.to_string(),
                 prefix: prefix.trim_matches('/').to_string(),
@@ -48,6 +51,36 @@ impl StoreLocation {
         }
         Ok(StoreLocation::Local(PathBuf::from(url)))
     }
+}
+
+/// S3's bucket naming rules, checked before any request so that a typo is a usage error
+/// naming the rule rather than a 400 or a DNS failure.
+pub fn check_bucket_name(bucket: &str) -> Result<(), String> {
+    let bad = |rule: &str| {
+        Err(format!(
+            "{bucket:?} is not a valid S3 bucket name: {rule} (3 to 63 lowercase letters, digits, dots and hyphens, starting and ending with a letter or digit)"
+        ))
+    };
+    if !(3..=63).contains(&bucket.len()) {
+        return bad("wrong length");
+    }
+    if let Some(c) = bucket
+        .chars()
+        .find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '.' || *c == '-'))
+    {
+        return bad(&format!("{c:?} is not allowed"));
+    }
+    let edge = |c: Option<char>| c.is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
+    if !edge(bucket.chars().next()) || !edge(bucket.chars().last()) {
+        return bad("it must start and end with a letter or digit");
+    }
+    if bucket.contains("..") {
+        return bad("two dots in a row");
+    }
+    if bucket.parse::<std::net::Ipv4Addr>().is_ok() {
+        return bad("it is formatted as an IP address");
+    }
+    Ok(())
 }
 
 /// What is needed to open a store.
@@ -170,6 +203,29 @@ impl ObjectStore for AnyStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn bucket_names_are_checked_before_any_request() {
+        for ok in ["abc", "evidenced-evidence-123456789012-eu-west-1", "a.b-c"] {
+            assert!(
+                StoreLocation::parse(&format!("s3://{ok}/p")).is_ok(),
+                "{ok}"
+            );
+        }
+        for (bad, why) in [
+            ("evidenced-evidence-ACCOUNT_ID-REGION", "'A' is not allowed"),
+            ("ab", "wrong length"),
+            ("my_bucket", "'_' is not allowed"),
+            ("-abc", "start and end"),
+            ("a..b", "two dots"),
+            ("192.168.1.1", "IP address"),
+        ] {
+            let err = StoreLocation::parse(&format!("s3://{bad}/p"))
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains(why) && err.contains(bad), "{bad}: {err}");
+        }
+    }
 
     #[test]
     fn parses_store_urls() {

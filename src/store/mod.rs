@@ -12,7 +12,7 @@ mod s3;
 
 use std::future::Future;
 
-pub use any::{AnyStore, StoreLocation, StoreSettings};
+pub use any::{check_bucket_name, AnyStore, StoreLocation, StoreSettings};
 pub use local::{LocalStore, TempFile, STALE_TEMP_AGE};
 pub use s3::S3Store;
 

@@ -38,7 +38,7 @@ fn remote<E: std::error::Error + Send + Sync + 'static + ProvideErrorMetadata>(
             svc.code().unwrap_or("error"),
             svc.message().unwrap_or("no message")
         ),
-        None => aws_smithy_types::error::display::DisplayErrorContext(err).to_string(),
+        None => crate::collect::calls::one_line(err),
     };
     StoreError::Remote {
         op,

@@ -12,7 +12,7 @@ use evidenced::record::Status;
 use serde_json::{json, Value};
 
 use crate::inbox::Workspace;
-use crate::support::{self, bin, ok};
+use crate::support::{self, bin};
 
 /// moto's default account.
 const ACCOUNT: &str = "123456789012";
@@ -54,7 +54,7 @@ pub fn collect(ws: &Workspace) -> String {
         .env("EVIDENCED_AWS__FORCE_PATH_STYLE", "true")
         .env("EVIDENCED_AWS__MOTO_COMPAT", "true");
     support::moto_env(&mut c);
-    ok(c.output().expect("run evidenced"))
+    support::collected(c.output().expect("run evidenced"))
 }
 
 pub fn doc(ws: &Workspace, r: &StoredRecord, name: &str) -> Value {

@@ -267,46 +267,105 @@ fn catch_up_after_restart_runs_only_what_is_overdue() {
 }
 
 #[test]
-fn healthcheck_exit_codes_for_healthy_stale_and_never_committed() {
-    use evidenced::daemon::health::HealthState;
+fn healthcheck_is_liveness_degraded_runs_pass_stuck_or_dead_fail() {
+    use evidenced::daemon::health::{CollectorHealth, HealthState};
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("health.json");
     let now = time::OffsetDateTime::now_utc();
+    let collector = |name: &str, interval_secs: u64, ago: time::Duration| CollectorHealth {
+        name: name.into(),
+        interval_secs,
+        last_commit_at: Some(now - ago),
+        degraded_runs: 0,
+        last_error: None,
+    };
     let base = HealthState {
         pid: 1,
         started_at: now - time::Duration::hours(3),
         heartbeat_at: now,
         heartbeat_secs: 10,
-        min_interval_secs: 900,
         last_commit_at: Some(now - time::Duration::minutes(5)),
-        last_aws_ok: true,
-        last_error: None,
+        collectors: vec![
+            collector("alarms", 900, time::Duration::minutes(5)),
+            collector("backup", 3600, time::Duration::minutes(50)),
+        ],
     };
     let check = |s: &HealthState| {
         s.write(&path).unwrap();
         let out = run(&["healthcheck", "--file", path.to_str().unwrap()]);
         (out.status.code(), support::stdout(&out))
     };
-    assert_eq!(check(&base).0, Some(0));
-    let stale = HealthState {
-        last_commit_at: Some(now - time::Duration::minutes(31)),
-        ..base.clone()
+    let (code, text) = check(&base);
+    assert_eq!(code, Some(0), "{text}");
+    assert!(text.starts_with("healthy:"), "{text}");
+
+    // Every run of one collector partial (a missing permission in a member account): the
+    // daemon is alive and committing, so the check passes and names the degradation.
+    let mut degraded = base.clone();
+    degraded.collectors[1].degraded_runs = 7;
+    degraded.collectors[1].last_error = Some(
+        "backup account 111122223333 region eu-west-1: partial: backup:ListBackupJobs: AccessDeniedException".into(),
+    );
+    let (code, text) = check(&degraded);
+    assert_eq!(code, Some(0), "{text}");
+    assert!(
+        text.contains("degraded") && text.contains("backup (7 runs partial or failed"),
+        "{text}"
+    );
+
+    let json = |st: &HealthState| {
+        st.write(&path).unwrap();
+        let out = run(&[
+            "healthcheck",
+            "--file",
+            path.to_str().unwrap(),
+            "--format",
+            "json",
+        ]);
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        (out.status.code(), v)
     };
-    let (code, text) = check(&stale);
+    let (code, v) = json(&degraded);
+    assert_eq!(code, Some(0));
+    assert_eq!(
+        (v["healthy"].clone(), v["degraded"].clone()),
+        (true.into(), true.into()),
+        "{v}"
+    );
+    assert_eq!(v["collectors"][1]["degraded_runs"], 7, "{v}");
+
+    // Stuck: the 15-minute collector has committed nothing for 31 minutes.
+    let mut stuck = base.clone();
+    stuck.collectors[0].last_commit_at = Some(now - time::Duration::minutes(31));
+    let (code, text) = check(&stuck);
+    assert_eq!(code, Some(1), "{text}");
+    let (code, v) = json(&stuck);
     assert_eq!(code, Some(1));
-    assert!(text.contains("twice the shortest schedule"), "{text}");
-    let never = HealthState {
-        last_commit_at: None,
-        ..base.clone()
-    };
+    assert_eq!(v["healthy"], false, "{v}");
+    assert!(v["message"].as_str().unwrap().contains("stuck"), "{v}");
+    assert!(
+        text.contains("stuck") && text.contains("twice its schedule"),
+        "{text}"
+    );
+    // ... while 31 minutes is fine for the hourly one.
+    let mut hourly = base.clone();
+    hourly.collectors[1].last_commit_at = Some(now - time::Duration::minutes(110));
+    assert_eq!(check(&hourly).0, Some(0));
+
+    // Never committed since a start 3 hours ago.
+    let mut never = base.clone();
+    never.collectors[0].last_commit_at = None;
     let (code, text) = check(&never);
     assert_eq!(code, Some(1));
-    assert!(text.contains("no run committed"), "{text}");
+    assert!(text.contains("since the daemon started"), "{text}");
+
     let dead = HealthState {
         heartbeat_at: now - time::Duration::minutes(2),
         ..base.clone()
     };
-    assert_eq!(check(&dead).0, Some(1));
+    let (code, text) = check(&dead);
+    assert_eq!(code, Some(1));
+    assert!(text.contains("not alive"), "{text}");
     let missing = run(&[
         "healthcheck",
         "--file",
@@ -537,4 +596,84 @@ async fn daemon_warns_about_requirements_and_publishes_metrics() {
                 .any(|d| d.name() == Some("Requirement") && d.value() == Some("BAR-002"))
     });
     assert!(bar, "no RequirementFailing for BAR-002");
+}
+
+/// A collector that is partial on every run (its bucket does not exist): the daemon stays
+/// healthy, warns, and counts the degraded runs in `RunsFailed`.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_always_partial_collector_keeps_healthcheck_at_0_and_raises_runs_failed() {
+    let moto = support::moto();
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("evidence");
+    let health = dir.path().join("health.json");
+    let namespace = format!("evidenced-degraded-{:08x}", rand::random::<u32>());
+    let cfg = dir.path().join("evidenced.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[store]\nurl = {store:?}\n\n[aws]\nregions = [\"us-east-1\"]\nendpoint_url = {ep:?}\nforce_path_style = true\nmax_attempts = 1\n\n[daemon]\njitter_secs = 0\nheartbeat_secs = 1\nhealth_file = {health:?}\nmetrics_namespace = {namespace:?}\n\n[[collector]]\ntype = \"s3\"\nname = \"posture\"\nschedule = \"* * * * * *\"\nbuckets = [\"evidenced-no-such-bucket\"]\n",
+            ep = moto.endpoint,
+        ),
+    )
+    .unwrap();
+    let envs = [
+        ("AWS_ACCESS_KEY_ID", "testing"),
+        ("AWS_SECRET_ACCESS_KEY", "testing"),
+        ("AWS_REGION", "us-east-1"),
+        ("AWS_EC2_METADATA_DISABLED", "true"),
+    ];
+    let h = health.clone();
+    let (d, hc) = tokio::task::spawn_blocking(move || {
+        let mut d = Daemon::start(&cfg, &envs);
+        for _ in 0..3 {
+            let v = d.wait_for("a degraded run", |v| message(v).starts_with("Run degraded"));
+            assert_eq!(v["level"], "WARN", "{v}");
+            assert_eq!(v["failures"], 1, "{v}");
+        }
+        let hc = run(&["healthcheck", "--file", h.to_str().unwrap()]);
+        (d, hc)
+    })
+    .await
+    .unwrap();
+    d.sigterm();
+    let (code, lines) = tokio::task::spawn_blocking(move || d.exit_within(Duration::from_secs(12)))
+        .await
+        .unwrap();
+    assert_eq!(code, 0, "{}", lines.join("\n"));
+    let text = support::stdout(&hc);
+    assert_eq!(hc.status.code(), Some(0), "{text}");
+    assert!(
+        text.starts_with("healthy, degraded:") && text.contains("posture"),
+        "{text}"
+    );
+    let cw = aws_sdk_cloudwatch::Client::from_conf(
+        aws_sdk_cloudwatch::config::Builder::new()
+            .behavior_version(aws_sdk_cloudwatch::config::BehaviorVersion::latest())
+            .region(aws_sdk_cloudwatch::config::Region::new("us-east-1"))
+            .credentials_provider(aws_sdk_cloudwatch::config::Credentials::new(
+                "testing", "testing", None, None, "test",
+            ))
+            .endpoint_url(&moto.endpoint)
+            .build(),
+    );
+    let now = std::time::SystemTime::now();
+    let stats = cw
+        .get_metric_statistics()
+        .namespace(&namespace)
+        .metric_name("RunsFailed")
+        .dimensions(
+            aws_sdk_cloudwatch::types::Dimension::builder()
+                .name("Collector")
+                .value("posture")
+                .build(),
+        )
+        .start_time((now - Duration::from_secs(3600)).into())
+        .end_time((now + Duration::from_secs(60)).into())
+        .period(3600)
+        .statistics(aws_sdk_cloudwatch::types::Statistic::Sum)
+        .send()
+        .await
+        .unwrap();
+    let sum: f64 = stats.datapoints().iter().filter_map(|p| p.sum()).sum();
+    assert!(sum >= 3.0, "RunsFailed sum {sum}: {stats:?}");
 }

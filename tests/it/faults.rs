@@ -130,12 +130,13 @@ async fn collection_under_faults_is_recorded_or_fails_cleanly() {
                 cmd.args(["--config", &cfg, "collect", "--once"]);
                 through(&mut cmd, &ep);
                 let out = cmd.output().unwrap();
+                // 0: complete; 1: committed, but partial or failed; 3: not committed.
                 assert!(
-                    matches!(out.status.code(), Some(0) | Some(3)),
+                    matches!(out.status.code(), Some(0) | Some(1) | Some(3)),
                     "{}",
                     support::stderr(&out)
                 );
-                out.status.code() == Some(0)
+                matches!(out.status.code(), Some(0) | Some(1))
             })
             .collect::<Vec<bool>>()
     })
@@ -164,7 +165,7 @@ async fn collection_under_faults_is_recorded_or_fails_cleanly() {
     assert!(committed >= 1);
     let statuses: Vec<&str> = log.iter().map(|e| e["status"].as_str().unwrap()).collect();
     println!(
-        "collection under faults: {} runs, {committed} exited 0, statuses {statuses:?}",
+        "collection under faults: {} runs, {committed} committed (exit 0 or 1), statuses {statuses:?}",
         outcomes.len()
     );
 }

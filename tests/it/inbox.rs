@@ -8,7 +8,7 @@ use evidenced::chain::{EvidenceStore, StoredRecord};
 use evidenced::record::Status;
 use evidenced::store::LocalStore;
 
-use crate::support::{self, bin, ok, stdout};
+use crate::support::{self, bin, stdout};
 
 /// A temporary workspace: a store, an inbox directory and a configuration naming them.
 pub struct Workspace {
@@ -50,10 +50,11 @@ impl Workspace {
     }
 
     pub fn collect(&self) -> String {
-        ok(self
-            .command(&["collect", "--once"])
-            .output()
-            .expect("run evidenced"))
+        crate::support::collected(
+            self.command(&["collect", "--once"])
+                .output()
+                .expect("run evidenced"),
+        )
     }
 
     pub fn store(&self) -> EvidenceStore<LocalStore> {

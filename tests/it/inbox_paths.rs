@@ -48,7 +48,7 @@ fn output_within(mut cmd: Command, secs: u64) -> Output {
 }
 
 fn collect(ws: &Workspace) -> String {
-    support::ok(output_within(ws.command(&["collect", "--once"]), 60))
+    support::collected(output_within(ws.command(&["collect", "--once"]), 60))
 }
 
 /// The last record (the run's) and its document.

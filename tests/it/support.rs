@@ -23,7 +23,8 @@ pub struct Moto {
     _child: Mutex<Child>,
 }
 
-fn python() -> PathBuf {
+/// The Python of the test venv (moto, PyYAML).
+pub fn python() -> PathBuf {
     if let Ok(p) = std::env::var("EVIDENCED_TEST_PYTHON") {
         return PathBuf::from(p);
     }
@@ -149,6 +150,33 @@ pub fn ok(o: Output) -> String {
         stderr(&o)
     );
     stdout(&o)
+}
+
+/// Check the output of `collect --once` and return its stdout: exit 0 when every run was
+/// complete, exit 1 when any was partial or failed, each such run named on stderr on one
+/// line (`<collector> [account A] [region R]: partial|failed: <first error>`).
+#[track_caller]
+pub fn collected(o: Output) -> String {
+    let (out, err) = (stdout(&o), stderr(&o));
+    let degraded_records = out
+        .lines()
+        .filter(|l| l.contains(" partial (") || l.contains(" failed ("))
+        .count();
+    let named = err
+        .lines()
+        .filter(|l| l.contains(": partial: ") || l.contains(": failed: "))
+        .count();
+    let want = if degraded_records == 0 { 0 } else { 1 };
+    assert_eq!(
+        o.status.code(),
+        Some(want),
+        "collect --once exit code\nstdout:\n{out}\nstderr:\n{err}"
+    );
+    assert_eq!(
+        named, degraded_records,
+        "each degraded run named on stderr\nstdout:\n{out}\nstderr:\n{err}"
+    );
+    out
 }
 
 /// The shipped example human records.

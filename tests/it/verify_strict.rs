@@ -316,7 +316,7 @@ fn a_bundle_made_without_a_key_is_written_with_a_warning() {
     ]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(
-        stderr(&out).contains("warning: no [checkpoint] key_file or kms_key_id is configured"),
+        stderr(&out).contains("warning: no checkpoint signing key is configured"),
         "{}",
         stderr(&out)
     );

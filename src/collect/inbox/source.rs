@@ -7,7 +7,6 @@ use std::time::Duration;
 
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::ChecksumAlgorithm;
-use aws_smithy_types::error::display::DisplayErrorContext;
 
 use super::entry::{self, Entry, FileKind, Listing, Read, Skip};
 use super::{local, REJECTED};
@@ -155,10 +154,14 @@ impl Source {
             let path = url.strip_prefix("file://").unwrap_or(url);
             return Ok(Source::Dir(PathBuf::from(path)));
         };
+        let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+        crate::store::check_bucket_name(bucket).map_err(|message| InboxError::Refused {
+            path: url.to_string(),
+            message,
+        })?;
         let client = s3
             .cloned()
             .ok_or_else(|| InboxError::NoClient { url: url.into() })?;
-        let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
         let prefix = prefix.trim_matches('/');
         Ok(Source::S3 {
             client,
@@ -404,7 +407,7 @@ fn s3_err<E: std::error::Error + 'static>(
         op,
         bucket: bucket.to_string(),
         key: key.to_string(),
-        message: DisplayErrorContext(&e).to_string(),
+        message: crate::collect::calls::one_line(&e),
     }
 }
 
