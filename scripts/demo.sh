@@ -32,7 +32,25 @@ export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_REGION=us-eas
 export AWS_EC2_METADATA_DISABLED=true
 export EVIDENCED_AWS__ENDPOINT_URL="$ENDPOINT"
 echo "== collect --once"
-"$BIN" --config config/demo.toml collect --once
+# moto 5.2 does not implement config:DescribeDeliveryChannelStatus, so the config run is
+# recorded as partial (as it would be against an account that denies that call) and
+# `collect --once` exits 1. The demo accepts exactly that; any other degraded run, or any
+# other exit status, fails it.
+ERR=$(mktemp)
+set +e
+"$BIN" --config config/demo.toml collect --once 2> "$ERR"
+rc=$?
+set -e
+cat "$ERR" >&2
+degraded=$(grep -E ': (partial|failed): ' "$ERR" || true)
+rm -f "$ERR"
+if [ "$rc" -ne 0 ]; then
+  if [ "$rc" -ne 1 ] || [ -z "$degraded" ] || printf '%s\n' "$degraded" | grep -qv 'config:DescribeDeliveryChannelStatus'; then
+    echo "collect --once failed (exit $rc)" >&2
+    exit "$rc"
+  fi
+  echo "(the config run is partial only because the emulator lacks config:DescribeDeliveryChannelStatus)"
+fi
 echo "== verify"
 "$BIN" --config config/demo.toml verify
 echo "== log"
