@@ -150,3 +150,15 @@ pub async fn time_stamp<S: ObjectStore, W: ObjectStore>(
         }
     }
 }
+
+/// Check the store's checkpoints against the configured witness, with `trusted` keys (or the
+/// stored ones) and the time-stamp settings `tsa`.
+pub async fn check_store(
+    config: &Config,
+    store: &AnyStore,
+    trusted: Option<&[crate::checkpoint::PublicKey]>,
+    tsa: &TsaCheck,
+) -> anyhow::Result<crate::checkpoint::verify::CheckpointReport> {
+    let witness = open_witness(config).await?;
+    Ok(crate::checkpoint::verify::verify(store, witness.as_ref(), trusted, tsa).await?)
+}

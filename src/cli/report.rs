@@ -120,16 +120,10 @@ pub async fn store_basis(
         AnyStore::S3(_) => 32,
     };
     let report = crate::verify::verify(store.backend(), jobs, &crate::verify::Silent).await?;
-    let witness = super::checkpoint::open_witness(config).await?;
     let trusted = super::verify::trusted(config)?;
     let tsa = super::checkpoint::tsa_check(config, None)?;
-    let cps = crate::checkpoint::verify::verify(
-        store.backend(),
-        witness.as_ref(),
-        trusted.as_deref(),
-        &tsa,
-    )
-    .await?;
+    let cps =
+        super::checkpoint::check_store(config, store.backend(), trusted.as_deref(), &tsa).await?;
     let chain = crate::checkpoint::chain_id(store.backend()).await?;
     Ok(Basis::new(
         config.store.settings().url,

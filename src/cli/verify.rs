@@ -167,14 +167,8 @@ pub async fn run(config: &Config, args: &Args) -> anyhow::Result<u8> {
         AnyStore::S3(_) => 32,
     });
     let mut report = walk(store.backend(), jobs, false).await?;
-    let witness = super::checkpoint::open_witness(config).await?;
-    let cps = crate::checkpoint::verify::verify(
-        store.backend(),
-        witness.as_ref(),
-        trusted.as_deref(),
-        &tsa,
-    )
-    .await?;
+    let cps =
+        super::checkpoint::check_store(config, store.backend(), trusted.as_deref(), &tsa).await?;
     let default =
         config.checkpoint.signs() || config.checkpoint.witness.is_some() || trusted.is_some();
     let (v, unvouched) = vouching(&report, &cps, required(args, default), "chain/checkpoints/");
