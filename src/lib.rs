@@ -15,11 +15,12 @@
 //!   default, `./evidence`) and [`store::S3Store`], chosen at run time by [`store::AnyStore`].
 //! - [`chain`]: [`chain::EvidenceStore`], the chain semantics over any backend: blobs first,
 //!   then the record at the next sequence number with a conditional create.
-//! - [`verify`]: walks records and blobs and names each problem with its place.
-//! - [`checkpoint`]: Ed25519-signed checkpoints of the chain head, written to the store and
-//!   a witness, and their verification (truncated or rewritten tails).
-//! - [`bundle`]: auditor bundles (.tar.gz) for a review period: writing, safe extraction,
-//!   MANIFEST checks.
+//! - [`verify`]: walks records, blobs and id claims and names each problem with its place.
+//! - [`checkpoint`]: signed checkpoints of the chain head (a key file, or an AWS KMS key:
+//!   Ed25519 or ECDSA P-256), written to the store and a witness, RFC 3161 time-stamp tokens
+//!   for them, and their verification (truncated or rewritten tails, third-party time).
+//! - [`bundle`]: auditor bundles (.tar.gz, compressed on every core) for a review period:
+//!   writing, safe extraction, MANIFEST checks.
 //! - [`human`]: parsing and validating drill logs, objectives and access reviews.
 //! - [`submit`]: turning validated human records into records.
 //! - [`ids`]: id claims, which make "one id, one record" part of the commit and answer
