@@ -23,9 +23,12 @@ pub struct Args {
     /// Evaluation time of the bundled report. Default: --to, or now if that is earlier.
     #[arg(long, value_name = "TIME")]
     pub at: Option<String>,
-    /// Where to write the bundle (.tar.gz).
+    /// Where to write the bundle (.tar.gz). An existing file is refused unless --force.
     #[arg(short, long, value_name = "FILE")]
     pub output: PathBuf,
+    /// Replace an existing output file.
+    #[arg(long)]
+    pub force: bool,
     /// Requirements catalog (TOML). Default: the built-in config/requirements.toml.
     #[arg(long, value_name = "FILE")]
     pub catalog: Option<PathBuf>,
@@ -35,6 +38,14 @@ pub struct Args {
 }
 
 pub async fn run(config: &Config, args: &Args) -> anyhow::Result<u8> {
+    // `/dev/null` and other non-files are not bundles someone could lose.
+    if !args.force && args.output.is_file() {
+        return Err(UsageError(format!(
+            "{}: the file exists; pass --force to replace it",
+            args.output.display()
+        ))
+        .into());
+    }
     let (catalog, text) = match &args.catalog {
         Some(p) => {
             let text = std::fs::read_to_string(p)

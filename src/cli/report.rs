@@ -43,6 +43,31 @@ pub struct Args {
     /// Write the report to FILE instead of standard output.
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
+    /// For CI gates: exit 1 when any requirement has one of these statuses
+    /// (comma-separated: fail, due-soon, unknown), naming each on standard error. The report
+    /// is written either way.
+    #[arg(long, value_name = "STATUSES", value_delimiter = ',', value_enum)]
+    pub fail_on: Vec<Gate>,
+}
+
+/// A status that `--fail-on` turns into exit 1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Gate {
+    Fail,
+    DueSoon,
+    Unknown,
+}
+
+impl Gate {
+    fn matches(self, s: crate::requirements::Status) -> bool {
+        use crate::requirements::Status;
+        matches!(
+            (self, s),
+            (Gate::Fail, Status::Fail)
+                | (Gate::DueSoon, Status::DueSoon)
+                | (Gate::Unknown, Status::Unknown)
+        )
+    }
 }
 
 /// Parse a command-line time: RFC 3339, or `YYYY-MM-DD` (at midnight UTC, or at the end
@@ -207,6 +232,21 @@ pub async fn run(config: &Config, args: &Args) -> anyhow::Result<u8> {
     }
     if !verified {
         eprintln!("error: the evidence under this report does not verify (see the report's header; run `evidenced verify`)");
+        return Ok(EXIT_PROBLEMS);
+    }
+    let gated: Vec<_> = evaluation
+        .requirements
+        .iter()
+        .filter(|r| args.fail_on.iter().any(|g| g.matches(r.status)))
+        .collect();
+    for r in &gated {
+        eprintln!("{}: {} ({})", r.status.as_str(), r.id, r.title);
+    }
+    if !gated.is_empty() {
+        eprintln!(
+            "error: {} requirement(s) have a status named by --fail-on",
+            gated.len()
+        );
         return Ok(EXIT_PROBLEMS);
     }
     Ok(EXIT_OK)

@@ -273,3 +273,69 @@ fn report_on_a_truncated_store_says_so_at_the_top_and_exits_1() {
     assert!(text.contains("- Verified: NO"), "{text}");
     assert!(stderr(&out).contains("does not verify"), "{}", stderr(&out));
 }
+
+#[test]
+fn fail_on_gates_exit_1_on_the_named_statuses_and_names_each_requirement() {
+    let now = OffsetDateTime::now_utc();
+    let dir = tempfile::tempdir().unwrap();
+    ok(submit(
+        dir.path(),
+        "dr.toml",
+        &drill(
+            "region-failover",
+            "dr-gate",
+            now - Duration::days(30),
+            "pass",
+        ),
+    ));
+    let v = report_json(dir.path(), &[]);
+    let statuses: Vec<(String, String)> = v["requirements"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["id"].as_str().unwrap().to_string(),
+                r["status"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let failing: Vec<&String> = statuses
+        .iter()
+        .filter(|(_, s)| s == "fail")
+        .map(|(id, _)| id)
+        .collect();
+    assert!(!failing.is_empty(), "{statuses:?}");
+    assert!(statuses.iter().any(|(_, s)| s == "pass"), "{statuses:?}");
+    let store = store_arg(dir.path());
+    let at = ts(now + Duration::minutes(1));
+    let gate = |on: &str| {
+        run(&[
+            "--store",
+            &store,
+            "report",
+            "--format",
+            "json",
+            "--at",
+            &at,
+            "--fail-on",
+            on,
+        ])
+    };
+    let out = gate("fail,due-soon");
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    for id in &failing {
+        assert!(err.contains(&format!("fail: {id} (")), "{id}: {err}");
+    }
+    // The report is written either way.
+    let written: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(written["requirements"], v["requirements"]);
+    // Without the gate, or gating on a status nothing has, exit 0.
+    let none_due = !statuses.iter().any(|(_, s)| s == "due-soon");
+    if none_due {
+        assert_eq!(gate("due-soon").status.code(), Some(0));
+    }
+    let out = gate("bogus");
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+}

@@ -436,3 +436,37 @@ fn bundle_json_and_manifest_order_are_checked_against_the_contents() {
     assert_eq!(code, Some(1), "{text}");
     assert!(text.contains("PROBLEM manifest-unsorted"), "{text}");
 }
+
+#[test]
+fn bundle_refuses_to_overwrite_a_file_without_force() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("evidence").display().to_string();
+    let f = write(dir.path(), "tt.json", &drill("tt-1"));
+    ok(run(&["--store", &store, "submit", &f]));
+    let bundle = dir.path().join("b.tar.gz");
+    std::fs::write(&bundle, b"an earlier bundle").unwrap();
+    let args = |force: bool| {
+        let mut a = vec![
+            "--store",
+            &store,
+            "bundle",
+            "--from",
+            "2026-01-01",
+            "--to",
+            "2027-12-31",
+            "-o",
+            bundle.to_str().unwrap(),
+        ];
+        if force {
+            a.push("--force");
+        }
+        run(&a)
+    };
+    let out = args(false);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("pass --force"), "{}", stderr(&out));
+    assert_eq!(std::fs::read(&bundle).unwrap(), b"an earlier bundle");
+    let out = args(true);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_ne!(std::fs::read(&bundle).unwrap(), b"an earlier bundle");
+}
