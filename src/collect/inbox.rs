@@ -167,14 +167,7 @@ pub async fn run<S: ObjectStore>(
         };
         if let Some(reason) = entry.name_rejection() {
             // Its bytes are evidence like any rejected file's; the name goes no further.
-            let blob = Blob::new(bytes);
-            reject(&mut doc, &mut errors, &file, Some(blob.digest()), &reason);
-            evidence.push(Evidence {
-                name: format!("inbox/rejected/{file}"),
-                media_type: "application/octet-stream".into(),
-                blob,
-                observed_at: now_millis(),
-            });
+            reject_bytes(&mut doc, &mut errors, &mut evidence, &file, bytes, &reason);
             to_reject.push((file, reason));
             continue;
         }
