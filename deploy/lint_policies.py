@@ -66,6 +66,7 @@ PARAMETER_PLACEHOLDERS = {
     "Regions": "us-east-1,eu-west-1",
     "ConfigAggregatorName": "org-aggregator",
     "CheckpointKeySecretArn": f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:evidenced-checkpoint-AbCdEf",
+    "CheckpointKmsKeyArn": f"arn:aws:kms:{REGION}:{ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab",
     "WitnessBucket": "evidenced-witness-bucket",
     "AlarmTopicArn": f"arn:aws:sns:{REGION}:{ACCOUNT}:on-call",
 }

@@ -134,6 +134,10 @@ pub struct CheckpointConfig {
     /// Bound on one time-stamp request, connection included, in seconds (default 10).
     #[serde(default)]
     pub tsa_timeout_seconds: Option<u64>,
+    /// Refuse to start without a signer (a production deployment: every committed run is
+    /// signed, and a missing key is a configuration error rather than unsigned evidence).
+    #[serde(default)]
+    pub require_signer: bool,
 }
 
 impl CheckpointConfig {
@@ -337,6 +341,17 @@ impl Config {
                 line: 1,
                 column: 1,
                 message: "[checkpoint]: set key_file or key_pem_env, not both".into(),
+            });
+        }
+        if config.checkpoint.require_signer && !config.checkpoint.signs() {
+            return Err(ConfigError::Invalid {
+                file: file.to_string(),
+                line: text
+                    .lines()
+                    .position(|l| l.trim_start().starts_with("require_signer"))
+                    .map_or(1, |i| i + 1),
+                column: 1,
+                message: "[checkpoint] require_signer: no signer is configured; set one of key_file, key_pem_env (EVIDENCED_CHECKPOINT__KEY_PEM_ENV) or kms_key_id (EVIDENCED_CHECKPOINT__KMS_KEY_ID)".into(),
             });
         }
         collectors::validate(&mut config.collectors, &config.aws.regions, file, text)?;

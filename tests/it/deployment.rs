@@ -70,6 +70,8 @@ impl Cfn<'_> {
             "AWS::AccountId" => "123456789012".into(),
             "AWS::Partition" => "aws".into(),
             "AWS::StackName" => "evidenced".into(),
+            // A resource's physical id: a stand-in (the tests compare parameters).
+            _ if self.template["Resources"].get(name).is_some() => format!("<{name}>"),
             _ => self
                 .params
                 .get(name)
@@ -130,6 +132,7 @@ impl Cfn<'_> {
                         }
                         _ => panic!("!Sub {arg}"),
                     },
+                    "Fn::GetAtt" => format!("<{}.{}>", self.eval(&arg[0]), self.eval(&arg[1])),
                     "Fn::ImportValue" => {
                         let name = self.eval(arg);
                         self.imports
@@ -163,6 +166,221 @@ impl Cfn<'_> {
     }
 }
 
+impl Cfn<'_> {
+    /// A property as CloudFormation would pass it on: `Fn::If` takes its branch,
+    /// `AWS::NoValue` removes the item or key (None at the top), scalars are evaluated.
+    fn resolve(&self, v: &Value) -> Option<Value> {
+        match v {
+            Value::Object(o) if o.len() == 1 => {
+                let (f, arg) = o.iter().next().unwrap();
+                match f.as_str() {
+                    "Ref" if arg == "AWS::NoValue" => None,
+                    "Fn::If" => {
+                        let a = arg.as_array().unwrap();
+                        let branch = if self.condition(a[0].as_str().unwrap()) {
+                            &a[1]
+                        } else {
+                            &a[2]
+                        };
+                        self.resolve(branch)
+                    }
+                    f if f == "Ref" || f.starts_with("Fn::") => Some(Value::String(self.eval(v))),
+                    _ => Some(Value::Object(
+                        o.iter()
+                            .filter_map(|(k, v)| self.resolve(v).map(|v| (k.clone(), v)))
+                            .collect(),
+                    )),
+                }
+            }
+            Value::Object(o) => Some(Value::Object(
+                o.iter()
+                    .filter_map(|(k, v)| self.resolve(v).map(|v| (k.clone(), v)))
+                    .collect(),
+            )),
+            Value::Array(a) => Some(Value::Array(
+                a.iter().filter_map(|v| self.resolve(v)).collect(),
+            )),
+            other => Some(other.clone()),
+        }
+    }
+
+    /// Whether every assertion of the template's Rules holds for these parameters.
+    fn rules_hold(&self) -> bool {
+        let Some(rules) = self.template["Rules"].as_object() else {
+            return true;
+        };
+        rules.values().all(|r| {
+            r["Assertions"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|a| self.truth(&a["Assert"]))
+        })
+    }
+
+    /// The container's environment, name to value.
+    fn environment(&self, c: &Value) -> BTreeMap<String, String> {
+        c["Environment"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| {
+                (
+                    e["Name"].as_str().unwrap().to_string(),
+                    self.eval(&e["Value"]),
+                )
+            })
+            .collect()
+    }
+
+    /// The Sids of a role's inline policy statements, as deployed.
+    fn sids(&self, role: &str) -> Vec<String> {
+        let policies = self
+            .resolve(&self.template["Resources"][role]["Properties"]["Policies"])
+            .unwrap();
+        policies
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|p| p["PolicyDocument"]["Statement"].as_array().unwrap().clone())
+            .filter_map(|s| s["Sid"].as_str().map(String::from))
+            .collect()
+    }
+}
+
+/// Parameter values: the template's defaults, then `set`.
+fn parameters(t: &Value, set: &[(&str, &str)]) -> HashMap<String, String> {
+    let mut params: HashMap<String, String> = HashMap::new();
+    for (name, spec) in t["Parameters"].as_object().unwrap() {
+        if let Some(d) = spec.get("Default") {
+            params.insert(name.clone(), d.as_str().map_or(d.to_string(), String::from));
+        }
+    }
+    for (k, v) in set {
+        params.insert((*k).into(), (*v).into());
+    }
+    params
+}
+
+const KMS_KEY: &str = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+const KEY_SECRET: &str =
+    "arn:aws:secretsmanager:us-east-1:123456789012:secret:evidenced-checkpoint-AbCdEf";
+
+/// The stack takes exactly one checkpoint signer and wires it, with only its own
+/// permissions; the image's configuration refuses to start with none.
+#[test]
+fn the_stack_takes_exactly_one_checkpoint_signer_and_the_image_refuses_to_start_without_one() {
+    let t = template();
+    let c = container(&t);
+    let imports: HashMap<String, String> = [
+        "BucketName",
+        "EvidencePrefix",
+        "InboxBucketName",
+        "InboxPrefix",
+        "BucketArn",
+        "InboxBucketArn",
+        "KeyArn",
+        "TaskRoleName",
+    ]
+    .iter()
+    .map(|k| {
+        (
+            format!("evidenced-bucket-{k}"),
+            format!("test-{}", k.to_lowercase()),
+        )
+    })
+    .collect();
+    let cfn = |set: &[(&str, &str)]| Cfn {
+        template: &t,
+        params: parameters(&t, set),
+        imports: imports.clone(),
+    };
+    let image_config = support::root().join("deploy/evidenced.toml");
+    let load = |env: &BTreeMap<String, String>| {
+        let mut env: Vec<(String, String)> = env.clone().into_iter().collect();
+        env.push((
+            "EVIDENCED_STORE__URL".into(),
+            "s3://test-bucket/evidence".into(),
+        ));
+        evidenced::config::Config::load(Some(&image_config), env)
+    };
+
+    assert!(
+        !cfn(&[]).rules_hold(),
+        "a stack without a signer is refused"
+    );
+    assert!(
+        !cfn(&[
+            ("CheckpointKmsKeyArn", KMS_KEY),
+            ("CheckpointKeySecretArn", KEY_SECRET)
+        ])
+        .rules_hold(),
+        "a stack with two signers is refused"
+    );
+
+    // A KMS key: the daemon signs with it, with kms:Sign and kms:GetPublicKey on it alone,
+    // and no secret is handed to the container.
+    let kms = cfn(&[("CheckpointKmsKeyArn", KMS_KEY)]);
+    assert!(kms.rules_hold());
+    let env = kms.environment(c);
+    assert_eq!(env["EVIDENCED_CHECKPOINT__KMS_KEY_ID"], KMS_KEY);
+    assert_eq!(kms.resolve(&c["Secrets"]), None, "no secret with a KMS key");
+    let config = load(&env).unwrap();
+    assert_eq!(config.checkpoint.kms_key_id.as_deref(), Some(KMS_KEY));
+    assert_eq!(config.checkpoint.key_pem_env, None);
+    let task = kms.sids("TaskRole");
+    assert!(task.contains(&"SignCheckpoints".to_string()), "{task:?}");
+    assert!(
+        task.contains(&"ReadCheckpointPublicKey".to_string()),
+        "{task:?}"
+    );
+    assert!(!kms
+        .sids("ExecutionRole")
+        .contains(&"ReadCheckpointKeySecret".to_string()));
+    let policies = kms
+        .resolve(&t["Resources"]["TaskRole"]["Properties"]["Policies"])
+        .unwrap();
+    let sign = policies
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|p| p["PolicyDocument"]["Statement"].as_array().unwrap().clone())
+        .find(|s| s["Sid"] == "SignCheckpoints")
+        .unwrap();
+    assert_eq!(sign["Action"], "kms:Sign");
+    assert_eq!(sign["Resource"], KMS_KEY);
+    assert_eq!(sign["Condition"]["StringEquals"]["kms:MessageType"], "RAW");
+
+    // A key in Secrets Manager: handed over as a secret variable that the configuration
+    // names; no KMS permission.
+    let secret = cfn(&[("CheckpointKeySecretArn", KEY_SECRET)]);
+    assert!(secret.rules_hold());
+    let mut env = secret.environment(c);
+    assert_eq!(env["EVIDENCED_CHECKPOINT__KMS_KEY_ID"], "");
+    let secrets = secret.resolve(&c["Secrets"]).expect("the key secret");
+    assert_eq!(secrets[0]["ValueFrom"], KEY_SECRET);
+    let var = secrets[0]["Name"].as_str().unwrap();
+    assert_eq!(env["EVIDENCED_CHECKPOINT__KEY_PEM_ENV"], var);
+    env.insert(var.into(), "-----BEGIN PRIVATE KEY-----".into());
+    let config = load(&env).unwrap();
+    assert_eq!(config.checkpoint.key_pem_env.as_deref(), Some(var));
+    assert_eq!(config.checkpoint.kms_key_id, None);
+    assert!(secret
+        .sids("ExecutionRole")
+        .contains(&"ReadCheckpointKeySecret".to_string()));
+    assert!(!secret
+        .sids("TaskRole")
+        .iter()
+        .any(|s| s.contains("Checkpoint")));
+
+    // The image without either (the stack's rule bypassed): a configuration error that
+    // names the key, not a daemon writing unsigned evidence.
+    let none = cfn(&[]);
+    let err = load(&none.environment(c)).unwrap_err().to_string();
+    assert!(err.contains("require_signer"), "{err}");
+    assert!(err.contains("deploy/evidenced.toml"), "{err}");
+}
+
 /// The container definition of the task.
 fn container(t: &Value) -> &Value {
     let defs = &t["Resources"]["TaskDefinition"]["Properties"]["ContainerDefinitions"];
@@ -193,25 +411,18 @@ async fn the_shipped_deployment_collects_everything_stays_healthy_and_stops_clea
         .await
         .unwrap();
 
-    // Test values for the parameters the environment refers to; defaults otherwise.
-    let mut params: HashMap<String, String> = HashMap::new();
-    for (name, spec) in t["Parameters"].as_object().unwrap() {
-        if let Some(d) = spec.get("Default") {
-            params.insert(name.clone(), d.as_str().map_or(d.to_string(), String::from));
-        }
-    }
-    for (k, v) in [
-        ("Regions", "us-east-1,eu-west-2"),
-        ("MemberAccountIds", MEMBER_ACCOUNT),
-        ("MemberExternalId", "deploy-test-external-id"),
-        ("WitnessBucket", witness.as_str()),
-        (
-            "CheckpointKeySecretArn",
-            "arn:aws:secretsmanager:us-east-1:123456789012:secret:evidenced-checkpoint-AbCdEf",
-        ),
-    ] {
-        params.insert(k.into(), v.into());
-    }
+    // Test values for the parameters the environment refers to; defaults otherwise. The
+    // signer is the key secret (moto has no KMS signing with the key's own algorithm here).
+    let params = parameters(
+        &t,
+        &[
+            ("Regions", "us-east-1,eu-west-2"),
+            ("MemberAccountIds", MEMBER_ACCOUNT),
+            ("MemberExternalId", "deploy-test-external-id"),
+            ("WitnessBucket", witness.as_str()),
+            ("CheckpointKeySecretArn", KEY_SECRET),
+        ],
+    );
     let stack = params["BucketStackName"].clone();
     let imports: HashMap<String, String> = [
         ("BucketName", evidence.as_str()),
@@ -254,11 +465,9 @@ async fn the_shipped_deployment_collects_everything_stays_healthy_and_stops_clea
     let key_file = dir.path().join("checkpoint.pem");
     support::ok(support::run(&["keygen", key_file.to_str().unwrap()]));
     let pem = std::fs::read_to_string(&key_file).unwrap();
-    for s in c["Secrets"].as_array().expect("the task has secrets") {
-        let from = s["ValueFrom"]["Ref"]
-            .as_str()
-            .expect("a secret from a parameter");
-        assert_eq!(from, "CheckpointKeySecretArn");
+    let secrets = cfn.resolve(&c["Secrets"]).expect("the task has secrets");
+    for s in secrets.as_array().unwrap() {
+        assert_eq!(s["ValueFrom"], KEY_SECRET, "a secret from the parameter");
         env.insert(s["Name"].as_str().unwrap().into(), pem.clone());
     }
     // The harness: moto for AWS, the task's writable volume for the health file.
