@@ -99,6 +99,8 @@ pub struct CliSettings {
     pub allow_empty: bool,
     /// Trust only these checkpoint public keys (`--public-key`).
     pub public_keys: Vec<std::path::PathBuf>,
+    /// `-q`: no progress display, errors only.
+    pub quiet: bool,
 }
 
 /// `[checkpoint]`: signing a checkpoint after each committed run.

@@ -28,7 +28,7 @@ use serde::{Deserialize, Serialize};
 
 pub use read::{check_manifest, open, Limits, Opened};
 pub use report_check::check_report;
-pub use write::{write, BundleSpec, Seal, Written};
+pub use write::{write, BundleSpec, Destination, Progress, Seal, Written};
 
 use crate::requirements::Window;
 

@@ -47,6 +47,8 @@ pub struct BundleSpec<'a> {
     /// Signs a checkpoint of the bundle's last record (when a signing key is configured),
     /// so that the bundle's whole chain is vouched for.
     pub seal: Option<&'a dyn Seal>,
+    /// Told how far the archive has got (a progress display on a terminal).
+    pub progress: Option<ProgressFn<'a>>,
 }
 
 /// Makes sure a signed checkpoint of a record exists in the store.
@@ -58,6 +60,38 @@ pub trait Seal: Sync {
     ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), String>> + Send + '_>>;
 }
 
+/// Where the archive goes.
+#[derive(Debug, Clone, Copy)]
+pub enum Destination<'a> {
+    /// A file, written through a temporary file beside it, fsynced and renamed into place.
+    File(&'a Path),
+    /// Standard output, as it is made (`-o -`).
+    Stdout,
+}
+
+impl Destination<'_> {
+    fn name(&self) -> String {
+        match self {
+            Destination::File(p) => p.display().to_string(),
+            Destination::Stdout => "standard output".into(),
+        }
+    }
+}
+
+/// How far a bundle has got, for a progress display.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Progress {
+    pub records: u64,
+    pub records_total: u64,
+    pub blobs: u64,
+    pub blobs_total: u64,
+    /// Uncompressed bytes archived so far.
+    pub bytes: u64,
+}
+
+/// Receives [`Progress`] after each record and blob archived.
+pub type ProgressFn<'a> = &'a (dyn Fn(&Progress) + Sync);
+
 /// What was written.
 #[derive(Debug)]
 pub struct Written {
@@ -65,6 +99,29 @@ pub struct Written {
     pub evaluation: Evaluation,
     /// Size of the archive.
     pub bytes: u64,
+    /// SHA-256 of the archive's bytes.
+    pub sha256: Digest,
+}
+
+/// The archive's final writer: counts and hashes what passes through.
+struct Sink {
+    inner: Box<dyn Write + Send>,
+    hasher: sha2::Sha256,
+    bytes: u64,
+}
+
+impl Write for Sink {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        use sha2::Digest as _;
+        let n = self.inner.write(buf)?;
+        self.hasher.update(&buf[..n]);
+        self.bytes += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
 }
 
 struct Tar<W: Write> {
@@ -72,6 +129,7 @@ struct Tar<W: Write> {
     manifest: Vec<(String, Digest)>,
     mtime: u64,
     out: String,
+    done: Progress,
 }
 
 impl<W: Write> Tar<W> {
@@ -89,6 +147,7 @@ impl<W: Write> Tar<W> {
         if path != MANIFEST {
             self.manifest.push((path.to_string(), Digest::of(bytes)));
         }
+        self.done.bytes += bytes.len() as u64;
         Ok(())
     }
 }
@@ -97,8 +156,13 @@ impl<W: Write> Tar<W> {
 pub async fn write<S: ObjectStore>(
     store: &EvidenceStore<S>,
     spec: &BundleSpec<'_>,
-    out: &Path,
+    out: Destination<'_>,
 ) -> Result<Written, BundleError> {
+    let tell = |p: &Progress| {
+        if let Some(f) = spec.progress {
+            f(p)
+        }
+    };
     let w = spec.window;
     let records = store.records().await?;
     // Everything the report may read: records up to the end of the period, or up to the
@@ -143,30 +207,58 @@ pub async fn write<S: ObjectStore>(
         }
     }
 
-    let dir = out
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let out_name = out.display().to_string();
-    let tmp = tempfile::NamedTempFile::new_in(dir).map_err(BundleError::io(dir.display()))?;
-    let file = tmp
-        .as_file()
-        .try_clone()
-        .map_err(BundleError::io(&out_name))?;
-    let gz = ParallelGz::new(
-        std::io::BufWriter::with_capacity(1 << 20, file),
-        Compression::default(),
-    );
+    let out_name = out.name();
+    let (inner, tmp): (Box<dyn Write + Send>, _) = match out {
+        Destination::File(path) => {
+            let dir = path
+                .parent()
+                .filter(|p| !p.as_os_str().is_empty())
+                .unwrap_or(Path::new("."));
+            let tmp =
+                tempfile::NamedTempFile::new_in(dir).map_err(BundleError::io(dir.display()))?;
+            let file = tmp
+                .as_file()
+                .try_clone()
+                .map_err(BundleError::io(&out_name))?;
+            (
+                Box::new(std::io::BufWriter::with_capacity(1 << 20, file)),
+                Some((tmp, path)),
+            )
+        }
+        Destination::Stdout => (
+            Box::new(std::io::BufWriter::with_capacity(
+                1 << 20,
+                std::io::stdout(),
+            )),
+            None,
+        ),
+    };
+    let sink = Sink {
+        inner,
+        hasher: sha2::Digest::new(),
+        bytes: 0,
+    };
+    let gz = ParallelGz::new(sink, Compression::default());
     let mut tar = Tar {
         builder: tar::Builder::new(gz),
         manifest: Vec::new(),
         mtime: u64::try_from(w.to.min(w.at).unix_timestamp()).unwrap_or(0),
         out: out_name.clone(),
+        done: Progress {
+            records_total: included.len() as u64,
+            blobs_total: blobs.len() as u64,
+            ..Progress::default()
+        },
     };
 
     for r in &included {
         tar.add(&format!("{STORE_DIR}/{}", record_key(r.seq)), &r.bytes)?;
+        tar.done.records += 1;
+        if tar.done.records % 256 == 0 {
+            tell(&tar.done);
+        }
     }
+    tell(&tar.done);
     let backend = store.backend();
     let mut checkpoint_seq = None;
     for key in backend.list(CHECKPOINTS_PREFIX).await? {
@@ -198,6 +290,8 @@ pub async fn write<S: ObjectStore>(
             ))
         })?;
         tar.add(&format!("{STORE_DIR}/{}", blob_key(d)), &bytes)?;
+        tar.done.blobs += 1;
+        tell(&tar.done);
     }
 
     let chain = included
@@ -254,18 +348,20 @@ pub async fn write<S: ObjectStore>(
         .builder
         .into_inner()
         .map_err(BundleError::io(&out_name))?;
-    let mut buf = gz.finish().map_err(BundleError::io(&out_name))?;
-    buf.flush().map_err(BundleError::io(&out_name))?;
-    let file = buf.into_inner().map_err(|e| BundleError::Io {
-        path: out_name.clone(),
-        source: e.into_error(),
-    })?;
-    file.sync_all().map_err(BundleError::io(&out_name))?;
-    let bytes = file.metadata().map_err(BundleError::io(&out_name))?.len();
-    tmp.persist(out).map_err(|e| BundleError::Io {
-        path: out_name.clone(),
-        source: e.error,
-    })?;
+    let mut sink = gz.finish().map_err(BundleError::io(&out_name))?;
+    sink.flush().map_err(BundleError::io(&out_name))?;
+    let bytes = sink.bytes;
+    let sha256 = Digest(sha2::Digest::finalize(sink.hasher).into());
+    drop(sink.inner);
+    if let Some((tmp, path)) = tmp {
+        tmp.as_file()
+            .sync_all()
+            .map_err(BundleError::io(&out_name))?;
+        tmp.persist(path).map_err(|e| BundleError::Io {
+            path: out_name.clone(),
+            source: e.error,
+        })?;
+    }
     tracing::debug!(
         records = meta.records,
         blobs = meta.blobs,
@@ -276,5 +372,6 @@ pub async fn write<S: ObjectStore>(
         meta,
         evaluation,
         bytes,
+        sha256,
     })
 }

@@ -1,10 +1,13 @@
-//! `evidenced bundle --from TIME --to TIME -o FILE.tar.gz`
+//! `evidenced bundle --from TIME --to TIME -o FILE.tar.gz` (or `-o -` for standard output)
 
+use std::io::IsTerminal as _;
 use std::path::PathBuf;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use super::report::window;
-use super::{UsageError, EXIT_OK, EXIT_PROBLEMS};
-use crate::bundle::{self, BundleError, BundleSpec, Seal};
+use super::{Format, UsageError, EXIT_OK, EXIT_PROBLEMS};
+use crate::bundle::{self, BundleError, BundleSpec, Destination, Progress, Seal};
 use crate::chain::EvidenceStore;
 use crate::config::Config;
 use crate::digest::Digest;
@@ -24,8 +27,14 @@ pub struct Args {
     #[arg(long, value_name = "TIME")]
     pub at: Option<String>,
     /// Where to write the bundle (.tar.gz). An existing file is refused unless --force.
+    /// `-` writes the archive to standard output (not a terminal); the summary then goes
+    /// to standard error.
     #[arg(short, long, value_name = "FILE")]
     pub output: PathBuf,
+    /// Summary format: one line, or a JSON object (output, records, last_seq,
+    /// first_period_seq, blobs, checkpoint_seq, bytes, sha256, verified, signed).
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
     /// Replace an existing output file.
     #[arg(long)]
     pub force: bool,
@@ -38,8 +47,16 @@ pub struct Args {
 }
 
 pub async fn run(config: &Config, args: &Args) -> anyhow::Result<u8> {
+    let to_stdout = args.output.as_os_str() == "-";
+    if to_stdout && std::io::stdout().is_terminal() {
+        return Err(UsageError(
+            "-o -: standard output is a terminal; redirect it to a file or a pipe, or give -o FILE"
+                .into(),
+        )
+        .into());
+    }
     // `/dev/null` and other non-files are not bundles someone could lose.
-    if !args.force && args.output.is_file() {
+    if !to_stdout && !args.force && args.output.is_file() {
         return Err(UsageError(format!(
             "{}: the file exists; pass --force to replace it",
             args.output.display()
@@ -88,6 +105,13 @@ pub async fn run(config: &Config, args: &Args) -> anyhow::Result<u8> {
             None
         }
     };
+    let display = (!config.cli.quiet && std::io::stderr().is_terminal()).then(ProgressLine::new);
+    let show = |p: &Progress| {
+        if let Some(d) = &display {
+            d.show(p)
+        }
+    };
+    let signed = seal.is_some();
     let spec = BundleSpec {
         window: w,
         catalog: &catalog,
@@ -95,25 +119,97 @@ pub async fn run(config: &Config, args: &Args) -> anyhow::Result<u8> {
         options: &options,
         basis,
         seal: seal.as_ref().map(|s| s as &dyn Seal),
+        progress: display
+            .as_ref()
+            .map(|_| &show as &(dyn Fn(&Progress) + Sync)),
     };
-    let written = bundle::write(&store, &spec, &args.output)
-        .await
-        .map_err(|e| match e {
-            BundleError::Input(m) => anyhow::Error::new(UsageError(m)),
-            other => anyhow::Error::new(other),
-        })?;
+    let destination = match to_stdout {
+        true => Destination::Stdout,
+        false => Destination::File(&args.output),
+    };
+    let written = bundle::write(&store, &spec, destination).await;
+    if let Some(d) = &display {
+        d.clear();
+    }
+    let written = written.map_err(|e| match e {
+        BundleError::Input(m) => anyhow::Error::new(UsageError(m)),
+        other => anyhow::Error::new(other),
+    })?;
     let m = &written.meta;
-    println!(
-        "{}: {} records (1..{}), {} blobs, checkpoint {}, {} bytes",
-        args.output.display(),
-        m.records,
-        m.last_seq,
-        m.blobs,
-        m.checkpoint_seq
-            .map_or("none".to_string(), |s| s.to_string()),
-        written.bytes
-    );
+    let name = match to_stdout {
+        true => "-".to_string(),
+        false => args.output.display().to_string(),
+    };
+    let summary = match args.format {
+        Format::Text => format!(
+            "{name}: {} records (1..{}), {} blobs, checkpoint {}, {} bytes, {}",
+            m.records,
+            m.last_seq,
+            m.blobs,
+            m.checkpoint_seq
+                .map_or("none".to_string(), |s| s.to_string()),
+            written.bytes,
+            written.sha256
+        ),
+        Format::Json => format!(
+            "{:#}",
+            serde_json::json!({
+                "output": name,
+                "records": m.records,
+                "last_seq": m.last_seq,
+                "first_period_seq": m.first_period_seq,
+                "blobs": m.blobs,
+                "checkpoint_seq": m.checkpoint_seq,
+                "bytes": written.bytes,
+                "sha256": written.sha256.to_string(),
+                "verified": verified,
+                "signed": signed,
+            })
+        ),
+    };
+    // The archive owns standard output when it goes there.
+    match to_stdout {
+        true => eprintln!("{summary}"),
+        false => println!("{summary}"),
+    }
     Ok(if verified { EXIT_OK } else { EXIT_PROBLEMS })
+}
+
+/// One line on standard error, redrawn at most ten times a second.
+struct ProgressLine {
+    last: Mutex<Option<Instant>>,
+}
+
+impl ProgressLine {
+    fn new() -> ProgressLine {
+        ProgressLine {
+            last: Mutex::new(None),
+        }
+    }
+
+    fn show(&self, p: &Progress) {
+        let Ok(mut last) = self.last.lock() else {
+            return;
+        };
+        let now = Instant::now();
+        let finished = p.records == p.records_total && p.blobs == p.blobs_total;
+        if last.is_some_and(|t| now - t < Duration::from_millis(100)) && !finished {
+            return;
+        }
+        *last = Some(now);
+        eprint!(
+            "\r\x1b[Kbundle: records {}/{}, blobs {}/{}, {:.1} MiB archived",
+            p.records,
+            p.records_total,
+            p.blobs,
+            p.blobs_total,
+            p.bytes as f64 / (1024.0 * 1024.0)
+        );
+    }
+
+    fn clear(&self) {
+        eprint!("\r\x1b[K");
+    }
 }
 
 /// Signs the checkpoint of a bundle's last record with the configured key, into the store

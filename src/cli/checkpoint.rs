@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 
-use super::{UsageError, EXIT_OK};
+use super::{Format, UsageError, EXIT_OK};
 use crate::chain::EvidenceStore;
 use crate::checkpoint::tsa_verify::TsaCheck;
 use crate::checkpoint::{self, key_id, public_pem, tsa, AnySigner, KeyFileSigner, Signer as _};
@@ -18,17 +18,34 @@ pub struct KeygenArgs {
     /// overwrite an existing file.
     #[arg(value_name = "FILE")]
     pub file: PathBuf,
+    /// Output format: the public key's PEM (and the key id on standard error), or one JSON
+    /// object: `file`, `algorithm`, `key_id`, `public_key_pem`.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
 }
 
 pub fn keygen(args: &KeygenArgs) -> anyhow::Result<u8> {
     let signer = KeyFileSigner::generate(&args.file).map_err(|e| UsageError(e.to_string()))?;
     let public = signer.public_key();
-    print!("{}", public_pem(&public));
-    eprintln!(
-        "wrote {}; key id {} (give this id to your auditor out of band)",
-        args.file.display(),
-        key_id(&public)
-    );
+    let id = key_id(&public);
+    match args.format {
+        Format::Text => {
+            print!("{}", public_pem(&public));
+            eprintln!(
+                "wrote {}; key id {id} (give this id to your auditor out of band)",
+                args.file.display(),
+            );
+        }
+        Format::Json => {
+            let v = serde_json::json!({
+                "file": args.file.display().to_string(),
+                "algorithm": "ed25519",
+                "key_id": id,
+                "public_key_pem": public_pem(&public),
+            });
+            println!("{v:#}");
+        }
+    }
     Ok(EXIT_OK)
 }
 

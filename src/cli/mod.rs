@@ -6,6 +6,7 @@
 mod bundle;
 mod checkpoint;
 mod collect;
+mod docs;
 mod healthcheck;
 mod log;
 mod report;
@@ -158,6 +159,10 @@ pub enum Command {
     Bundle(bundle::Args),
     /// Create an Ed25519 signing key file for checkpoints (`[checkpoint] key_file`).
     Keygen(checkpoint::KeygenArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions(docs::CompletionsArgs),
+    /// Print the man page (roff), or write one page per command with --dir.
+    Man(docs::ManArgs),
 }
 
 /// Errors that are the caller's to fix (exit code 2).
@@ -190,6 +195,7 @@ pub fn load_config(cli: &Cli) -> Result<Config, ConfigError> {
     config.cli = crate::config::CliSettings {
         allow_empty: cli.allow_empty,
         public_keys: cli.public_key.clone(),
+        quiet: cli.quiet,
     };
     Ok(config)
 }
@@ -238,6 +244,12 @@ pub async fn open_store(config: &Config) -> anyhow::Result<EvidenceStore<AnyStor
 
 /// Run the parsed command and return the process exit code.
 pub async fn run(cli: Cli) -> anyhow::Result<u8> {
+    // Generated from the definitions alone: no configuration is read.
+    match &cli.command {
+        Command::Completions(args) => return docs::completions(args),
+        Command::Man(args) => return docs::man(args),
+        _ => {}
+    }
     let config = load_config(&cli)?;
     match &cli.command {
         Command::Submit(args) => submit::run(&config, args).await,
@@ -249,6 +261,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Report(args) => report::run(&config, args).await,
         Command::Bundle(args) => bundle::run(&config, args).await,
         Command::Keygen(args) => checkpoint::keygen(args),
+        Command::Completions(_) | Command::Man(_) => Ok(EXIT_OK),
     }
 }
 

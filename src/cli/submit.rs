@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use super::{open_store, UsageError, EXIT_OK};
+use super::{open_store, Format, UsageError, EXIT_OK};
 use crate::config::Config;
 use crate::submit::{self, Outcome, SUBMIT_COLLECTOR};
 
@@ -11,6 +11,37 @@ pub struct Args {
     /// Files to submit (.md with +++ TOML front matter, .toml, .json).
     #[arg(required = true, value_name = "FILE")]
     pub files: Vec<PathBuf>,
+    /// Output format: one line per file, or one JSON object with a `records` array (file,
+    /// kind, id, outcome `stored` or `already-stored`, seq, hash). When a later file fails,
+    /// the object still lists what was stored and carries the `error`.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+}
+
+/// One file in `--format json`.
+#[derive(serde::Serialize)]
+struct Stored {
+    file: String,
+    kind: String,
+    id: String,
+    outcome: &'static str,
+    seq: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    hash: Option<String>,
+}
+
+/// What `--format json` prints.
+#[derive(serde::Serialize)]
+struct Summary<'a> {
+    records: &'a [Stored],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<String>,
+}
+
+fn print_json(records: &[Stored], error: Option<String>) {
+    let s = serde_json::to_string_pretty(&Summary { records, error })
+        .unwrap_or_else(|e| format!("{{\"error\": {:?}}}", e.to_string()));
+    println!("{s}");
 }
 
 /// The bytes of a file given on the command line, read through the opened handle and never
@@ -48,6 +79,16 @@ fn read_capped(path: &std::path::Path, name: &str, max: usize) -> Result<Vec<u8>
 }
 
 pub async fn run(config: &Config, args: &Args) -> anyhow::Result<u8> {
+    let mut done = Vec::new();
+    let result = store_all(config, args, &mut done).await;
+    if args.format == Format::Json {
+        print_json(&done, result.as_ref().err().map(|e| format!("{e:#}")));
+    }
+    result
+}
+
+/// Validate every file, then store each; `done` receives each file stored (or found stored).
+async fn store_all(config: &Config, args: &Args, done: &mut Vec<Stored>) -> anyhow::Result<u8> {
     let now = time::OffsetDateTime::now_utc();
     // Validate everything before writing anything.
     let mut prepared = Vec::new();
@@ -79,6 +120,7 @@ pub async fn run(config: &Config, args: &Args) -> anyhow::Result<u8> {
                 false => anyhow::Error::from(e).context("reading the store to check record ids"),
             })?;
     }
+    let json = args.format == Format::Json;
     for (name, p) in prepared {
         let kind = p.human.kind.clone();
         let id = p.human.id.clone();
@@ -89,14 +131,30 @@ pub async fn run(config: &Config, args: &Args) -> anyhow::Result<u8> {
                 return Err(anyhow::Error::from(e).context(format!("{name}: storing the record")))
             }
         };
-        match outcome {
+        let (outcome, seq, hash) = match outcome {
             Outcome::Committed { seq, hash, .. } => {
-                println!("{name}: stored {kind} {id} as record {seq} ({hash})");
+                if !json {
+                    println!("{name}: stored {kind} {id} as record {seq} ({hash})");
+                }
+                ("stored", seq, Some(hash.to_string()))
             }
             Outcome::AlreadyStored { seq } => {
-                println!("{name}: {kind} {id} is already stored as record {seq}; nothing written");
+                if !json {
+                    println!(
+                        "{name}: {kind} {id} is already stored as record {seq}; nothing written"
+                    );
+                }
+                ("already-stored", seq, None)
             }
-        }
+        };
+        done.push(Stored {
+            file: name,
+            kind,
+            id,
+            outcome,
+            seq,
+            hash,
+        });
     }
     super::checkpoint::after_commit(config, &store).await?;
     Ok(EXIT_OK)

@@ -15,12 +15,14 @@ fn every_shipped_config_parses() {
         {
             // The image's configuration requires the signer the stack sets in the environment.
             let env: Vec<(String, String)> = if path.starts_with(root().join("deploy")) {
-                vec![("EVIDENCED_CHECKPOINT__KMS_KEY_ID".into(), "alias/test".into())]
+                vec![(
+                    "EVIDENCED_CHECKPOINT__KMS_KEY_ID".into(),
+                    "alias/test".into(),
+                )]
             } else {
                 Vec::new()
             };
-            Config::load(Some(&path), env)
-                .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            Config::load(Some(&path), env).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
             checked += 1;
         }
     }

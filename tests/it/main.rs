@@ -10,6 +10,7 @@ mod inbox;
 #[allow(dead_code)]
 mod support;
 
+mod automation;
 mod bundle;
 mod bundle_hostile;
 mod bundle_tamper;
