@@ -9,9 +9,8 @@
 //! current span's fields are under `span` (a run's lines carry `span.run_id`,
 //! `span.collector` and `span.version`).
 //!
-//! Third-party crates log at `warn` and above unless `RUST_LOG` names them: the scheduler's
-//! "Uninited" and "Job creator created", aws-config's and hyper's connection chatter are
-//! noise at `info`.
+//! Third-party crates log at `warn` and above unless `RUST_LOG` names them: aws-config's,
+//! h2's and hyper's connection chatter is noise at `info`.
 
 use std::io::IsTerminal;
 
@@ -33,7 +32,7 @@ const CREDENTIAL_BEARING_TARGETS: &[&str] = &[
 ];
 
 /// Crates whose `info` events are noise: at `warn` unless `RUST_LOG` names them.
-const NOISY_TARGETS: &[&str] = &["tokio_cron_scheduler", "h2", "tower", "aws_smithy_types"];
+const NOISY_TARGETS: &[&str] = &["h2", "tower", "aws_smithy_types"];
 
 /// The filter: `RUST_LOG` (or `default`), third-party crates at `warn` unless named there,
 /// credential-bearing crates never above `info`.
@@ -105,15 +104,11 @@ mod tests {
     #[test]
     fn third_party_noise_is_warn_unless_named_and_credentials_never_above_info() {
         let f = filter(Some("info"), "info").to_string();
-        assert!(f.contains("tokio_cron_scheduler=warn"), "{f}");
+        assert!(f.contains("h2=warn"), "{f}");
         assert!(f.contains("aws_config=warn"), "{f}");
         assert!(f.contains("hyper=warn"), "{f}");
-        let f = filter(
-            Some("info,tokio_cron_scheduler=debug,aws_config=trace"),
-            "info",
-        )
-        .to_string();
-        assert!(f.contains("tokio_cron_scheduler=debug"), "{f}");
+        let f = filter(Some("info,h2=debug,aws_config=trace"), "info").to_string();
+        assert!(f.contains("h2=debug"), "{f}");
         assert!(f.contains("aws_config=info"), "{f}");
         assert!(!f.contains("aws_config=trace"), "{f}");
         let f = filter(None, "warn").to_string();

@@ -432,11 +432,9 @@ pub fn parse_schedule(expr: &str) -> Result<croner::Cron, String> {
             "{expr:?} has {fields} fields; expected 6 (sec min hour day-of-month month day-of-week), e.g. \"0 */15 * * * *\""
         ));
     }
-    croner::parser::CronParser::builder()
-        .seconds(croner::parser::Seconds::Required)
-        .build()
-        .parse(expr)
-        .map_err(|e| format!("{expr:?} is not a valid cron expression: {e}"))
+    // The daemon's own parser, so that what is validated is what fires.
+    crate::daemon::schedule::parse(expr)
+        .map_err(|e| format!("{expr:?} is not a valid cron expression: {}", e.reason))
 }
 
 /// Check names (present, unique, usable in messages) and schedules, and settle each

@@ -1,7 +1,7 @@
 //! `evidenced run`: the long-running service on ECS.
 //!
-//! tokio-cron-scheduler fires each job on its 6-field UTC cron schedule. The scheduler
-//! neither prevents overlapping runs nor waits at shutdown, so this module adds both:
+//! A ticker per job ([`ticker`]) fires it on its 6-field UTC cron schedule, parsed once by
+//! the same parser that validated the configuration. On top of the clock this module adds:
 //! - one run at a time per job: a tick that finds the previous run still going is skipped
 //!   and the skip logged (a tick that finds a run still in its jitter delay is coalesced
 //!   into it, and logged at debug level: nothing is running late);
@@ -22,6 +22,7 @@ pub mod health;
 pub mod healthz;
 pub mod metrics;
 pub mod schedule;
+mod ticker;
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -33,7 +34,6 @@ use std::time::Duration;
 
 use time::OffsetDateTime;
 use tokio::sync::Notify;
-use tokio_cron_scheduler::{Job, JobScheduler};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::Instrument as _;
@@ -130,8 +130,6 @@ pub struct Stats {
 /// Errors that stop the daemon from starting.
 #[derive(Debug, thiserror::Error)]
 pub enum DaemonError {
-    #[error("scheduler: {0}")]
-    Scheduler(String),
     #[error(transparent)]
     Schedule(#[from] schedule::ScheduleError),
     #[error("no collectors are configured: add [[collector]] tables to the configuration")]
@@ -354,22 +352,22 @@ pub async fn run(
     });
     shared.write_health();
 
-    let err = |e: tokio_cron_scheduler::JobSchedulerError| DaemonError::Scheduler(e.to_string());
-    let mut scheduler = JobScheduler::new().await.map_err(err)?;
+    let ticks = CancellationToken::new();
+    let mut tickers = Vec::new();
     let mut flags = Vec::new();
     let jitter = shared.settings.jitter;
     for job in &jobs {
-        schedule::parse(&job.schedule)?;
-        let running = Arc::new(AtomicU8::new(IDLE));
+        let cron = schedule::parse(&job.schedule)?;
+        let running: ticker::Slot = Arc::new(AtomicU8::new(IDLE));
         flags.push((job.clone(), Arc::clone(&running)));
         let shared = Arc::clone(&shared);
         let spec = job.clone();
-        let cron_job = Job::new_async(job.schedule.as_str(), move |_id, _sched| {
-            shared.fire(&spec, &running, "schedule");
-            Box::pin(async {})
-        })
-        .map_err(err)?;
-        scheduler.add(cron_job).await.map_err(err)?;
+        tickers.push(ticker::spawn(
+            job.name.clone(),
+            cron,
+            ticks.clone(),
+            move || shared.fire(&spec, &running, "schedule"),
+        ));
         tracing::info!(
             collector = %job.name,
             schedule = %job.schedule,
@@ -378,7 +376,6 @@ pub async fn run(
             "Scheduled."
         );
     }
-    scheduler.start().await.map_err(err)?;
 
     // Catch up: anything whose last commit is older than its interval runs now.
     let mut due_now = Vec::new();
@@ -443,8 +440,11 @@ pub async fn run(
         deadline_s = shared.settings.shutdown_deadline.as_secs(),
         "Shutdown requested; finishing in-flight runs."
     );
-    if let Err(e) = scheduler.shutdown().await {
-        tracing::warn!(error = %e, "Scheduler did not shut down cleanly.");
+    ticks.cancel();
+    for t in tickers {
+        if let Err(e) = t.await {
+            tracing::warn!(error = %e, "A schedule ticker did not stop cleanly.");
+        }
     }
     shared.token.cancel();
     shared.tracker.close();

@@ -66,6 +66,15 @@ pub fn interval(expr: &str) -> Result<Duration, ScheduleError> {
     Ok(longest.to_std().unwrap_or(Duration::from_secs(1)))
 }
 
+/// The first occurrence of `cron` strictly after `after`: what the daemon's ticker waits
+/// for. None when the schedule never fires again.
+pub fn next_after(cron: &Cron, after: chrono::DateTime<Utc>) -> Option<chrono::DateTime<Utc>> {
+    use chrono::SubsecRound as _;
+    // Whole seconds: croner carries a fraction of `after` into the occurrence it finds.
+    cron.find_next_occurrence(&after.trunc_subsecs(0), false)
+        .ok()
+}
+
 /// How many times the schedule fired in `(from, to]`, capped at 1000 (a gauge, not a log).
 pub fn fires_between(expr: &str, from: time::OffsetDateTime, to: time::OffsetDateTime) -> u64 {
     let Ok(cron) = parse(expr) else { return 0 };
@@ -115,5 +124,27 @@ mod tests {
         assert_eq!(fires_between("0 */15 * * * *", t0, t1), 4);
         assert_eq!(fires_between("0 0 3 * * *", t0, t1), 0);
         assert!(parse("0 0 25 * * *").is_err(), "hour 25 accepted");
+    }
+
+    #[test]
+    fn the_ticker_fires_strictly_after_and_day_of_month_and_weekday_both_hold() {
+        let at = |s: &str| chrono::DateTime::parse_from_rfc3339(s).unwrap().to_utc();
+        let every_15 = parse("0 */15 * * * *").unwrap();
+        assert_eq!(
+            next_after(&every_15, at("2026-01-01T00:15:00Z")),
+            Some(at("2026-01-01T00:30:00Z")),
+            "an occurrence is never fired twice"
+        );
+        assert_eq!(
+            next_after(&every_15, at("2026-01-01T00:14:59.900Z")),
+            Some(at("2026-01-01T00:15:00Z"))
+        );
+        // Day of month AND weekday, as validated: the 1st of a month that is a Monday
+        // (2026-06-01), not every Monday and every 1st.
+        let first_monday = parse("0 0 6 1 * MON").unwrap();
+        assert_eq!(
+            next_after(&first_monday, at("2026-01-01T00:00:00Z")),
+            Some(at("2026-06-01T06:00:00Z"))
+        );
     }
 }
