@@ -1,16 +1,42 @@
 #!/usr/bin/env bash
 # Install what the tests and the demo need, idempotently:
 # - the moto server (pinned) in a Python venv at .venv, the AWS emulator the tests start;
-# - jq, used by the shell-only verifier that docs/FORMAT.md documents (and a test runs).
+# - jq, used by the shell-only verifier that docs/FORMAT.md documents (and a test runs);
+# - compliance-trestle (pinned) in the same .venv, which validates the OSCAL exports in the
+#   tests (its dependencies leave moto's as they are: `pip check` below says so);
+# - chromium, which renders the HTML report in the tests (headless, no network).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 MOTO_VERSION="5.2.5"
+# 3.12.x is the last line on OSCAL 1.1 (1.1.3); 4.x and later speak OSCAL 1.2.
+TRESTLE_VERSION="3.12.4"
 
 if ! .venv/bin/python -c "import moto, sys; sys.exit(0 if moto.__version__ == '$MOTO_VERSION' else 1)" 2>/dev/null; then
   echo "setup: installing moto[server]==$MOTO_VERSION into .venv" >&2
   python3 -m venv .venv
   .venv/bin/pip install --quiet --disable-pip-version-check "moto[server]==$MOTO_VERSION" boto3
+fi
+
+if ! .venv/bin/python -c "import importlib.metadata as m, sys; sys.exit(0 if m.version('compliance-trestle') == '$TRESTLE_VERSION' else 1)" 2>/dev/null; then
+  echo "setup: installing compliance-trestle==$TRESTLE_VERSION into .venv" >&2
+  .venv/bin/python -m pip install --quiet --disable-pip-version-check "compliance-trestle==$TRESTLE_VERSION"
+  .venv/bin/python -m pip check >&2
+fi
+
+apt_install() {
+  if command -v apt-get >/dev/null 2>&1; then
+    SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+    $SUDO apt-get update -qq && $SUDO apt-get install -y -qq "$@" >/dev/null
+  else
+    echo "setup: $* missing and apt-get is unavailable; install $*" >&2
+    exit 1
+  fi
+}
+
+if ! command -v chromium >/dev/null 2>&1; then
+  echo "setup: installing chromium" >&2
+  apt_install chromium
 fi
 
 if ! command -v jq >/dev/null 2>&1; then
