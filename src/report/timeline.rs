@@ -28,7 +28,7 @@ pub fn period_color(state: &str) -> &'static str {
 
 const WIDTH: f64 = 760.0;
 const LANE: f64 = 28.0;
-const TOP: f64 = 34.0;
+const TOP: f64 = 42.0;
 /// Approximate advance of one character at 11 px.
 const CHAR: f64 = 7.0;
 
