@@ -114,6 +114,43 @@ fn scenario_results() -> String {
 }
 
 #[test]
+fn assessment_results_import_the_shipped_plan_and_link_the_shipped_catalog_by_sha256() {
+    let v: Value = serde_json::from_str(&scenario_results()).unwrap();
+    let ar = &v["assessment-results"];
+    let href = ar["import-ap"]["href"].as_str().unwrap();
+    let resources = ar["back-matter"]["resources"].as_array().unwrap();
+    let plan = resources
+        .iter()
+        .find(|r| format!("#{}", r["uuid"].as_str().unwrap()) == href)
+        .expect("import-ap names a back-matter resource");
+    let dir = root().join("config/oscal");
+    let sha =
+        |name: &str| evidenced::digest::Digest::of(&std::fs::read(dir.join(name)).unwrap()).hex();
+    assert_eq!(plan["rlinks"][0]["href"], oscal::PLAN_FILE);
+    assert_eq!(
+        plan["rlinks"][0]["hashes"][0]["value"],
+        sha(oscal::PLAN_FILE).as_str()
+    );
+    let catalog = resources
+        .iter()
+        .find(|r| r["rlinks"][0]["href"] == oscal::CATALOG_FILE)
+        .expect("the catalog is linked");
+    assert_eq!(
+        catalog["rlinks"][0]["hashes"][0]["value"],
+        sha(oscal::CATALOG_FILE).as_str()
+    );
+    // Every finding targets an assessment objective the shipped catalog defines.
+    let shipped = std::fs::read_to_string(dir.join(oscal::CATALOG_FILE)).unwrap();
+    for f in ar["results"][0]["findings"].as_array().unwrap() {
+        let target = f["target"]["target-id"].as_str().unwrap();
+        assert!(
+            shipped.contains(&format!("\"id\": \"{target}\"")),
+            "{target} is not in the catalog"
+        );
+    }
+}
+
+#[test]
 fn trestle_validates_the_assessment_results_catalog_and_plan() {
     let ws = workspace();
     let c = Catalog::default_catalog().unwrap();

@@ -217,16 +217,24 @@ pub fn plan(catalog: &Catalog, catalog_json: &str) -> String {
     let digest = catalog.digest.map(|d| d.to_string()).unwrap_or_default();
     let ssp = uuid(&["plan-ssp", &about.id, &about.version, &digest]);
     let cat = uuid(&["plan-catalog", &about.id, &about.version, &digest]);
+    let mut metadata = json!({
+        "title": format!("Assessment plan: evidence for {}", name(catalog)),
+        "last-modified": version_time(&about.version),
+        "version": if about.version.is_empty() { "unversioned" } else { &about.version },
+        "oscal-version": OSCAL_VERSION,
+    });
+    put_list(
+        &mut metadata,
+        "props",
+        props([
+            ("catalog-id", about.id.clone()),
+            ("source-digest", digest.clone()),
+        ]),
+    );
     let doc = json!({
         "assessment-plan": {
             "uuid": uuid(&["plan", &about.id, &about.version, &digest]),
-            "metadata": {
-                "title": format!("Assessment plan: evidence for {}", name(catalog)),
-                "last-modified": version_time(&about.version),
-                "version": if about.version.is_empty() { "unversioned" } else { &about.version },
-                "oscal-version": OSCAL_VERSION,
-                "props": props([("catalog-id", about.id.clone()), ("source-digest", digest.clone())]),
-            },
+            "metadata": metadata,
             "import-ssp": {"href": format!("#{ssp}")},
             "reviewed-controls": {
                 "description": "Every requirement of the catalog, evaluated from the evidence store alone by `evidenced report`.",

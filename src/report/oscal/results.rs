@@ -237,10 +237,10 @@ fn finding(e: &Evaluation, r: &Outcome) -> Value {
 /// with their SHA-256 when the evaluation applied the built-in catalog; otherwise they
 /// name the catalog that was applied by its digest.
 fn back_matter(e: &Evaluation) -> (String, Value) {
-    let builtin = crate::requirements::Catalog::default_catalog()
-        .ok()
-        .and_then(|c| c.digest)
-        .is_some_and(|d| d.to_string() == e.catalog.digest);
+    let builtin =
+        crate::digest::Digest::of(crate::requirements::catalog::DEFAULT_CATALOG.as_bytes())
+            .to_string()
+            == e.catalog.digest;
     let ap = uuid(&["results-plan", &e.catalog.digest]);
     let cat = uuid(&["results-catalog", &e.catalog.digest]);
     let rlink = |href: &str, media: &str, bytes: &str| {
