@@ -1,6 +1,6 @@
 //! The HTML report as an auditor opens it: rendered by headless Chromium (installed by
 //! scripts/setup.sh), the page is not blank, names every requirement, and makes no network
-//! request. Without Chromium the test says so loudly and passes, except in CI (`CI` set),
+//! request; printed to PDF, its pages are A4 as its print styles say. Without Chromium the test says so loudly and passes, except in CI (`CI` set),
 //! where it fails.
 
 use std::path::{Path, PathBuf};
@@ -196,4 +196,51 @@ fn the_network_check_sees_a_page_that_fetches() {
         got.contains(&"http://example.invalid/x.png".to_string()),
         "{got:?}"
     );
+}
+
+#[test]
+fn html_report_prints_to_a4_pages_as_its_print_styles_say() {
+    let Some(bin) = chromium() else { return };
+    let e = eval_at(&year(), datetime!(2026-12-01 12:00 UTC));
+    let dir = tempfile::tempdir().unwrap();
+    let page = dir.path().join("report.html");
+    std::fs::write(&page, render(&e, ReportFormat::Html)).unwrap();
+    let pdf = dir.path().join("report.pdf");
+    let o = chrome(
+        &bin,
+        dir.path(),
+        &page,
+        &[
+            &format!("--print-to-pdf={}", pdf.display()),
+            "--no-pdf-header-footer",
+        ],
+    );
+    let bytes = std::fs::read(&pdf)
+        .unwrap_or_else(|err| panic!("no PDF ({err}): {}", String::from_utf8_lossy(&o.stderr)));
+    assert!(bytes.starts_with(b"%PDF-"));
+    assert_eq!(page_requests(dir.path()), Vec::<String>::new());
+    // Chromium writes each page's box in the clear: A4 (595 × 842 pt) is the report's
+    // `@page` size; without the print styles it would be Letter (612 × 792).
+    let text = String::from_utf8_lossy(&bytes);
+    let boxes: Vec<(f64, f64)> = text
+        .match_indices("/MediaBox [")
+        .filter_map(|(i, m)| {
+            let rest = &text[i + m.len()..];
+            let nums: Vec<f64> = rest[..rest.find(']')?]
+                .split_whitespace()
+                .filter_map(|n| n.parse().ok())
+                .collect();
+            (nums.len() == 4).then(|| (nums[2] - nums[0], nums[3] - nums[1]))
+        })
+        .collect();
+    assert!(
+        boxes.len() > 3,
+        "a year's report is several pages: {boxes:?}"
+    );
+    for (w, h) in &boxes {
+        assert!(
+            (590.0..600.0).contains(w) && (838.0..846.0).contains(h),
+            "page {w} × {h} pt is not A4"
+        );
+    }
 }
