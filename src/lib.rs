@@ -28,7 +28,11 @@
 //! - [`requirements`]: the requirements catalog (config/requirements.toml) and its
 //!   evaluation, a pure function of (catalog, evidence, time); [`requirements::metrics`]
 //!   gives the per-requirement numbers the daemon publishes.
-//! - [`report`]: rendering an evaluation as JSON, Markdown or self-contained HTML.
+//! - [`report`]: rendering one evaluation as JSON, Markdown, self-contained HTML (the
+//!   auditor's artefact, with its timeline), CSV ([`report::csv`]) and OSCAL assessment
+//!   results ([`report::oscal`], which also generates the OSCAL catalog and plan shipped in
+//!   config/oscal/); [`report::checklist`] places requirements in the FTR and Competency
+//!   checklists (docs/REPORTS.md).
 //! - [`collect`]: collectors of AWS state (Backup, Config, CloudWatch, S3 posture) and the
 //!   drill inbox; one record per run and scope, partial and failed runs included. Each AWS
 //!   call runs on a task of its own, long listings are read ahead, and pages are mapped to

@@ -27,9 +27,13 @@ pub struct Args {
     /// Default: --at.
     #[arg(long, value_name = "TIME")]
     pub to: Option<String>,
-    /// Output format.
+    /// Output format: md, html, json, csv (one row per requirement × period) or oscal
+    /// (OSCAL 1.1 assessment results; docs/REPORTS.md).
     #[arg(long, value_enum, default_value = "md")]
     pub format: ReportFormat,
+    /// With `--format csv`: one row per cited fact instead of per requirement × period.
+    #[arg(long)]
+    pub evidence: bool,
     /// Evaluate an auditor bundle offline instead of the store.
     #[arg(long, value_name = "FILE")]
     pub bundle: Option<PathBuf>,
@@ -178,6 +182,9 @@ async fn bundle_basis(
 }
 
 pub async fn run(config: &Config, args: &Args) -> anyhow::Result<u8> {
+    if args.evidence && args.format != ReportFormat::Csv {
+        return Err(UsageError("--evidence goes with --format csv".into()).into());
+    }
     let (catalog, evidence, w, opts, basis) = match &args.bundle {
         Some(path) => {
             let opened = crate::bundle::open(path, &crate::bundle::Limits::default())
@@ -223,7 +230,11 @@ pub async fn run(config: &Config, args: &Args) -> anyhow::Result<u8> {
     let mut evaluation = evaluate(&catalog, &evidence, w, &opts);
     let verified = basis.verified;
     evaluation.basis = Some(basis);
-    let text = report::render(&evaluation, args.format);
+    let text = if args.evidence {
+        report::csv::evidence(&evaluation)
+    } else {
+        report::render(&evaluation, args.format)
+    };
     match &args.output {
         Some(p) => {
             std::fs::write(p, text).map_err(|e| UsageError(format!("{}: {e}", p.display())))?

@@ -44,6 +44,7 @@ pub fn render(e: &Evaluation) -> String {
             r.findings.len()
         );
     }
+    o.push_str(&super::checklist::markdown(e));
     for r in &e.requirements {
         let _ = writeln!(o, "\n## {} — {}\n", r.id, r.title);
         let _ = writeln!(o, "Status: **{}**  ", r.status.as_str());

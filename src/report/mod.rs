@@ -1,11 +1,22 @@
-//! Rendering an [`Evaluation`] for people and programs: JSON (the contract), Markdown, and
-//! one self-contained HTML file an auditor opens offline.
+//! Rendering an [`Evaluation`] for people and programs: JSON (the contract), Markdown, one
+//! self-contained HTML file an auditor opens offline, CSV for spreadsheets, and OSCAL
+//! assessment results for GRC tools.
 //!
-//! Renderers are pure: the same evaluation gives the same bytes, so a report made from a
-//! bundle can be compared byte for byte with the one made in production.
+//! Renderers are pure functions of the same evaluation: the same evaluation gives the same
+//! bytes, so a report made from a bundle can be compared byte for byte with the one made in
+//! production, and no two formats can disagree.
+//!
+//! - `markdown`, `html`: the reports people read;
+//! - [`csv`]: one row per requirement × period, or per cited fact;
+//! - [`oscal`]: assessment results, and the catalog and plan they refer to;
+//! - [`checklist`]: where each requirement sits in the FTR and Competency checklists.
 
+pub mod checklist;
+pub mod csv;
 mod html;
 mod markdown;
+pub mod oscal;
+mod timeline;
 
 use crate::requirements::Evaluation;
 
@@ -15,6 +26,10 @@ pub enum ReportFormat {
     Json,
     Md,
     Html,
+    /// One row per requirement × period (RFC 4180).
+    Csv,
+    /// OSCAL 1.1 assessment results (JSON).
+    Oscal,
 }
 
 /// Render `e` in `format`.
@@ -23,6 +38,8 @@ pub fn render(e: &Evaluation, format: ReportFormat) -> String {
         ReportFormat::Json => json(e),
         ReportFormat::Md => markdown::render(e),
         ReportFormat::Html => html::render(e),
+        ReportFormat::Csv => csv::render(e),
+        ReportFormat::Oscal => oscal::results::render(e),
     }
 }
 

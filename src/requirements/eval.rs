@@ -100,6 +100,34 @@ pub struct Cited {
     /// What a drill log says: scenario, outcome, achieved against targets.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub details: Option<String>,
+    /// The same drill log as fields, for reports that lay them out (HTML, CSV).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub drill: Option<Drill>,
+}
+
+/// The fields of a drill log that an auditor reads: what was tested, by whom, with what
+/// result, and the achieved recovery times against their targets (minutes).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Drill {
+    pub kind: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scenario: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub outcome: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub participants: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source_region: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub target_region: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rto_achieved: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rto_target: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rpo_achieved: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rpo_target: Option<u64>,
 }
 
 /// One calendar period of an `every` rule.
@@ -132,6 +160,10 @@ pub struct Outcome {
     pub findings: Vec<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub periods: Vec<PeriodResult>,
+    /// Evidenced only by human records (drill logs, reviews, objectives): an attestation
+    /// rather than collected state.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub manual: bool,
     /// Days from `at` to `due` (negative when overdue), for metrics.
     #[serde(skip)]
     pub days_until_due: Option<f64>,
@@ -232,6 +264,11 @@ fn evaluate_one(r: &Requirement, ev: &Evidence, ctx: &Ctx) -> Outcome {
         evidence: Vec::new(),
         findings: Vec::new(),
         periods: Vec::new(),
+        manual: r.rule != RuleKind::Fresh
+            && !r.evidence.is_empty()
+            && r.evidence
+                .iter()
+                .all(|m| m.media_type.is_none() && m.join.iter().all(|j| j.media_type.is_none())),
         days_until_due: None,
     };
     let mut found = Found::default();

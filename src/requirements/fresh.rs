@@ -104,6 +104,7 @@ pub(super) fn fresh(
             period: None,
             groups: Vec::new(),
             details: None,
+            drill: None,
         });
         for pair in lane.committed.windows(2) {
             let (a, b) = (pair[0].0, pair[1].0);

@@ -52,6 +52,36 @@ fn details(v: &Value) -> Option<String> {
     Some(parts.join("; "))
 }
 
+/// A drill log's fields; `None` for any other fact.
+fn drill(v: &Value) -> Option<super::eval::Drill> {
+    let kind = lookup(v, "kind")?.as_str()?;
+    if !DRILL_KINDS.contains(&kind) {
+        return None;
+    }
+    let s = |p: &str| lookup(v, p).and_then(Value::as_str).map(str::to_string);
+    let n = |p: &str| lookup(v, p).and_then(Value::as_u64);
+    Some(super::eval::Drill {
+        kind: kind.to_string(),
+        scenario: s("scenario"),
+        outcome: s("outcome"),
+        participants: lookup(v, "participants")
+            .and_then(Value::as_array)
+            .map(|a| {
+                a.iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_string)
+                    .collect()
+            })
+            .unwrap_or_default(),
+        source_region: s("source_region"),
+        target_region: s("target_region"),
+        rto_achieved: n("achieved.rto_minutes"),
+        rto_target: n("targets.rto_minutes"),
+        rpo_achieved: n("achieved.rpo_minutes"),
+        rpo_target: n("targets.rpo_minutes"),
+    })
+}
+
 /// `f` as cited evidence.
 fn citation(f: &Fact, period: Option<&Span>, late: bool) -> Cited {
     Cited {
@@ -66,6 +96,7 @@ fn citation(f: &Fact, period: Option<&Span>, late: bool) -> Cited {
         period: period.map(Span::label),
         groups: f.groups.clone(),
         details: details(&f.value),
+        drill: drill(&f.value),
     }
 }
 

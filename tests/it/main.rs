@@ -30,6 +30,8 @@ mod fuzz_regressions;
 mod inbox_paths;
 mod kill;
 mod report;
+mod report_html;
+mod report_oscal;
 mod requirement_cases;
 mod requirements;
 mod requirements_rules;
