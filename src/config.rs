@@ -99,6 +99,8 @@ pub struct CliSettings {
     pub allow_empty: bool,
     /// Trust only these checkpoint public keys (`--public-key`).
     pub public_keys: Vec<std::path::PathBuf>,
+    /// Keep immutable objects read from the store in this directory (`--cache-dir`).
+    pub cache_dir: Option<std::path::PathBuf>,
 }
 
 /// `[checkpoint]`: signing a checkpoint after each committed run.
