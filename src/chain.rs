@@ -23,7 +23,7 @@ use crate::canonical::CanonicalError;
 use crate::digest::{Blob, Digest};
 use crate::failpoint;
 use crate::record::{now_millis, Draft, Provenance, Record, FORMAT_VERSION};
-use crate::store::{ObjectStore, PutOutcome, StoreError};
+use crate::store::{Cached, ObjectStore, PutOutcome, ReadCache, StoreError};
 
 /// Prefix of record keys.
 pub const RECORDS_PREFIX: &str = "chain/records/";
@@ -32,8 +32,9 @@ pub const BLOBS_PREFIX: &str = "blobs/sha256/";
 
 /// Attempts at the next sequence number before giving up (each lost race is one attempt).
 const MAX_COMMIT_ATTEMPTS: u32 = 200;
-/// Concurrent reads when loading records.
-const READ_CONCURRENCY: usize = 16;
+/// Concurrent reads when loading records and blobs (on S3 each is a round trip; the SDK
+/// retries each one on its own).
+pub const READ_CONCURRENCY: usize = 32;
 
 /// How far two writers' clocks may disagree (docs/FORMAT.md, "Verifying"): a record may be
 /// this much earlier than its predecessor, and a writer may be this much behind the head,
@@ -203,6 +204,8 @@ pub struct EvidenceStore<S> {
     head: Mutex<Option<Head>>,
     /// Set once this process has seen `ids/backfill.json` (or written it).
     ids_backfilled: AtomicBool,
+    /// Immutable objects already read ([`EvidenceStore::with_cache`]).
+    cache: Option<ReadCache>,
 }
 
 impl<S: ObjectStore> EvidenceStore<S> {
@@ -211,6 +214,23 @@ impl<S: ObjectStore> EvidenceStore<S> {
             store,
             head: Mutex::new(None),
             ids_backfilled: AtomicBool::new(false),
+            cache: None,
+        }
+    }
+
+    /// Read immutable objects (records, blobs, checkpoints) through `cache`, so that none
+    /// is read twice: for commands that read much of the store (verify, report, bundle,
+    /// log), not for the daemon, which would keep every object it ever read.
+    pub fn with_cache(mut self, cache: ReadCache) -> EvidenceStore<S> {
+        self.cache = Some(cache);
+        self
+    }
+
+    /// The backend as readers should use it: through the cache when there is one.
+    pub fn objects(&self) -> Cached<'_, S> {
+        Cached {
+            store: &self.store,
+            cache: self.cache.as_ref(),
         }
     }
 
@@ -242,30 +262,29 @@ impl<S: ObjectStore> EvidenceStore<S> {
     /// Find the head: from the cached head (or a listing when there is none), probe forward
     /// until the next sequence number is free.
     pub async fn head(&self) -> Result<Head, ChainError> {
-        let mut head = match self.cached_head() {
-            Some(h) => h,
-            None => {
-                let keys = self.store.list(RECORDS_PREFIX).await?;
-                match keys.iter().filter_map(|k| parse_record_key(k)).max() {
-                    None => Head::EMPTY,
-                    Some(seq) => {
-                        let key = record_key(seq);
-                        let bytes =
-                            self.store
-                                .get(&key)
-                                .await?
-                                .ok_or_else(|| ChainError::Corrupt {
+        let mut head =
+            match self.cached_head() {
+                Some(h) => h,
+                None => {
+                    let keys = self.store.list(RECORDS_PREFIX).await?;
+                    match keys.iter().filter_map(|k| parse_record_key(k)).max() {
+                        None => Head::EMPTY,
+                        Some(seq) => {
+                            let key = record_key(seq);
+                            let bytes = self.objects().get(&key).await?.ok_or_else(|| {
+                                ChainError::Corrupt {
                                     key: key.clone(),
                                     reason: "listed but not readable".into(),
-                                })?;
-                        Head::of(seq, &bytes)
+                                }
+                            })?;
+                            Head::of(seq, &bytes)
+                        }
                     }
                 }
-            }
-        };
+            };
         loop {
             let key = record_key(head.seq + 1);
-            match self.store.get(&key).await? {
+            match self.objects().get(&key).await? {
                 Some(bytes) => head = Head::of(head.seq + 1, &bytes),
                 None => break,
             }
@@ -432,24 +451,14 @@ impl<S: ObjectStore> EvidenceStore<S> {
         stream::iter(keys.to_vec())
             .map(|(seq, key)| async move {
                 let bytes = self
-                    .store
+                    .objects()
                     .get(&key)
                     .await?
                     .ok_or_else(|| ChainError::Corrupt {
                         key: key.clone(),
                         reason: "listed but not readable".into(),
                     })?;
-                let record = Record::from_bytes(&bytes).map_err(|e| ChainError::Corrupt {
-                    key: key.clone(),
-                    reason: e.to_string(),
-                })?;
-                Ok::<_, ChainError>(StoredRecord {
-                    hash: Digest::of_record(&bytes),
-                    key,
-                    seq,
-                    bytes,
-                    record,
-                })
+                stored(seq, key, bytes)
             })
             .buffered(READ_CONCURRENCY)
             .try_collect()
@@ -459,26 +468,81 @@ impl<S: ObjectStore> EvidenceStore<S> {
     /// Record `seq`, or `None` when absent.
     pub async fn record(&self, seq: u64) -> Result<Option<StoredRecord>, ChainError> {
         let key = record_key(seq);
-        let Some(bytes) = self.store.get(&key).await? else {
+        let Some(bytes) = self.objects().get(&key).await? else {
             return Ok(None);
         };
-        let record = Record::from_bytes(&bytes).map_err(|e| ChainError::Corrupt {
-            key: key.clone(),
-            reason: e.to_string(),
-        })?;
-        Ok(Some(StoredRecord {
-            hash: Digest::of_record(&bytes),
-            key,
-            seq,
-            bytes,
-            record,
-        }))
+        stored(seq, key, bytes).map(Some)
+    }
+
+    /// Every record after `seq`, in sequence order: the records up to the head this
+    /// process knows are read several at a time, then the chain is probed forward until the
+    /// next sequence number is free. Once the head is known (after any read of it or any
+    /// commit), that is exactly the new records and one probe; a process that knows no head
+    /// yet lists the chain first.
+    pub async fn records_after(&self, seq: u64) -> Result<Vec<StoredRecord>, ChainError> {
+        let keys: Vec<(u64, String)> = match self.cached_head() {
+            Some(h) => (seq + 1..=h.seq).map(|s| (s, record_key(s))).collect(),
+            None => self
+                .record_keys()
+                .await?
+                .into_iter()
+                .filter(|(s, _)| *s > seq)
+                .collect(),
+        };
+        let mut out = self.read_records(&keys).await?;
+        let mut last = out.last().map_or(seq, |r| r.seq);
+        if let Some(h) = self.cached_head() {
+            last = last.max(h.seq);
+        }
+        loop {
+            let next = last + 1;
+            match self.record(next).await? {
+                Some(r) => {
+                    last = next;
+                    out.push(r);
+                }
+                None => break,
+            }
+        }
+        if let Some(r) = out.last() {
+            if self.cached_head().is_none_or(|h| h.seq < r.seq) {
+                self.set_cached_head(Head::of(r.seq, &r.bytes));
+            }
+        }
+        Ok(out)
     }
 
     /// The bytes of a blob, if present.
     pub async fn blob(&self, digest: &Digest) -> Result<Option<Vec<u8>>, ChainError> {
-        Ok(self.store.get(&blob_key(digest)).await?)
+        Ok(self.objects().get(&blob_key(digest)).await?)
     }
+
+    /// The blobs of `digests`, in that order, read [`READ_CONCURRENCY`] at a time (at most
+    /// `ahead` of them held before they are consumed).
+    pub fn blobs(
+        &self,
+        digests: Vec<Digest>,
+        ahead: usize,
+    ) -> impl futures::Stream<Item = Result<(Digest, Option<Vec<u8>>), ChainError>> + '_ {
+        stream::iter(digests)
+            .map(move |d| async move { Ok::<_, ChainError>((d, self.blob(&d).await?)) })
+            .buffered(ahead.clamp(1, READ_CONCURRENCY))
+    }
+}
+
+/// A record's bytes as read from `key`, parsed.
+fn stored(seq: u64, key: String, bytes: Vec<u8>) -> Result<StoredRecord, ChainError> {
+    let record = Record::from_bytes(&bytes).map_err(|e| ChainError::Corrupt {
+        key: key.clone(),
+        reason: e.to_string(),
+    })?;
+    Ok(StoredRecord {
+        hash: Digest::of_record(&bytes),
+        key,
+        seq,
+        bytes,
+        record,
+    })
 }
 
 #[cfg(test)]

@@ -101,6 +101,8 @@ pub struct CliSettings {
     pub public_keys: Vec<std::path::PathBuf>,
     /// `-q`: no progress display, errors only.
     pub quiet: bool,
+    /// Keep immutable objects read from the store in this directory (`--cache-dir`).
+    pub cache_dir: Option<std::path::PathBuf>,
 }
 
 /// `[checkpoint]`: signing a checkpoint after each committed run.

@@ -13,6 +13,9 @@
 //! - [`record`]: the record, the unit of the chain (the on-disk contract, docs/FORMAT.md).
 //! - [`store`]: backends that only move bytes by key: [`store::LocalStore`] (the embedded
 //!   default, `./evidence`) and [`store::S3Store`], chosen at run time by [`store::AnyStore`].
+//!   [`store::ReadCache`] keeps immutable objects already read (in memory, and optionally in
+//!   a `--cache-dir` checked by hash), so a command never reads one twice;
+//!   [`store::stats`] counts requests (`EVIDENCED_STORE_STATS=1`) for benchmarks.
 //! - [`chain`]: [`chain::EvidenceStore`], the chain semantics over any backend: blobs first,
 //!   then the record at the next sequence number with a conditional create.
 //! - [`verify`]: walks records, blobs and id claims and names each problem with its place.
@@ -27,7 +30,9 @@
 //!   "is this id stored?" with one read.
 //! - [`requirements`]: the requirements catalog (config/requirements.toml) and its
 //!   evaluation, a pure function of (catalog, evidence, time); [`requirements::metrics`]
-//!   gives the per-requirement numbers the daemon publishes.
+//!   gives the per-requirement numbers the daemon publishes, and
+//!   [`requirements::loaded`] the evidence the daemon keeps between evaluations, brought
+//!   up to date by reading only the records committed since.
 //! - [`report`]: rendering one evaluation as JSON, Markdown, self-contained HTML (the
 //!   auditor's artefact, with its timeline), CSV ([`report::csv`]) and OSCAL assessment
 //!   results ([`report::oscal`], which also generates the OSCAL catalog and plan shipped in

@@ -13,6 +13,7 @@ use std::io::Write;
 use std::path::Path;
 
 use flate2::Compression;
+use futures::TryStreamExt as _;
 
 use super::pgz::ParallelGz;
 use super::{BundleError, BundleMeta, BUNDLE_FORMAT, CATALOG, MANIFEST, META, STORE_DIR};
@@ -33,6 +34,9 @@ const FORMAT_CHECKPOINTS_DOC: &str = include_str!("../../docs/FORMAT-checkpoints
 const VERIFY_DOC: &str = include_str!("../../docs/VERIFY.md");
 /// What each requirement of the catalog means and does not prove.
 const RULES_DOC: &str = include_str!("../../docs/RULES.md");
+
+/// Blobs read ahead of the archive (each held until it is written).
+const BLOBS_AHEAD: usize = 8;
 
 /// What to put in a bundle.
 pub struct BundleSpec<'a> {
@@ -283,13 +287,15 @@ pub async fn write<S: ObjectStore>(
             tar.add(&format!("{STORE_DIR}/{key}"), &bytes)?;
         }
     }
-    for d in &blobs {
-        let bytes = store.blob(d).await?.ok_or_else(|| {
+    // Read ahead, several at a time, in digest order (the archive's order).
+    let mut read = std::pin::pin!(store.blobs(blobs.iter().copied().collect(), BLOBS_AHEAD));
+    while let Some((d, bytes)) = read.try_next().await? {
+        let bytes = bytes.ok_or_else(|| {
             BundleError::Input(format!(
                 "blob {d} is missing from the store; run `evidenced verify` to locate the damage"
             ))
         })?;
-        tar.add(&format!("{STORE_DIR}/{}", blob_key(d)), &bytes)?;
+        tar.add(&format!("{STORE_DIR}/{}", blob_key(&d)), &bytes)?;
         tar.done.blobs += 1;
         tell(&tar.done);
     }

@@ -170,9 +170,9 @@ pub async fn time_stamp<S: ObjectStore, W: ObjectStore>(
 
 /// Check the store's checkpoints against the configured witness, with `trusted` keys (or the
 /// stored ones) and the time-stamp settings `tsa`.
-pub async fn check_store(
+pub async fn check_store<S: ObjectStore>(
     config: &Config,
-    store: &AnyStore,
+    store: &S,
     trusted: Option<&[crate::checkpoint::PublicKey]>,
     tsa: &TsaCheck,
 ) -> anyhow::Result<crate::checkpoint::verify::CheckpointReport> {

@@ -20,7 +20,7 @@ use clap::{Parser, Subcommand};
 
 use crate::chain::EvidenceStore;
 use crate::config::{Config, ConfigError};
-use crate::store::{AnyStore, StoreLocation};
+use crate::store::{AnyStore, ReadCache, StoreLocation, DEFAULT_MEMORY_BUDGET};
 
 /// Exit code: success.
 pub const EXIT_OK: u8 = 0;
@@ -63,6 +63,13 @@ pub struct Cli {
     /// empty store) instead of exiting 2 with "no evidence chain at URL".
     #[arg(long, global = true)]
     pub allow_empty: bool,
+
+    /// For verify, log, report and bundle: keep the immutable objects read from the store
+    /// (records, blobs, checkpoints) in this directory, and read them from it next time.
+    /// Each entry is checked against its SHA-256 (a blob's against its digest) and fetched
+    /// again when damaged. Use no cache to verify a store you do not trust.
+    #[arg(long, global = true, env = "EVIDENCED_CACHE_DIR", value_name = "DIR")]
+    pub cache_dir: Option<PathBuf>,
 
     /// AWS profile (from ~/.aws/config: static keys, SSO, credential_process, assumed role)
     /// for the collectors and an S3 store, as the AWS CLI's --profile. Overrides
@@ -196,6 +203,7 @@ pub fn load_config(cli: &Cli) -> Result<Config, ConfigError> {
         allow_empty: cli.allow_empty,
         public_keys: cli.public_key.clone(),
         quiet: cli.quiet,
+        cache_dir: cli.cache_dir.clone(),
     };
     Ok(config)
 }
@@ -204,11 +212,19 @@ pub fn load_config(cli: &Cli) -> Result<Config, ConfigError> {
 /// location that holds no chain, a missing directory, an empty one, a missing bucket or a
 /// mistyped prefix, is an error (exit 2), never an empty success, unless `--allow-empty`.
 pub async fn open_chain(config: &Config) -> anyhow::Result<EvidenceStore<AnyStore>> {
-    let store = open_store(config).await?;
+    let url = config.store.settings().url;
+    // These commands read much of the store: never the same immutable object twice.
+    let dir = config
+        .cli
+        .cache_dir
+        .as_deref()
+        .map(|d| ReadCache::store_dir(d, &url));
+    let store = open_store(config)
+        .await?
+        .with_cache(ReadCache::new(DEFAULT_MEMORY_BUDGET, dir));
     if config.cli.allow_empty {
         return Ok(store);
     }
-    let url = config.store.settings().url;
     let none = |why: String| {
         anyhow::Error::new(UsageError(format!(
             "no evidence chain at {url}: {why}; check --store (or [store] url), or pass --allow-empty to accept an empty store"
@@ -251,7 +267,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<u8> {
         _ => {}
     }
     let config = load_config(&cli)?;
-    match &cli.command {
+    let code = match &cli.command {
         Command::Submit(args) => submit::run(&config, args).await,
         Command::Verify(args) => verify::run(&config, args).await,
         Command::Log(args) => log::run(&config, args).await,
@@ -262,7 +278,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Bundle(args) => bundle::run(&config, args).await,
         Command::Keygen(args) => checkpoint::keygen(args),
         Command::Completions(_) | Command::Man(_) => Ok(EXIT_OK),
-    }
+    };
+    crate::store::stats::print_if_asked();
+    code
 }
 
 /// The exit code for an error that ended a command.

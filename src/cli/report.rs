@@ -148,11 +148,11 @@ pub async fn store_basis(
         AnyStore::Local(_) => cpus,
         AnyStore::S3(_) => 32,
     };
-    let report = crate::verify::verify(store.backend(), jobs, &crate::verify::Silent).await?;
+    let report = crate::verify::verify(&store.objects(), jobs, &crate::verify::Silent).await?;
     let trusted = super::verify::trusted(config)?;
     let tsa = super::checkpoint::tsa_check(config, None)?;
     let cps =
-        super::checkpoint::check_store(config, store.backend(), trusted.as_deref(), &tsa).await?;
+        super::checkpoint::check_store(config, &store.objects(), trusted.as_deref(), &tsa).await?;
     let chain = crate::checkpoint::chain_id(store.backend()).await?;
     Ok(Basis::new(
         config.store.settings().url,

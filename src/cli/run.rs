@@ -15,7 +15,8 @@ use crate::collect;
 use crate::config::Config;
 use crate::daemon::{self, JobSpec, MetricsSink, RunOutcome, Runner, Settings, Stats};
 use crate::record::Status;
-use crate::requirements::{evaluate, Catalog, Evidence, Status as ReqStatus};
+use crate::requirements::loaded::Loaded;
+use crate::requirements::{evaluate, Catalog, Status as ReqStatus};
 use crate::store::AnyStore;
 
 #[derive(Debug, clap::Args)]
@@ -112,24 +113,31 @@ fn shutdown_signal() -> std::io::Result<impl std::future::Future<Output = ()>> {
 
 /// Evaluate the requirements every `[daemon] requirements_interval_secs`: warn in the log
 /// about each requirement that fails or falls due within its lead time, and publish the
-/// per-requirement metrics.
+/// per-requirement metrics. `loaded` is kept between evaluations: each reads only the
+/// records committed since the one before.
 async fn watch_requirements(
     store: Arc<EvidenceStore<AnyStore>>,
     config: Arc<Config>,
     catalog: Catalog,
+    mut loaded: Loaded,
     cloudwatch: Option<Arc<daemon::metrics::CloudWatchMetrics>>,
 ) {
     let every = Duration::from_secs(config.daemon.requirements_interval_secs.max(60));
     let mut tick = tokio::time::interval(every);
     loop {
         tick.tick().await;
-        let evidence = match Evidence::load(&store, &catalog).await {
-            Ok(e) => e,
+        match loaded.refresh(&store).await {
+            Ok(r) => tracing::debug!(
+                records = r.records,
+                reloaded = r.reloaded,
+                "Evidence brought up to date."
+            ),
             Err(e) => {
                 tracing::warn!(error = %e, "Requirements not evaluated: the store could not be read.");
                 continue;
             }
         };
+        let evidence = loaded.evidence();
         let window = match super::report::window(None, None, None, None) {
             Ok(w) => w,
             Err(e) => {
@@ -138,7 +146,7 @@ async fn watch_requirements(
             }
         };
         let opts = super::report::options(&config, None);
-        let evaluation = evaluate(&catalog, &evidence, window, &opts);
+        let evaluation = evaluate(&catalog, evidence, window, &opts);
         for r in &evaluation.requirements {
             match r.status {
                 ReqStatus::Fail => {
@@ -176,19 +184,26 @@ pub async fn run(config: &Config, _args: &Args) -> anyhow::Result<u8> {
         });
     }
     let store = open_store(config).await?;
-    let mut last_commits = HashMap::new();
-    for r in store
-        .records()
+    let d = &config.daemon;
+    let catalog = match &d.catalog {
+        Some(p) => Catalog::load(std::path::Path::new(p)),
+        None => Catalog::default_catalog(),
+    }
+    .map_err(|e| UsageError(e.to_string()))?;
+    // One read of the chain serves both the catch-up times and the first evaluation.
+    let mut loaded = Loaded::new(&catalog);
+    loaded
+        .refresh(&store)
         .await
-        .context("reading the chain to find each collector's last run")?
-    {
+        .context("reading the chain to find each collector's last run")?;
+    let mut last_commits = HashMap::new();
+    for r in &loaded.evidence().records {
         let t = r.record.recorded_at;
         let e = last_commits.entry(r.record.collector.clone()).or_insert(t);
         if *e < t {
             *e = t;
         }
     }
-    let d = &config.daemon;
     let cloudwatch = match &d.metrics_namespace {
         Some(ns) => {
             let sdk = collect::aws::sdk_config(&config.aws).await;
@@ -202,11 +217,6 @@ pub async fn run(config: &Config, _args: &Args) -> anyhow::Result<u8> {
     };
     let metrics: Option<Arc<dyn MetricsSink>> =
         cloudwatch.clone().map(|m| m as Arc<dyn MetricsSink>);
-    let catalog = match &d.catalog {
-        Some(p) => Catalog::load(std::path::Path::new(p)),
-        None => Catalog::default_catalog(),
-    }
-    .map_err(|e| UsageError(e.to_string()))?;
     let settings = Settings {
         shutdown_deadline: Duration::from_secs(d.shutdown_deadline_secs),
         jitter: Duration::from_secs(d.jitter_secs),
@@ -231,6 +241,7 @@ pub async fn run(config: &Config, _args: &Args) -> anyhow::Result<u8> {
         Arc::clone(&store),
         Arc::clone(&config),
         catalog,
+        loaded,
         cloudwatch,
     ));
     let runner = Arc::new(CollectRunner { store, config });

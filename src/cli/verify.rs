@@ -166,9 +166,9 @@ pub async fn run(config: &Config, args: &Args) -> anyhow::Result<u8> {
         AnyStore::Local(_) => cpus,
         AnyStore::S3(_) => 32,
     });
-    let mut report = walk(store.backend(), jobs, false).await?;
+    let mut report = walk(&store.objects(), jobs, false).await?;
     let cps =
-        super::checkpoint::check_store(config, store.backend(), trusted.as_deref(), &tsa).await?;
+        super::checkpoint::check_store(config, &store.objects(), trusted.as_deref(), &tsa).await?;
     let default =
         config.checkpoint.signs() || config.checkpoint.witness.is_some() || trusted.is_some();
     let (v, unvouched) = vouching(&report, &cps, required(args, default), "chain/checkpoints/");

@@ -56,31 +56,17 @@ impl Evidence {
         self.records.first().map(|r| r.record.recorded_at)
     }
 
-    /// Load every record and the blobs of the media types `catalog` reads. A blob that is
-    /// missing is left out (the facts it held are not counted; `verify` names it).
+    /// Load every record and the blobs of the media types `catalog` reads (several at a
+    /// time). A blob that is missing is left out (the facts it held are not counted;
+    /// `verify` names it). The daemon keeps a [`super::loaded::Loaded`] instead, and reads
+    /// only what is new at each evaluation.
     pub async fn load<S: ObjectStore>(
         store: &EvidenceStore<S>,
         catalog: &Catalog,
     ) -> Result<Evidence, ChainError> {
-        let wanted = Evidence::wanted(catalog);
-        let mut ev = Evidence::default();
-        for r in store.records().await? {
-            for item in &r.record.items {
-                if wanted.contains(&item.media_type) && !ev.blobs.contains_key(&item.digest) {
-                    if let Some(bytes) = store.blob(&item.digest).await? {
-                        if Digest::of(&bytes) == item.digest {
-                            ev.blobs.insert(item.digest, bytes);
-                        }
-                    }
-                }
-            }
-            ev.records.push(EvidenceRecord {
-                seq: r.seq,
-                hash: r.hash,
-                record: r.record,
-            });
-        }
-        Ok(ev)
+        let mut loaded = super::loaded::Loaded::new(catalog);
+        loaded.refresh(store).await?;
+        Ok(loaded.into_evidence())
     }
 
     /// Digests of the blobs evaluation read (a bundle must carry them).

@@ -4,6 +4,7 @@
 //! - [`catalog`]: the TOML catalog and its checks;
 //! - [`periods`]: calendar months, quarters and years;
 //! - [`evidence`]: loading store contents once, and finding a matcher's facts in them;
+//!   [`loaded`] keeps them between evaluations and reads only records committed since;
 //! - [`conditions`]: field conditions (`equals`, `one_of`, `at_most`, ...);
 //! - [`cel`]: CEL expressions of catalog rules (joins, checks, groups); `aws_schedule`
 //!   adds `schedule_minutes(expr)` for AWS Backup schedules;
@@ -22,6 +23,7 @@ pub mod eval;
 pub mod evidence;
 mod fresh;
 pub mod judge;
+pub mod loaded;
 pub mod periods;
 mod rules;
 

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use aws_config::meta::region::RegionProviderChain;
 use aws_config::BehaviorVersion;
 
+use super::stats::{count, Op};
 use super::{LocalStore, ObjectStore, PutOutcome, S3Store, StoreError, TempFile};
 use crate::digest::{Blob, Digest};
 
@@ -151,18 +152,21 @@ pub fn s3_client_from(sdk: &aws_types::SdkConfig, settings: &StoreSettings) -> a
 
 impl ObjectStore for AnyStore {
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        count(Op::Get);
         match self {
             AnyStore::Local(s) => s.get(key).await,
             AnyStore::S3(s) => s.get(key).await,
         }
     }
     async fn put_if_absent(&self, key: &str, bytes: &[u8]) -> Result<PutOutcome, StoreError> {
+        count(Op::Put);
         match self {
             AnyStore::Local(s) => s.put_if_absent(key, bytes).await,
             AnyStore::S3(s) => s.put_if_absent(key, bytes).await,
         }
     }
     async fn put_blob_if_absent(&self, key: &str, blob: &Blob) -> Result<PutOutcome, StoreError> {
+        count(Op::Put);
         match self {
             AnyStore::Local(s) => s.put_blob_if_absent(key, blob).await,
             AnyStore::S3(s) => s.put_blob_if_absent(key, blob).await,
@@ -170,17 +174,29 @@ impl ObjectStore for AnyStore {
     }
     async fn list(&self, prefix: &str) -> Result<Vec<String>, StoreError> {
         match self {
-            AnyStore::Local(s) => s.list(prefix).await,
+            // S3 counts each page it reads.
+            AnyStore::Local(s) => {
+                count(Op::List);
+                s.list(prefix).await
+            }
             AnyStore::S3(s) => s.list(prefix).await,
         }
     }
     async fn head(&self, key: &str) -> Result<Option<u64>, StoreError> {
+        count(Op::Head);
         match self {
             AnyStore::Local(s) => s.head(key).await,
             AnyStore::S3(s) => s.head(key).await,
         }
     }
+    fn streams_digest(&self) -> bool {
+        match self {
+            AnyStore::Local(s) => s.streams_digest(),
+            AnyStore::S3(s) => s.streams_digest(),
+        }
+    }
     async fn digest(&self, key: &str) -> Result<Option<(Digest, u64)>, StoreError> {
+        count(Op::Get);
         match self {
             AnyStore::Local(s) => s.digest(key).await,
             AnyStore::S3(s) => s.digest(key).await,

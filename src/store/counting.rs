@@ -1,4 +1,4 @@
-//! Test support: the local store, counting the records it is asked to read.
+//! Test support: the local store, counting the objects it is asked to read.
 
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -9,6 +9,10 @@ pub struct Counting {
     inner: LocalStore,
     /// Reads of keys under the chain's records prefix.
     pub record_gets: AtomicUsize,
+    /// Reads of blobs (`get`, and `digest`, which reads the whole blob).
+    pub blob_gets: AtomicUsize,
+    /// Reads of any other key.
+    pub other_gets: AtomicUsize,
 }
 
 impl Counting {
@@ -16,15 +20,36 @@ impl Counting {
         Counting {
             inner: LocalStore::new(root),
             record_gets: AtomicUsize::new(0),
+            blob_gets: AtomicUsize::new(0),
+            other_gets: AtomicUsize::new(0),
+        }
+    }
+
+    /// Every read so far.
+    pub fn gets(&self) -> usize {
+        self.record_gets.load(Ordering::SeqCst)
+            + self.blob_gets.load(Ordering::SeqCst)
+            + self.other_gets.load(Ordering::SeqCst)
+    }
+
+    /// Start counting from zero.
+    pub fn reset(&self) {
+        for c in [&self.record_gets, &self.blob_gets, &self.other_gets] {
+            c.store(0, Ordering::SeqCst);
         }
     }
 }
 
 impl ObjectStore for Counting {
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        if key.starts_with(crate::chain::RECORDS_PREFIX) {
-            self.record_gets.fetch_add(1, Ordering::SeqCst);
-        }
+        let counter = if key.starts_with(crate::chain::RECORDS_PREFIX) {
+            &self.record_gets
+        } else if key.starts_with(crate::chain::BLOBS_PREFIX) {
+            &self.blob_gets
+        } else {
+            &self.other_gets
+        };
+        counter.fetch_add(1, Ordering::SeqCst);
         self.inner.get(key).await
     }
     async fn put_if_absent(&self, key: &str, bytes: &[u8]) -> Result<PutOutcome, StoreError> {

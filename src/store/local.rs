@@ -382,6 +382,10 @@ impl ObjectStore for LocalStore {
         .await
     }
 
+    fn streams_digest(&self) -> bool {
+        true
+    }
+
     async fn digest(&self, key: &str) -> Result<Option<(Digest, u64)>, StoreError> {
         let path = self.path(key)?;
         let k = key.to_string();

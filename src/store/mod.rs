@@ -5,14 +5,17 @@
 //! maps them under its root (a directory or an S3 prefix).
 
 mod any;
+mod cache;
 #[cfg(test)]
 pub(crate) mod counting;
 mod local;
 mod s3;
+pub mod stats;
 
 use std::future::Future;
 
 pub use any::{check_bucket_name, AnyStore, StoreLocation, StoreSettings};
+pub use cache::{is_immutable, Cached, ReadCache, DEFAULT_MEMORY_BUDGET};
 pub use local::{LocalStore, TempFile, STALE_TEMP_AGE};
 pub use s3::S3Store;
 
@@ -97,6 +100,12 @@ pub trait ObjectStore: Send + Sync {
                 .await?
                 .map(|b| (Digest::of(&b), b.len() as u64)))
         }
+    }
+
+    /// Whether [`ObjectStore::digest`] hashes as it reads, without holding the object (then
+    /// a cache does not read it whole to hash it).
+    fn streams_digest(&self) -> bool {
+        false
     }
 
     /// Keys under `prefix` that have been written more than once. Only a versioned backend

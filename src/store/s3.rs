@@ -191,6 +191,7 @@ impl ObjectStore for S3Store {
             .send();
         let mut out = Vec::new();
         while let Some(page) = pages.next().await {
+            super::stats::count(super::stats::Op::List);
             let page = page.map_err(|e| remote("ListObjectsV2", &full_prefix, &e))?;
             for obj in page.contents() {
                 if let Some(k) = obj.key().and_then(|k| self.strip(k)) {
@@ -228,6 +229,7 @@ impl ObjectStore for S3Store {
         let mut counts: std::collections::BTreeMap<String, u32> = Default::default();
         let (mut key_marker, mut version_marker): (Option<String>, Option<String>) = (None, None);
         loop {
+            super::stats::count(super::stats::Op::List);
             let page = self
                 .client
                 .list_object_versions()

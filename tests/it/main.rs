@@ -35,6 +35,7 @@ mod report_oscal;
 mod requirement_cases;
 mod requirements;
 mod requirements_rules;
+mod scale_reads;
 mod scenario;
 mod store_local;
 mod store_s3;

@@ -1,0 +1,233 @@
+//! Evidence kept in memory between evaluations, brought up to date by reading only the
+//! records committed since (and the blobs they add), so that the daemon's evaluation every
+//! `requirements_interval_secs` costs what was written since the last one, not the age of
+//! the chain.
+//!
+//! Fail closed: when the first new record does not link to the last one held (`prev` is
+//! not its hash: the store was replaced or rewritten under a running process), what is
+//! held is dropped and the chain is read again from the start.
+
+use std::collections::BTreeSet;
+
+use futures::stream::{self, StreamExt, TryStreamExt};
+
+use super::catalog::Catalog;
+use super::evidence::{Evidence, EvidenceRecord};
+use crate::chain::{blob_key, ChainError, EvidenceStore, StoredRecord, READ_CONCURRENCY};
+use crate::digest::Digest;
+use crate::store::ObjectStore;
+
+/// The evidence one catalog reads, as of the last [`Loaded::refresh`].
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    evidence: Evidence,
+    wanted: BTreeSet<String>,
+}
+
+/// What one [`Loaded::refresh`] read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Refreshed {
+    /// Records added to the evidence.
+    pub records: usize,
+    /// Whether what was held had to be dropped and the chain read from its start.
+    pub reloaded: bool,
+}
+
+impl Loaded {
+    /// Nothing loaded yet: the first [`Loaded::refresh`] reads the whole chain.
+    pub fn new(catalog: &Catalog) -> Loaded {
+        Loaded {
+            evidence: Evidence::default(),
+            wanted: Evidence::wanted(catalog),
+        }
+    }
+
+    /// The evidence as of the last refresh.
+    pub fn evidence(&self) -> &Evidence {
+        &self.evidence
+    }
+
+    pub fn into_evidence(self) -> Evidence {
+        self.evidence
+    }
+
+    /// Read the records committed since the last refresh, and the blobs of the wanted
+    /// media types that they add.
+    pub async fn refresh<S: ObjectStore>(
+        &mut self,
+        store: &EvidenceStore<S>,
+    ) -> Result<Refreshed, ChainError> {
+        let held = self.evidence.records.last().map(|r| (r.seq, r.hash));
+        let mut new = store.records_after(held.map_or(0, |h| h.0)).await?;
+        let mut reloaded = false;
+        if let (Some((seq, hash)), Some(first)) = (held, new.first()) {
+            if first.record.prev != hash {
+                tracing::warn!(
+                    seq = first.seq,
+                    expected_prev = %hash,
+                    actual_prev = %first.record.prev,
+                    held_through = seq,
+                    "The store's next record does not link to the last one read; reading the chain again from its start (run `evidenced verify`)."
+                );
+                self.evidence = Evidence::default();
+                new = store.records_after(0).await?;
+                reloaded = true;
+            }
+        }
+        self.add_blobs(store, &new).await?;
+        let records = new.len();
+        self.evidence
+            .records
+            .extend(new.into_iter().map(|r| EvidenceRecord {
+                seq: r.seq,
+                hash: r.hash,
+                record: r.record,
+            }));
+        Ok(Refreshed { records, reloaded })
+    }
+
+    /// The blobs of the wanted media types that `records` name and are not held yet, read
+    /// several at a time. A missing blob, or one whose bytes do not match its digest, is
+    /// left out (the facts it held are not counted; `verify` names it).
+    async fn add_blobs<S: ObjectStore>(
+        &mut self,
+        store: &EvidenceStore<S>,
+        records: &[StoredRecord],
+    ) -> Result<(), ChainError> {
+        let mut digests: BTreeSet<Digest> = BTreeSet::new();
+        for r in records {
+            for item in &r.record.items {
+                if self.wanted.contains(&item.media_type)
+                    && !self.evidence.blobs.contains_key(&item.digest)
+                {
+                    digests.insert(item.digest);
+                }
+            }
+        }
+        let objects = store.objects();
+        let objects = &objects;
+        let read: Vec<(Digest, Option<Vec<u8>>)> = stream::iter(digests)
+            .map(|d| async move {
+                let bytes = objects.get(&blob_key(&d)).await?;
+                Ok::<_, ChainError>((d, bytes))
+            })
+            .buffer_unordered(READ_CONCURRENCY)
+            .try_collect()
+            .await?;
+        for (d, bytes) in read {
+            if let Some(bytes) = bytes.filter(|b| Digest::of(b) == d) {
+                self.evidence.blobs.insert(d, bytes);
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::Ordering;
+
+    use time::macros::datetime;
+
+    use super::*;
+    use crate::requirements::{evaluate, Options, Window};
+    use crate::store::counting::Counting;
+    use crate::store::LocalStore;
+    use crate::submit;
+
+    /// A restore test (a drill the default catalog reads) with its own id and day.
+    fn drill(id: &str, day: u32) -> Vec<u8> {
+        format!(
+            "{{\"kind\": \"restore-test\", \"id\": \"{id}\", \"started_at\": \"2026-03-{day:02}T09:00:00Z\", \"ended_at\": \"2026-03-{day:02}T10:00:00Z\", \"outcome\": \"pass\", \"participants\": [\"ops\"], \"checks\": [\"row counts\"], \"resource_types\": [\"RDS\"], \"resources\": [\"db-1\"]}}"
+        )
+        .into_bytes()
+    }
+
+    async fn submit(store: &EvidenceStore<Counting>, id: &str, day: u32) {
+        let name = format!("{id}.json");
+        let h =
+            crate::human::parse(&name, &drill(id, day), time::OffsetDateTime::now_utc()).unwrap();
+        let p = submit::prepare(h, submit::SUBMIT_COLLECTOR).unwrap();
+        submit::check(store, &p, &name).await.unwrap();
+        submit::commit(store, p, &name).await.unwrap();
+    }
+
+    fn window() -> Window {
+        Window {
+            at: time::OffsetDateTime::now_utc(),
+            from: datetime!(2026-01-01 0:00 UTC),
+            to: datetime!(2027-01-01 0:00 UTC),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_second_evaluation_reads_only_the_records_committed_since_the_first() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = EvidenceStore::new(Counting::new(dir.path()));
+        let catalog = Catalog::default_catalog().unwrap();
+        for i in 0..20 {
+            submit(&store, &format!("early-{i}"), 1 + i % 28).await;
+        }
+        let mut loaded = Loaded::new(&catalog);
+        let first = loaded.refresh(&store).await.unwrap();
+        assert_eq!(first.records, 20);
+        let new = 3;
+        for i in 0..new {
+            submit(&store, &format!("late-{i}"), 10 + i).await;
+        }
+        store.backend().reset();
+        let second = loaded.refresh(&store).await.unwrap();
+        let backend = store.backend();
+        assert_eq!(second.records, new as usize);
+        assert!(!second.reloaded);
+        // The new records, and one probe past the head.
+        assert_eq!(backend.record_gets.load(Ordering::SeqCst), new as usize + 1);
+        // Each new record's canonical document: the only blobs the catalog reads.
+        assert_eq!(backend.blob_gets.load(Ordering::SeqCst), new as usize);
+        // Nothing new: one probe.
+        backend.reset();
+        assert_eq!(loaded.refresh(&store).await.unwrap().records, 0);
+        assert_eq!(backend.gets(), 1);
+
+        // The same verdicts as a process that reads everything from scratch.
+        let fresh = Evidence::load(&EvidenceStore::new(LocalStore::new(dir.path())), &catalog)
+            .await
+            .unwrap();
+        let w = window();
+        let opts = Options::default();
+        let incremental = evaluate(&catalog, loaded.evidence(), w, &opts);
+        let scratch = evaluate(&catalog, &fresh, w, &opts);
+        assert_eq!(
+            serde_json::to_value(&incremental).unwrap(),
+            serde_json::to_value(&scratch).unwrap()
+        );
+        assert_eq!(loaded.evidence().records.len(), fresh.records.len());
+        assert_eq!(loaded.evidence().blobs, fresh.blobs);
+    }
+
+    #[tokio::test]
+    async fn a_chain_that_no_longer_links_to_what_is_held_is_read_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let other = tempfile::tempdir().unwrap();
+        let catalog = Catalog::default_catalog().unwrap();
+        let store = EvidenceStore::new(Counting::new(dir.path()));
+        for i in 0..3 {
+            submit(&store, &format!("a-{i}"), 1 + i).await;
+        }
+        let mut loaded = Loaded::new(&catalog);
+        loaded.refresh(&store).await.unwrap();
+        // Another chain of four records appears at the same place.
+        let replaced = EvidenceStore::new(Counting::new(other.path()));
+        for i in 0..4 {
+            submit(&replaced, &format!("b-{i}"), 5 + i).await;
+        }
+        let r = loaded
+            .refresh(&EvidenceStore::new(Counting::new(other.path())))
+            .await
+            .unwrap();
+        assert!(r.reloaded);
+        assert_eq!(r.records, 4);
+        let seqs: Vec<u64> = loaded.evidence().records.iter().map(|r| r.seq).collect();
+        assert_eq!(seqs, vec![1, 2, 3, 4]);
+    }
+}
