@@ -17,6 +17,7 @@ pub mod configservice;
 mod doc;
 pub mod history;
 pub mod inbox;
+pub mod limits;
 pub mod moto_compat;
 mod pipeline;
 pub mod s3posture;
@@ -249,6 +250,11 @@ pub async fn record_unreachable<S: ObjectStore>(
     .await
 }
 
+/// Scopes (account and region) one collector collects at a time. Each holds at most a
+/// few spill budgets of documents ([`spill::DEFAULT_BUDGET`]) and its parsed pages; the
+/// requests of all of them share the per-service limits ([`limits`]).
+const SCOPES_AT_ONCE: usize = 8;
+
 /// Run one collector in every target.
 pub async fn run_aws<S: ObjectStore, C: AwsCollector>(
     store: &EvidenceStore<S>,
@@ -266,7 +272,7 @@ pub async fn run_aws<S: ObjectStore, C: AwsCollector>(
                 Err(u) => record_unreachable(store, name, kind, u).await,
             }
         })
-        .buffered(4)
+        .buffered(SCOPES_AT_ONCE)
         .try_collect()
         .await
 }
@@ -276,6 +282,20 @@ pub async fn run_once<S: ObjectStore>(
     store: &EvidenceStore<S>,
     config: &Config,
     only: Option<&str>,
+) -> Result<Vec<RunReport>, CollectError> {
+    let limits = std::sync::Arc::new(aws::limits_of(&config.aws));
+    let reports = run_once_limited(store, config, only, limits.clone()).await;
+    limits.log();
+    reports
+}
+
+/// [`run_once`] with every AWS request through `limits`, whose counts (requests,
+/// throttling responses, most in flight) the caller can read afterwards.
+pub async fn run_once_limited<S: ObjectStore>(
+    store: &EvidenceStore<S>,
+    config: &Config,
+    only: Option<&str>,
+    limits: std::sync::Arc<limits::Limits>,
 ) -> Result<Vec<RunReport>, CollectError> {
     let selected: Vec<&CollectorConfig> = config
         .collectors
@@ -291,7 +311,7 @@ pub async fn run_once<S: ObjectStore>(
         .iter()
         .any(|c| !matches!(c, CollectorConfig::Inbox(i) if !i.url.starts_with("s3://")));
     let sdk = match needs_aws {
-        true => Some(aws::sdk_config(&config.aws).await),
+        true => Some(aws::sdk_config_limited(&config.aws, limits).await),
         false => None,
     };
     let history = History::read(store).await?;
