@@ -9,8 +9,9 @@
   bench_collect.py scale BIN WORKDIR N [N ...]
       for each total N: generate the account, then three alternating runs of BIN (the
       evidenced benchmark example) and of the peer; print each median, the ratio, the time
-      per 1,000 items, and the growth exponent of each side between the smallest and the
-      largest N (1.0 is linear)
+      per 1,000 items, the peak RSS of each side, and the growth exponent of each side
+      between the smallest and the largest N (1.0 is linear); each account's fixtures are
+      deleted once measured
   bench_collect.py peer DIR
       page through the same responses serially with boto3 (the responses are injected at
       botocore's before-send hook, so botocore parses the same bytes the Rust SDK parses),
@@ -206,14 +207,16 @@ def scale(binary, work, *sizes):
         o = statistics.median(w for w, _ in ours)
         p = statistics.median(w for w, _ in peers)
         rss = max(r for _, r in ours)
-        rows.append((n, o, p, rss))
-        print(f"{n} items: evidenced {o:.3f} s (peak RSS {rss:.1f} MiB), boto3 {p:.3f} s, {p / o:.1f}x", flush=True)
+        prss = max(r for _, r in peers)
+        rows.append((n, o, p, rss, prss))
+        print(f"{n} items: evidenced {o:.3f} s (peak RSS {rss:.1f} MiB), boto3 {p:.3f} s (peak RSS {prss:.1f} MiB), {p / o:.1f}x", flush=True)
+        subprocess.run(["rm", "-rf", d], check=True)
     print()
-    print("| items | evidenced (median of 3) | per 1,000 items | boto3 serial (median of 3) | per 1,000 items | ratio | evidenced peak RSS |")
-    print("|---|---|---|---|---|---|---|")
-    for n, o, p, rss in rows:
-        print(f"| {n:,} | {o:.3f} s | {1000 * o / n * 1000:.1f} ms | {p:.3f} s | {1000 * p / n * 1000:.1f} ms | {p / o:.1f}x | {rss:.1f} MiB |")
-    (n0, o0, p0, _), (n1, o1, p1, _) = rows[0], rows[-1]
+    print("| items | evidenced (median of 3) | per 1,000 items | boto3 serial (median of 3) | per 1,000 items | ratio | evidenced peak RSS (max of 3) | boto3 peak RSS (max of 3) |")
+    print("|---|---|---|---|---|---|---|---|")
+    for n, o, p, rss, prss in rows:
+        print(f"| {n:,} | {o:.3f} s | {1000 * o / n * 1000:.1f} ms | {p:.3f} s | {1000 * p / n * 1000:.1f} ms | {p / o:.1f}x | {rss:.1f} MiB | {prss:.1f} MiB |")
+    (n0, o0, p0, _, _), (n1, o1, p1, _, _) = rows[0], rows[-1]
     k = math.log(n1 / n0)
     print()
     print(f"growth exponent from {n0:,} to {n1:,} items (time ~ items^k; k = 1 is linear): "

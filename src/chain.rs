@@ -333,6 +333,10 @@ impl<S: ObjectStore> EvidenceStore<S> {
                     name: item.name.clone(),
                 });
             }
+            // Streamed into the store before this append (its writer counted its bytes).
+            if blob.is_stored() {
+                continue;
+            }
             if self
                 .store
                 .put_blob_if_absent(&blob_key(&item.digest), blob)

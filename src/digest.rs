@@ -57,6 +57,8 @@ pub struct Blob {
     pieces: Vec<bytes::Bytes>,
     size: u64,
     digest: Digest,
+    /// Already in the store (streamed there by `store::SpoolWriter`): no bytes held.
+    stored: bool,
 }
 
 impl Blob {
@@ -66,7 +68,25 @@ impl Blob {
             size: bytes.len() as u64,
             pieces: vec![bytes.into()],
             digest,
+            stored: false,
         }
+    }
+
+    /// A blob already put into the store (a document streamed there as it was written,
+    /// `store::SpooledBlob`): it carries its digest and size but no bytes, and the chain
+    /// does not put it again.
+    pub fn stored(digest: Digest, size: u64) -> Blob {
+        Blob {
+            pieces: Vec::new(),
+            size,
+            digest,
+            stored: true,
+        }
+    }
+
+    /// See [`Blob::stored`].
+    pub fn is_stored(&self) -> bool {
+        self.stored
     }
 
     /// The bytes, in order.
@@ -143,6 +163,7 @@ impl BlobWriter {
             pieces: self.pieces,
             size: self.size,
             digest: Digest(self.hasher.finalize().into()),
+            stored: false,
         }
     }
 }

@@ -15,7 +15,10 @@
 //!   default, `./evidence`) and [`store::S3Store`], chosen at run time by [`store::AnyStore`].
 //!   [`store::ReadCache`] keeps immutable objects already read (in memory, and optionally in
 //!   a `--cache-dir` checked by hash), so a command never reads one twice;
-//!   [`store::stats`] counts requests (`EVIDENCED_STORE_STATS=1`) for benchmarks.
+//!   [`store::stats`] counts requests (`EVIDENCED_STORE_STATS=1`) for benchmarks;
+//!   `store/blob_writer.rs` writes a long blob to a spool file as it is made
+//!   ([`store::SpoolWriter`]) and puts it from there (linked into a local store, one
+//!   conditional upload to S3).
 //! - [`chain`]: [`chain::EvidenceStore`], the chain semantics over any backend: blobs first,
 //!   then the record at the next sequence number with a conditional create.
 //! - [`verify`]: walks records, blobs and id claims and names each problem with its place.
@@ -41,7 +44,11 @@
 //! - [`collect`]: collectors of AWS state (Backup, Config, CloudWatch, S3 posture) and the
 //!   drill inbox; one record per run and scope, partial and failed runs included. Each AWS
 //!   call runs on a task of its own, long listings are read ahead, and pages are mapped to
-//!   documents off the paging loop, so a collection uses every core.
+//!   documents off the paging loop, so a collection uses every core. Long document lists
+//!   are sorted on disk past a budget (`collect/spill.rs`) and written to spools as they
+//!   are read, so memory does not grow with the account; requests go through per-service
+//!   limits across every account and region, which count requests and throttles
+//!   ([`collect::limits`]).
 //! - [`daemon`]: `evidenced run`: cron scheduling without overlap, catch-up, graceful
 //!   shutdown with a deadline, and the health state behind `evidenced healthcheck`.
 //! - [`config`]: the TOML configuration with `EVIDENCED_<SECTION>__<KEY>` overrides.

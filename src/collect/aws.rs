@@ -2,6 +2,7 @@
 //! idle timeout on pooled connections), the accounts reached with `sts:AssumeRole`, and the
 //! caller identity of each, which every record carries as provenance.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use aws_config::retry::RetryConfig;
@@ -12,6 +13,7 @@ use aws_credential_types::provider::SharedCredentialsProvider;
 use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode};
 
 use super::calls::CallLog;
+use super::limits::Limits;
 use crate::config::AwsConfig;
 use crate::record::{ApiCall, RunError, Scope};
 
@@ -128,8 +130,20 @@ pub struct Unreachable {
 }
 
 /// Base SDK configuration from the default provider chain (environment, ECS task role,
-/// instance profile) with our endpoint, timeouts and retries.
+/// instance profile) with our endpoint, timeouts and retries, and per-service limits of
+/// its own.
 pub async fn sdk_config(aws: &AwsConfig) -> SdkConfig {
+    sdk_config_limited(aws, Arc::new(limits_of(aws))).await
+}
+
+/// The per-service limits `[aws]` configures.
+pub fn limits_of(aws: &AwsConfig) -> Limits {
+    Limits::new(aws.service_concurrency, aws.service_limits.clone())
+}
+
+/// [`sdk_config`] whose requests all go through `limits` (shared by every client made
+/// from it, so by every account and region of a collection).
+pub async fn sdk_config_limited(aws: &AwsConfig, limits: Arc<Limits>) -> SdkConfig {
     let http = aws_smithy_http_client::Builder::new()
         .pool_idle_timeout(Duration::from_secs(aws.pool_idle_timeout_secs))
         .tls_provider(tls::Provider::Rustls(CryptoMode::AwsLc))
@@ -138,6 +152,7 @@ pub async fn sdk_config(aws: &AwsConfig) -> SdkConfig {
         true => super::moto_compat::wrap(http),
         false => http,
     };
+    let http = super::limits::wrap(http, limits);
     let timeouts = TimeoutConfig::builder()
         .operation_timeout(Duration::from_secs(aws.operation_timeout_secs))
         .operation_attempt_timeout(Duration::from_secs(aws.attempt_timeout_secs))
@@ -152,7 +167,11 @@ pub async fn sdk_config(aws: &AwsConfig) -> SdkConfig {
         .region(Region::new(region))
         .http_client(http)
         .timeout_config(timeouts)
-        .retry_config(RetryConfig::standard().with_max_attempts(aws.max_attempts.max(1)));
+        .retry_config(
+            RetryConfig::standard()
+                .with_max_attempts(aws.max_attempts.max(1))
+                .with_initial_backoff(Duration::from_millis(aws.retry_initial_backoff_ms.max(1))),
+        );
     if let Some(ep) = &aws.endpoint_url {
         loader = loader.endpoint_url(ep);
     }
@@ -161,6 +180,9 @@ pub async fn sdk_config(aws: &AwsConfig) -> SdkConfig {
     }
     loader.load().await
 }
+
+/// Accounts whose caller identity is looked up at once.
+const IDENTITY_CONCURRENCY: usize = 8;
 
 /// Every (account, region) to collect. `regional = false` gives one target per account
 /// (in the first region), for account-wide collectors such as S3 posture.
@@ -192,14 +214,22 @@ pub async fn targets(
             .build();
         accounts.push((a.id.clone(), sdk));
     }
+    // The identities are established a few accounts at a time, in the configured order.
+    use futures::stream::{self, StreamExt};
+    let identities: Vec<_> = stream::iter(accounts)
+        .map(|(configured_id, sdk)| async move {
+            let log = CallLog::new(sdk.region().map(|r| r.to_string()));
+            let sts = aws_sdk_sts::Client::new(&sdk);
+            let identity = log
+                .call("sts:GetCallerIdentity", sts.get_caller_identity().send())
+                .await;
+            (configured_id, sdk, identity, log.take())
+        })
+        .buffered(IDENTITY_CONCURRENCY)
+        .collect()
+        .await;
     let mut out = Vec::new();
-    for (configured_id, sdk) in accounts {
-        let log = CallLog::new(sdk.region().map(|r| r.to_string()));
-        let sts = aws_sdk_sts::Client::new(&sdk);
-        let identity = log
-            .call("sts:GetCallerIdentity", sts.get_caller_identity().send())
-            .await;
-        let calls = log.take();
+    for (configured_id, sdk, identity, calls) in identities {
         for region in &regions {
             match &identity {
                 Ok(id) => {

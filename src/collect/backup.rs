@@ -104,7 +104,17 @@ impl AwsCollector for BackupOptions {
                 .push(Evidence::json("backup/report-plans.json", &d, now)?);
         }
         if let Some(j) = jobs {
-            out.evidence.extend(j?.into_evidence(now)?);
+            // Written to spools as the sorted listings are read (file I/O, off the runtime).
+            let j = j?;
+            match tokio::task::spawn_blocking(move || j.into_streamed(now)).await {
+                Ok(Ok(docs)) => out.streamed.extend(docs),
+                Ok(Err(e)) => p.add(&e.to_call_error("backup job documents")),
+                Err(e) => p.add(&super::CallError {
+                    operation: "evidenced:spool".into(),
+                    code: None,
+                    message: format!("writing the backup job documents failed: {e}"),
+                }),
+            }
         }
         out.errors = p.take();
         Ok(out)

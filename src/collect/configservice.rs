@@ -141,13 +141,22 @@ impl AwsCollector for ConfigOptions {
                 ("aggregator", serde_json::json!(d.aggregator)),
                 ("resource_types", serde_json::json!(d.resource_types)),
             ];
-            out.evidence.push(Evidence::list_raw(
-                "config/resources.json",
-                &fields,
-                "items",
-                d.items,
-                now,
-            )?);
+            // Written to a spool as the sorted items are read (file I/O, off the runtime).
+            let name = "config/resources.json";
+            let items = d.items;
+            let written = tokio::task::spawn_blocking(move || {
+                super::doc::ListSpool::sorted(name, &fields, "items", items, now)
+            })
+            .await;
+            match written {
+                Ok(Ok(doc)) => out.streamed.push(doc),
+                Ok(Err(e)) => problems.add(&e.to_call_error(name)),
+                Err(e) => problems.add(&super::CallError {
+                    operation: "evidenced:spool".into(),
+                    code: None,
+                    message: format!("writing {name} failed: {e}"),
+                }),
+            }
         }
         out.errors = problems.take();
         Ok(out)

@@ -4,8 +4,10 @@ use serde::Serialize;
 use time::OffsetDateTime;
 
 use crate::canonical::{self, CanonicalError};
+use crate::collect::spill::Spill;
 use crate::digest::{Blob, BlobWriter};
 use crate::record::Item;
+use crate::store::{SpoolWriter, SpooledBlob};
 
 /// One document to store.
 #[derive(Debug, Clone)]
@@ -58,38 +60,19 @@ impl Evidence {
         name: &str,
         fields: &[(&str, serde_json::Value)],
         list_key: &str,
-        mut items: Vec<Vec<u8>>,
+        items: Vec<Vec<u8>>,
         observed_at: OffsetDateTime,
     ) -> Result<Evidence, CanonicalError> {
-        // Keys are ASCII, so byte order is RFC 8785's UTF-16 order.
-        let mut keys: Vec<&str> = fields.iter().map(|(k, _)| *k).collect();
-        keys.push(list_key);
-        keys.sort_unstable();
+        let (prefix, suffix) = list_frame(fields, list_key)?;
         let mut out = BlobWriter::new();
-        out.write(b"{");
-        for (i, key) in keys.iter().enumerate() {
-            if i > 0 {
+        out.write(&prefix);
+        for (j, item) in items.into_iter().enumerate() {
+            if j > 0 {
                 out.write(b",");
             }
-            out.write(&canonical::value_to_vec(&serde_json::Value::String(
-                key.to_string(),
-            ))?);
-            out.write(b":");
-            match fields.iter().find(|(k, _)| k == key) {
-                Some((_, v)) => out.write(&canonical::value_to_vec(v)?),
-                None => {
-                    out.write(b"[");
-                    for (j, item) in std::mem::take(&mut items).into_iter().enumerate() {
-                        if j > 0 {
-                            out.write(b",");
-                        }
-                        out.write_owned(item);
-                    }
-                    out.write(b"]");
-                }
-            }
+            out.write_owned(item);
         }
-        out.write(b"}");
+        out.write(&suffix);
         Ok(Evidence {
             name: name.to_string(),
             media_type: media_type_for(name),
@@ -106,6 +89,136 @@ impl Evidence {
             media_type: self.media_type.clone(),
             observed_at: self.observed_at,
         }
+    }
+}
+
+/// The canonical bytes of an object of small `fields` and one list under `list_key` up to
+/// the list's `[`, and from its `]` to the end: a list document is `prefix`, the canonical
+/// items joined by `,`, then `suffix`.
+pub fn list_frame(
+    fields: &[(&str, serde_json::Value)],
+    list_key: &str,
+) -> Result<(Vec<u8>, Vec<u8>), CanonicalError> {
+    // Keys are ASCII, so byte order is RFC 8785's UTF-16 order.
+    let mut keys: Vec<&str> = fields.iter().map(|(k, _)| *k).collect();
+    keys.push(list_key);
+    keys.sort_unstable();
+    let (mut prefix, mut suffix) = (b"{".to_vec(), Vec::new());
+    let mut out = &mut prefix;
+    for (i, key) in keys.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        out.extend(canonical::value_to_vec(&serde_json::Value::String(
+            key.to_string(),
+        ))?);
+        out.push(b':');
+        match fields.iter().find(|(k, _)| k == key) {
+            Some((_, v)) => out.extend(canonical::value_to_vec(v)?),
+            None => {
+                out.push(b'[');
+                out = &mut suffix;
+                out.push(b']');
+            }
+        }
+    }
+    out.push(b'}');
+    Ok((prefix, suffix))
+}
+
+/// A document written to a spool file as it was made instead of being held in memory;
+/// its [`Evidence`] carries a [`Blob::stored`], and the spool is put into the store before
+/// the record that names it.
+#[derive(Debug)]
+pub struct Streamed {
+    pub evidence: Evidence,
+    pub spool: SpooledBlob,
+}
+
+impl Streamed {
+    pub fn new(name: &str, spool: SpooledBlob, observed_at: OffsetDateTime) -> Streamed {
+        Streamed {
+            evidence: Evidence {
+                name: name.to_string(),
+                media_type: media_type_for(name),
+                blob: Blob::stored(spool.digest(), spool.size()),
+                observed_at,
+            },
+            spool,
+        }
+    }
+}
+
+/// Writing a document to a spool failed: the run is recorded partial, without it.
+#[derive(Debug, thiserror::Error)]
+pub enum SpoolError {
+    #[error("writing a document to a temporary file ($TMPDIR) failed: {0}")]
+    Io(#[from] std::io::Error),
+    #[error(transparent)]
+    Canonical(#[from] CanonicalError),
+}
+
+impl SpoolError {
+    /// As a failed operation of the run, naming the document.
+    pub fn to_call_error(&self, document: &str) -> crate::collect::CallError {
+        crate::collect::CallError {
+            operation: "evidenced:spool".into(),
+            code: None,
+            message: format!("{document}: {self}"),
+        }
+    }
+}
+
+/// A list document (see [`list_frame`]) written to a spool item by item.
+pub struct ListSpool {
+    out: SpoolWriter,
+    suffix: Vec<u8>,
+    items: u64,
+}
+
+impl ListSpool {
+    pub fn new(
+        fields: &[(&str, serde_json::Value)],
+        list_key: &str,
+    ) -> Result<ListSpool, SpoolError> {
+        let (prefix, suffix) = list_frame(fields, list_key)?;
+        let mut out = SpoolWriter::new()?;
+        out.write(&prefix)?;
+        Ok(ListSpool {
+            out,
+            suffix,
+            items: 0,
+        })
+    }
+
+    /// Append one item, already canonical.
+    pub fn item(&mut self, bytes: &[u8]) -> Result<(), SpoolError> {
+        if self.items > 0 {
+            self.out.write(b",")?;
+        }
+        self.items += 1;
+        Ok(self.out.write(bytes)?)
+    }
+
+    /// The list document of every entry of `spill`, in key order. Blocking (file I/O).
+    pub fn sorted(
+        name: &str,
+        fields: &[(&str, serde_json::Value)],
+        list_key: &str,
+        spill: Spill,
+        at: OffsetDateTime,
+    ) -> Result<Streamed, SpoolError> {
+        let mut doc = ListSpool::new(fields, list_key)?;
+        let mut sorted = spill.sorted()?;
+        while let Some((_, item)) = sorted.next_entry()? {
+            doc.item(&item)?;
+        }
+        doc.finish(name, at)
+    }
+
+    pub fn finish(mut self, name: &str, at: OffsetDateTime) -> Result<Streamed, SpoolError> {
+        self.out.write(&self.suffix)?;
+        Ok(Streamed::new(name, self.out.finish()?, at))
     }
 }
 

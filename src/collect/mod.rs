@@ -17,22 +17,24 @@ pub mod configservice;
 mod doc;
 pub mod history;
 pub mod inbox;
+pub mod limits;
 pub mod moto_compat;
 mod pipeline;
 pub mod s3posture;
+mod spill;
 
 use std::future::Future;
 
 pub use aws::{Clients, Target, Unreachable};
 pub use calls::{CallError, CallLog, Problems};
-pub use doc::{media_type_for, ts, Evidence};
+pub use doc::{media_type_for, ts, Evidence, Streamed};
 pub use history::History;
 
 use crate::chain::{ChainError, EvidenceStore};
 use crate::config::{CollectorConfig, Config};
 use crate::digest::Blob;
 use crate::record::{now_millis, Draft, Item, RunError, Scope, Status};
-use crate::store::{ObjectStore, StoreLocation};
+use crate::store::{ObjectStore, PutOutcome, StoreLocation};
 
 /// Errors that stop a run from being recorded at all (the store, not AWS: AWS failures are
 /// recorded in the run's record).
@@ -52,6 +54,9 @@ pub enum CollectError {
 #[derive(Debug, Default)]
 pub struct Collected {
     pub evidence: Vec<Evidence>,
+    /// Long documents, written to spool files as they were made; recorded after
+    /// `evidence`, in this order.
+    pub streamed: Vec<Streamed>,
     pub errors: Vec<RunError>,
 }
 
@@ -119,6 +124,43 @@ pub async fn commit_run<S: ObjectStore>(
     caller_arn: Option<String>,
     api_calls: Vec<crate::record::ApiCall>,
 ) -> Result<RunReport, CollectError> {
+    let collected = Collected {
+        evidence,
+        streamed: Vec::new(),
+        errors,
+    };
+    commit_collected(
+        store, collector, kind, scope, collected, caller_arn, api_calls,
+    )
+    .await
+}
+
+/// [`commit_run`] of what a collector read: the streamed documents' spools are put into
+/// the store first (each linked or uploaded from its file), then the other blobs and the
+/// record, as [`EvidenceStore::append`] does.
+pub async fn commit_collected<S: ObjectStore>(
+    store: &EvidenceStore<S>,
+    collector: &str,
+    kind: &str,
+    scope: Scope,
+    collected: Collected,
+    caller_arn: Option<String>,
+    api_calls: Vec<crate::record::ApiCall>,
+) -> Result<RunReport, CollectError> {
+    let Collected {
+        mut evidence,
+        streamed,
+        errors,
+    } = collected;
+    let mut streamed_bytes = 0;
+    for s in streamed {
+        let key = crate::chain::blob_key(&s.spool.digest());
+        let put = store.backend().put_spooled_if_absent(&key, &s.spool).await;
+        if put.map_err(ChainError::from)? == PutOutcome::Created {
+            streamed_bytes += s.spool.size();
+        }
+        evidence.push(s.evidence);
+    }
     let status = status_of(evidence.len(), &errors);
     let items: Vec<Item> = evidence.iter().map(Evidence::item).collect();
     let blobs: Vec<Blob> = evidence.into_iter().map(|e| e.blob).collect();
@@ -134,13 +176,14 @@ pub async fn commit_run<S: ObjectStore>(
     };
     let n = draft.items.len();
     let c = store.append(draft, &blobs).await?;
+    let new_blob_bytes = c.new_blob_bytes + streamed_bytes;
     tracing::info!(
         collector,
         kind,
         seq = c.seq,
         status = status.as_str(),
         items = n,
-        new_blob_bytes = c.new_blob_bytes,
+        new_blob_bytes,
         account = scope.account.as_deref(),
         region = scope.region.as_deref(),
         "Run recorded."
@@ -153,7 +196,7 @@ pub async fn commit_run<S: ObjectStore>(
         status,
         errors,
         items: n,
-        new_blob_bytes: c.new_blob_bytes,
+        new_blob_bytes,
     })
 }
 
@@ -175,13 +218,12 @@ pub async fn run_target<S: ObjectStore, C: AwsCollector>(
         log.push(call.clone());
     }
     let collected = collector.collect(target, &prev, &log).await?;
-    commit_run(
+    commit_collected(
         store,
         name,
         kind,
         scope,
-        collected.evidence,
-        collected.errors,
+        collected,
         target.caller_arn.clone(),
         log.take(),
     )
@@ -208,6 +250,11 @@ pub async fn record_unreachable<S: ObjectStore>(
     .await
 }
 
+/// Scopes (account and region) one collector collects at a time. Each holds at most a
+/// few spill budgets of documents ([`spill::DEFAULT_BUDGET`]) and its parsed pages; the
+/// requests of all of them share the per-service limits ([`limits`]).
+const SCOPES_AT_ONCE: usize = 8;
+
 /// Run one collector in every target.
 pub async fn run_aws<S: ObjectStore, C: AwsCollector>(
     store: &EvidenceStore<S>,
@@ -225,7 +272,7 @@ pub async fn run_aws<S: ObjectStore, C: AwsCollector>(
                 Err(u) => record_unreachable(store, name, kind, u).await,
             }
         })
-        .buffered(4)
+        .buffered(SCOPES_AT_ONCE)
         .try_collect()
         .await
 }
@@ -235,6 +282,20 @@ pub async fn run_once<S: ObjectStore>(
     store: &EvidenceStore<S>,
     config: &Config,
     only: Option<&str>,
+) -> Result<Vec<RunReport>, CollectError> {
+    let limits = std::sync::Arc::new(aws::limits_of(&config.aws));
+    let reports = run_once_limited(store, config, only, limits.clone()).await;
+    limits.log();
+    reports
+}
+
+/// [`run_once`] with every AWS request through `limits`, whose counts (requests,
+/// throttling responses, most in flight) the caller can read afterwards.
+pub async fn run_once_limited<S: ObjectStore>(
+    store: &EvidenceStore<S>,
+    config: &Config,
+    only: Option<&str>,
+    limits: std::sync::Arc<limits::Limits>,
 ) -> Result<Vec<RunReport>, CollectError> {
     let selected: Vec<&CollectorConfig> = config
         .collectors
@@ -250,7 +311,7 @@ pub async fn run_once<S: ObjectStore>(
         .iter()
         .any(|c| !matches!(c, CollectorConfig::Inbox(i) if !i.url.starts_with("s3://")));
     let sdk = match needs_aws {
-        true => Some(aws::sdk_config(&config.aws).await),
+        true => Some(aws::sdk_config_limited(&config.aws, limits).await),
         false => None,
     };
     let history = History::read(store).await?;

@@ -52,7 +52,12 @@ impl<T: Send + 'static> Mapped<T> {
         Ok(())
     }
 
-    /// Every mapped item, in page order.
+    /// The items mapped so far (in page order) that have not been taken yet.
+    pub fn take_done(&mut self) -> Vec<T> {
+        std::mem::take(&mut self.done)
+    }
+
+    /// Every mapped item not yet taken, in page order.
     pub async fn finish(mut self) -> Result<Vec<T>, CallError> {
         while !self.pending.is_empty() {
             self.collect_oldest().await?;

@@ -127,8 +127,8 @@ impl AwsCollector for S3Posture {
         };
         let errors = problems.take();
         let mut out = Collected {
-            evidence: Vec::new(),
             errors,
+            ..Collected::default()
         };
         if !doc.buckets.is_empty() || account_block_read || out.errors.is_empty() {
             out.evidence.push(Evidence::json(

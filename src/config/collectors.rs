@@ -59,6 +59,19 @@ pub struct AwsConfig {
     /// Concurrent requests per service and scope.
     #[serde(default = "default_concurrency")]
     pub concurrency: usize,
+    /// Requests in flight per AWS service across every account and region of one
+    /// collection (each retry counts as a request); services named in `service_limits`
+    /// take their own value.
+    #[serde(default = "default_service_concurrency")]
+    pub service_concurrency: usize,
+    /// Per-service overrides of `service_concurrency`, by signing name (`backup`,
+    /// `config`, `monitoring` for CloudWatch, `sts`, `s3`, `s3control`).
+    #[serde(default)]
+    pub service_limits: std::collections::BTreeMap<String, usize>,
+    /// Base of the exponential backoff between attempts of a throttled or failed call
+    /// (standard retry mode, with jitter, capped at 20 s).
+    #[serde(default = "default_retry_initial_backoff_ms")]
+    pub retry_initial_backoff_ms: u64,
     /// Rewrite known moto response defects (tests and the demo only; never against AWS).
     #[serde(default)]
     pub moto_compat: bool,
@@ -209,6 +222,12 @@ fn default_max_attempts() -> u32 {
 fn default_concurrency() -> usize {
     8
 }
+fn default_service_concurrency() -> usize {
+    16
+}
+fn default_retry_initial_backoff_ms() -> u64 {
+    1000
+}
 
 impl Default for AwsConfig {
     fn default() -> AwsConfig {
@@ -226,6 +245,9 @@ impl Default for AwsConfig {
             pool_idle_timeout_secs: default_pool_idle(),
             max_attempts: default_max_attempts(),
             concurrency: default_concurrency(),
+            service_concurrency: default_service_concurrency(),
+            service_limits: Default::default(),
+            retry_initial_backoff_ms: default_retry_initial_backoff_ms(),
             moto_compat: false,
         }
     }
@@ -647,6 +669,9 @@ url = "./inbox"
             "pool_idle_timeout_secs",
             "max_attempts",
             "concurrency",
+            "service_concurrency",
+            "service_limits",
+            "retry_initial_backoff_ms",
             "moto_compat",
             "lookback_days",
             "overlap_hours",

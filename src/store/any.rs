@@ -172,6 +172,16 @@ impl ObjectStore for AnyStore {
             AnyStore::S3(s) => s.put_blob_if_absent(key, blob).await,
         }
     }
+    async fn put_spooled_if_absent(
+        &self,
+        key: &str,
+        blob: &super::SpooledBlob,
+    ) -> Result<PutOutcome, StoreError> {
+        match self {
+            AnyStore::Local(s) => s.put_spooled_if_absent(key, blob).await,
+            AnyStore::S3(s) => s.put_spooled_if_absent(key, blob).await,
+        }
+    }
     async fn list(&self, prefix: &str) -> Result<Vec<String>, StoreError> {
         match self {
             // S3 counts each page it reads.

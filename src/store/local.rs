@@ -365,6 +365,25 @@ impl ObjectStore for LocalStore {
         .await
     }
 
+    async fn put_spooled_if_absent(
+        &self,
+        key: &str,
+        blob: &super::SpooledBlob,
+    ) -> Result<PutOutcome, StoreError> {
+        self.path(key)?;
+        let (root, k, spool) = (
+            self.root.clone(),
+            key.to_string(),
+            blob.path().to_path_buf(),
+        );
+        let sweep = self.sweep_once();
+        blocking("write", key, move || {
+            sweep();
+            super::blob_writer::put_local(&root, &k, &spool)
+        })
+        .await
+    }
+
     async fn list(&self, prefix: &str) -> Result<Vec<String>, StoreError> {
         let root = self.root.clone();
         let p = prefix.to_string();

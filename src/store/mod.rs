@@ -5,6 +5,7 @@
 //! maps them under its root (a directory or an S3 prefix).
 
 mod any;
+mod blob_writer;
 mod cache;
 #[cfg(test)]
 pub(crate) mod counting;
@@ -15,6 +16,7 @@ pub mod stats;
 use std::future::Future;
 
 pub use any::{check_bucket_name, AnyStore, StoreLocation, StoreSettings};
+pub use blob_writer::{SpoolWriter, SpooledBlob};
 pub use cache::{is_immutable, Cached, ReadCache, DEFAULT_MEMORY_BUDGET};
 pub use local::{LocalStore, TempFile, STALE_TEMP_AGE};
 pub use s3::S3Store;
@@ -80,6 +82,24 @@ pub trait ObjectStore: Send + Sync {
         blob: &Blob,
     ) -> impl Future<Output = Result<PutOutcome, StoreError>> + Send {
         async move { self.put_if_absent(key, &blob.to_bytes()).await }
+    }
+
+    /// [`ObjectStore::put_if_absent`] of a blob streamed to a spool file
+    /// ([`SpoolWriter`]): the local directory links the file into place and S3 uploads it
+    /// from disk, so the blob is never held in memory. This default reads it whole.
+    fn put_spooled_if_absent(
+        &self,
+        key: &str,
+        blob: &SpooledBlob,
+    ) -> impl Future<Output = Result<PutOutcome, StoreError>> + Send {
+        async move {
+            let bytes = blob.read().map_err(|source| StoreError::Io {
+                op: "read the spool of",
+                key: key.to_string(),
+                source,
+            })?;
+            self.put_if_absent(key, &bytes).await
+        }
     }
 
     /// Every key under `prefix`, sorted, following pagination to the end.

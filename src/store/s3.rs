@@ -176,6 +176,15 @@ impl ObjectStore for S3Store {
         self.put(key, blob.to_bytes(), blob.digest()).await
     }
 
+    async fn put_spooled_if_absent(
+        &self,
+        key: &str,
+        blob: &super::SpooledBlob,
+    ) -> Result<PutOutcome, StoreError> {
+        let full = self.full_key(key)?;
+        super::blob_writer::put_s3(&self.client, &self.bucket, &full, blob).await
+    }
+
     async fn list(&self, prefix: &str) -> Result<Vec<String>, StoreError> {
         let full_prefix = if self.prefix.is_empty() {
             prefix.to_string()

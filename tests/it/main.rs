@@ -8,6 +8,8 @@
 mod ids;
 mod inbox;
 #[allow(dead_code)]
+mod scale_mock;
+#[allow(dead_code)]
 mod support;
 
 mod automation;
@@ -19,6 +21,7 @@ mod checkpoint_kms;
 mod cli_contract;
 mod collect_mocks;
 mod collect_moto;
+mod collect_scale;
 mod config_files;
 mod daemon;
 mod deployment;

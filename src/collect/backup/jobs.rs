@@ -16,15 +16,17 @@ use aws_sdk_backup::operation::list_backup_jobs::ListBackupJobsOutput;
 use aws_sdk_backup::operation::list_copy_jobs::ListCopyJobsOutput;
 use aws_sdk_backup::operation::list_restore_jobs::ListRestoreJobsOutput;
 
-use super::state::{JobsState, KindState, Listed};
-use crate::canonical::{self, CanonicalError};
-use crate::collect::doc::ts_opt;
+use super::state::{Absorb, JobsState, KindState, Listed, Seen};
+use crate::canonical;
+use crate::collect::doc::{ts_opt, ListSpool, SpoolError, Streamed};
 use crate::collect::pipeline::Mapped;
 use crate::collect::pipeline::Prefetch;
+use crate::collect::spill::Spill;
 use crate::collect::Target;
-use crate::collect::{ts, CallError, CallLog, CollectError, Evidence, PrevState, Problems};
+use crate::collect::{ts, CallError, CallLog, CollectError, PrevState, Problems};
 use crate::config::BackupOptions;
 use crate::digest::Digest;
+use crate::store::SpoolWriter;
 
 pub const STATE: &str = "backup/jobs-state.json";
 pub const BACKUP_JOBS: &str = "backup/backup-jobs.json";
@@ -174,52 +176,136 @@ fn minutes_between(from: &DateTime, to: &DateTime) -> Option<i64> {
     i64::try_from((nanos + minute - 1) / minute).ok()
 }
 
-/// What one run read: the delta of each kind that could be listed, and the next state.
+/// What one run read: the jobs of each kind that could be listed (spilled to disk past a
+/// budget, sorted at the end), and the state the run started from.
 #[derive(Debug)]
 pub struct JobsOutput {
     pub account: String,
     pub region: String,
-    /// Canonical documents of [`BackupJob`], [`CopyJob`] and [`RestoreJob`], sorted by id.
-    pub backup: Option<Vec<Vec<u8>>>,
-    pub copy: Option<Vec<Vec<u8>>>,
-    pub restore: Option<Vec<Vec<u8>>>,
-    pub state: JobsState,
+    /// [`JobDoc`] entries keyed by job id, in listing order.
+    pub backup: Option<Spill>,
+    pub copy: Option<Spill>,
+    pub restore: Option<Spill>,
+    pub prev: JobsState,
 }
 
 impl JobsOutput {
-    pub fn into_evidence(self, at: OffsetDateTime) -> Result<Vec<Evidence>, CanonicalError> {
+    /// The three job documents (new and changed jobs of each kind, sorted by id; a kind
+    /// whose listing failed has none) and the next state, each written to a spool as the
+    /// sorted listing is read: the same bytes as building them in memory, in bounded memory.
+    /// Blocking (file I/O): run it on the blocking pool.
+    pub fn into_streamed(self, at: OffsetDateTime) -> Result<Vec<Streamed>, SpoolError> {
         let JobsOutput {
             account,
             region,
             backup,
             copy,
             restore,
-            state,
+            prev,
         } = self;
         let fields = [
             ("account", serde_json::Value::String(account)),
             ("region", serde_json::Value::String(region)),
         ];
-        std::thread::scope(|s| {
-            // The resume state (an entry per listed job) is serialised beside the lists.
-            let state = s.spawn(move || Evidence::json(STATE, &state, at));
-            let mut out = Vec::new();
-            for (name, key, jobs) in [
-                (BACKUP_JOBS, "backup_jobs", backup),
-                (COPY_JOBS, "copy_jobs", copy),
-                (RESTORE_JOBS, "restore_jobs", restore),
-            ] {
-                if let Some(jobs) = jobs {
-                    out.push(Evidence::list_raw(name, &fields, key, jobs, at)?);
+        let mut out = Vec::new();
+        let mut kinds: Vec<KindOut> = Vec::new();
+        for (name, key, spill, prev) in [
+            (BACKUP_JOBS, "backup_jobs", backup, &prev.backup),
+            (COPY_JOBS, "copy_jobs", copy, &prev.copy),
+            (RESTORE_JOBS, "restore_jobs", restore, &prev.restore),
+        ] {
+            match spill {
+                Some(spill) => {
+                    let (doc, kind) = stream_kind(name, key, &fields, spill, prev, at)?;
+                    out.push(doc);
+                    kinds.push(kind);
                 }
+                None => kinds.push(KindOut::Unchanged(canonical::to_vec(prev)?)),
             }
-            let state = state
-                .join()
-                .unwrap_or_else(|panic| std::panic::resume_unwind(panic))?;
-            out.push(state);
-            Ok(out)
-        })
+        }
+        out.push(stream_state(kinds, at)?);
+        Ok(out)
     }
+}
+
+/// One kind's part of the next state.
+enum KindOut {
+    /// The listing failed: the previous state of the kind, as it was.
+    Unchanged(Vec<u8>),
+    /// The cursor, and the `"id":{...}` members of `jobs` keyed for RFC 8785 order.
+    Listed(Option<String>, Spill),
+}
+
+/// Merge one kind's listing: emit the new and changed jobs into their document, and
+/// each job's state entry into a spill for the state document.
+fn stream_kind(
+    name: &str,
+    list_key: &str,
+    fields: &[(&str, serde_json::Value)],
+    spill: Spill,
+    prev: &KindState,
+    at: OffsetDateTime,
+) -> Result<(Streamed, KindOut), SpoolError> {
+    let mut doc = ListSpool::new(fields, list_key)?;
+    let mut entries = Spill::default();
+    let mut absorb = Absorb::new(prev);
+    let mut sorted = spill.sorted()?;
+    let mut pending = None;
+    while let Some((id, bytes)) = sorted.next_last_of_key(&mut pending)? {
+        let job = JobDoc::decode(id, &bytes)?;
+        if absorb.see(&job.listed) {
+            doc.item(job.doc)?;
+        }
+        let mut member = canonical::to_vec(&job.listed.id)?;
+        member.push(b':');
+        member.extend(canonical::to_vec(&Seen {
+            created: job.listed.created.clone(),
+            fingerprint: job.listed.fingerprint.clone(),
+            open: job.listed.open,
+        })?);
+        entries.push(utf16_key(&job.listed.id), member)?;
+    }
+    Ok((
+        doc.finish(name, at)?,
+        KindOut::Listed(absorb.cursor(), entries),
+    ))
+}
+
+/// Object member names sort by UTF-16 code units (RFC 8785); big-endian UTF-16 bytes
+/// sort the same way.
+fn utf16_key(id: &str) -> Vec<u8> {
+    id.encode_utf16().flat_map(u16::to_be_bytes).collect()
+}
+
+/// `{"backup":…,"copy":…,"restore":…}`, each kind `{"cursor":…,"jobs":{…}}`: the canonical
+/// form of [`JobsState`].
+fn stream_state(kinds: Vec<KindOut>, at: OffsetDateTime) -> Result<Streamed, SpoolError> {
+    let mut w = SpoolWriter::new()?;
+    for (kind, name) in kinds.into_iter().zip(["backup", "copy", "restore"]) {
+        w.write(if name == "backup" { b"{" } else { b"," })?;
+        w.write(&canonical::to_vec(&name)?)?;
+        w.write(b":")?;
+        match kind {
+            KindOut::Unchanged(bytes) => w.write(&bytes)?,
+            KindOut::Listed(cursor, entries) => {
+                w.write(b"{\"cursor\":")?;
+                w.write(&canonical::to_vec(&cursor)?)?;
+                w.write(b",\"jobs\":{")?;
+                let mut sorted = entries.sorted()?;
+                let mut first = true;
+                while let Some((_, member)) = sorted.next_entry()? {
+                    if !first {
+                        w.write(b",")?;
+                    }
+                    first = false;
+                    w.write(&member)?;
+                }
+                w.write(b"}}")?;
+            }
+        }
+    }
+    w.write(b"}")?;
+    Ok(Streamed::new(STATE, w.finish()?, at))
 }
 
 /// One job as listed: what the incremental state needs, and the canonical document.
@@ -229,9 +315,15 @@ struct JobDoc {
     doc: Vec<u8>,
 }
 
+/// A decoded spill entry: the listed fields borrowed-by-copy, the document borrowed.
+struct JobRef<'a> {
+    listed: Listed,
+    doc: &'a [u8],
+}
+
 impl JobDoc {
     /// A job document's canonical bytes and fingerprint; kept instead of the struct so a
-    /// 50,000-job listing is held once, compactly.
+    /// listing is held compactly until it is spilled.
     fn new<T: Serialize>(
         id: &str,
         created: String,
@@ -254,10 +346,49 @@ impl JobDoc {
             doc,
         })
     }
+
+    /// The spill entry: key the id, value `open`, the lengths of `created` and
+    /// `fingerprint`, both, then the document.
+    fn encode(self) -> (Vec<u8>, Vec<u8>) {
+        let l = self.listed;
+        let mut v = Vec::with_capacity(5 + l.created.len() + l.fingerprint.len() + self.doc.len());
+        v.push(u8::from(l.open));
+        v.extend_from_slice(&(l.created.len() as u16).to_le_bytes());
+        v.extend_from_slice(&(l.fingerprint.len() as u16).to_le_bytes());
+        v.extend_from_slice(l.created.as_bytes());
+        v.extend_from_slice(l.fingerprint.as_bytes());
+        v.extend_from_slice(&self.doc);
+        (l.id.into_bytes(), v)
+    }
+
+    fn decode(id: Vec<u8>, v: &[u8]) -> Result<JobRef<'_>, std::io::Error> {
+        let bad = || std::io::Error::other("damaged spill entry");
+        let (head, rest) = v.split_first_chunk::<5>().ok_or_else(bad)?;
+        let [open, c0, c1, f0, f1] = *head;
+        let (c, f) = (
+            usize::from(u16::from_le_bytes([c0, c1])),
+            usize::from(u16::from_le_bytes([f0, f1])),
+        );
+        if rest.len() < c + f {
+            return Err(bad());
+        }
+        let text = |b: &[u8]| String::from_utf8(b.to_vec()).map_err(|_| bad());
+        Ok(JobRef {
+            listed: Listed {
+                id: String::from_utf8(id).map_err(|_| bad())?,
+                created: text(&rest[..c])?,
+                fingerprint: text(&rest[c..c + f])?,
+                open: open == 1,
+            },
+            doc: &rest[c + f..],
+        })
+    }
 }
 
 /// Keep the jobs of `listed` that the state says are new or changed, sorted by id (a job
-/// listed twice counts once, as last listed).
+/// listed twice counts once, as last listed). The in-memory form of [`stream_kind`], for
+/// the tests to compare it with.
+#[cfg(test)]
 fn delta(state: &mut KindState, mut listed: Vec<JobDoc>) -> Vec<Vec<u8>> {
     listed.sort_by(|a, b| a.listed.id.cmp(&b.listed.id));
     let mut jobs: Vec<JobDoc> = Vec::with_capacity(listed.len());
@@ -270,7 +401,6 @@ fn delta(state: &mut KindState, mut listed: Vec<JobDoc>) -> Vec<Vec<u8>> {
     let (reduced, docs): (Vec<Listed>, Vec<Vec<u8>>) =
         jobs.into_iter().map(|j| (j.listed, j.doc)).unzip();
     let ids: Vec<String> = reduced.iter().map(|l| l.id.clone()).collect();
-    // Both `ids` and the ids to emit are sorted: walk them together.
     let mut emit = state.absorb(reduced).into_iter().peekable();
     let mut out = Vec::new();
     for (id, doc) in ids.iter().zip(docs) {
@@ -389,23 +519,34 @@ fn restore_page((pg, region): (ListRestoreJobsOutput, Region)) -> Result<Vec<Job
 /// The region a listing was read in, handed to each page's mapping.
 type Region = std::sync::Arc<str>;
 
-/// One job listing: a chain of page tokens, each page mapped off the paging loop.
+/// One job listing: a chain of page tokens, each page mapped off the paging loop, the
+/// mapped jobs spilled past a budget (so a listing is never held whole).
 async fn listing<O, E>(
     log: &CallLog,
     operation: &'static str,
     region: &Region,
     mut pages: Prefetch<O, E>,
     map: fn((O, Region)) -> Result<Vec<JobDoc>, CallError>,
-) -> Result<Vec<JobDoc>, CallError>
+) -> Result<Spill, CallError>
 where
     O: RequestId + Send + 'static,
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
     let mut mapped = Mapped::new(operation);
+    let mut spill = Spill::default();
+    let spilled = |e: std::io::Error| SpoolError::from(e).to_call_error(operation);
     while let Some(page) = log.page(operation, pages.next()).await? {
         mapped.push((page, region.clone()), map).await?;
+        for job in mapped.take_done() {
+            let (k, v) = job.encode();
+            spill.push(k, v).map_err(spilled)?;
+        }
     }
-    mapped.finish().await
+    for job in mapped.finish().await? {
+        let (k, v) = job.encode();
+        spill.push(k, v).map_err(spilled)?;
+    }
+    Ok(spill)
 }
 
 pub async fn collect(
@@ -415,7 +556,7 @@ pub async fn collect(
     log: &CallLog,
     p: &Problems,
 ) -> Result<JobsOutput, CollectError> {
-    let mut state: JobsState = prev
+    let state: JobsState = prev
         .get(STATE)
         .and_then(|b| serde_json::from_slice(b).ok())
         .unwrap_or_default();
@@ -476,27 +617,28 @@ pub async fn collect(
         backup: None,
         copy: None,
         restore: None,
-        state: JobsState::default(),
+        prev: JobsState::default(),
     };
     match backup {
-        Ok(l) => out.backup = Some(delta(&mut state.backup, l)),
+        Ok(l) => out.backup = Some(l),
         Err(e) => p.add(&e),
     }
     match copy {
-        Ok(l) => out.copy = Some(delta(&mut state.copy, l)),
+        Ok(l) => out.copy = Some(l),
         Err(e) => p.add(&e),
     }
     match restore {
-        Ok(l) => out.restore = Some(delta(&mut state.restore, l)),
+        Ok(l) => out.restore = Some(l),
         Err(e) => p.add(&e),
     }
-    out.state = state;
+    out.prev = state;
     Ok(out)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::collect::Evidence;
 
     fn doc(id: &str, v: u32) -> serde_json::Value {
         serde_json::json!({"id": id, "v": v})
@@ -519,6 +661,112 @@ mod tests {
         let out = delta(&mut state, vec![job("c", 1), job("a", 1), job("b", 3)]);
         assert_eq!(out, [canon("b", 3), canon("c", 1)]);
         assert_eq!(state.jobs.len(), 3);
+    }
+
+    /// A listing with repeats (a job listed twice while it changed), ids out of order,
+    /// ids whose UTF-8 and UTF-16 orders differ, and a previous state some jobs match.
+    fn listing_and_prev() -> (Vec<(String, String, bool, u32)>, JobsState) {
+        use rand::seq::SliceRandom;
+        use rand::SeedableRng;
+        let mut jobs: Vec<(String, String, bool, u32)> = (0..3000u32)
+            .map(|i| {
+                let id = format!("{:08X}-job", (i * 7919) % 3001);
+                let created = format!("2026-08-{:02}T{:02}:00:00Z", 1 + i % 28, i % 24);
+                (id, created, i % 7 == 0, i % 3)
+            })
+            .collect();
+        jobs.push((
+            "job-\u{FFFD}".into(),
+            "2026-08-30T00:00:00Z".into(),
+            false,
+            1,
+        ));
+        jobs.push((
+            "job-\u{1F600}".into(),
+            "2026-08-30T00:00:01Z".into(),
+            true,
+            1,
+        ));
+        jobs.push((
+            "00000001-job".into(),
+            "2026-08-31T00:00:00Z".into(),
+            false,
+            9,
+        ));
+        jobs.shuffle(&mut rand::rngs::StdRng::seed_from_u64(13));
+        let mut prev = JobsState::default();
+        let earlier: Vec<JobDoc> = jobs
+            .iter()
+            .step_by(2)
+            .map(|(id, c, open, v)| job_at(id, c, *open, *v))
+            .collect();
+        delta(&mut prev.backup, earlier);
+        prev.copy.cursor = Some("2026-07-01T00:00:00Z".into());
+        (jobs, prev)
+    }
+
+    fn job_at(id: &str, created: &str, open: bool, v: u32) -> JobDoc {
+        JobDoc::new(id, created.into(), open, &doc(id, v)).unwrap()
+    }
+
+    #[test]
+    fn streamed_documents_equal_the_documents_built_in_memory() {
+        let (jobs, prev) = listing_and_prev();
+        let at = OffsetDateTime::UNIX_EPOCH;
+        // In memory: sort, de-duplicate, delta, then serialise whole.
+        let mut state = prev.clone();
+        let listed = || {
+            jobs.iter()
+                .map(|(id, c, o, v)| job_at(id, c, *o, *v))
+                .collect()
+        };
+        let backup = delta(&mut state.backup, listed());
+        assert!(
+            !backup.is_empty() && backup.len() < 3000,
+            "some jobs unchanged"
+        );
+        let restore = delta(&mut state.restore, Vec::new());
+        let fields = [
+            ("account", serde_json::json!("111122223333")),
+            ("region", serde_json::json!("us-east-1")),
+        ];
+        let expected = [
+            Evidence::list_raw(BACKUP_JOBS, &fields, "backup_jobs", backup, at).unwrap(),
+            Evidence::list_raw(RESTORE_JOBS, &fields, "restore_jobs", restore, at).unwrap(),
+            Evidence::json(STATE, &state, at).unwrap(),
+        ];
+        // Streamed, with a budget that spills many runs and with one that spills none.
+        for budget in [16 << 10, usize::MAX] {
+            let mut spill = Spill::new(budget);
+            for j in listed() {
+                let (k, v) = j.encode();
+                spill.push(k, v).unwrap();
+            }
+            let out = JobsOutput {
+                account: "111122223333".into(),
+                region: "us-east-1".into(),
+                backup: Some(spill),
+                // The copy listing failed: its state is carried over unchanged.
+                copy: None,
+                restore: Some(Spill::new(budget)),
+                prev: prev.clone(),
+            };
+            let streamed = out.into_streamed(at).unwrap();
+            assert_eq!(streamed.len(), expected.len());
+            for (s, e) in streamed.iter().zip(&expected) {
+                assert_eq!(s.evidence.name, e.name);
+                let bytes = s.spool.read().unwrap();
+                assert_eq!(
+                    String::from_utf8_lossy(&bytes),
+                    String::from_utf8_lossy(&e.blob.to_bytes()),
+                    "{} (budget {budget})",
+                    e.name
+                );
+                assert_eq!(s.evidence.item().digest, e.blob.digest());
+                assert_eq!(s.evidence.item().size, e.blob.size());
+                assert!(s.evidence.blob.is_stored());
+            }
+        }
     }
 
     #[test]

@@ -73,23 +73,18 @@ impl KindState {
             .fold(base, i64::min)
     }
 
-    /// Take in this run's listing; return the ids to emit (new or changed), sorted.
-    pub fn absorb(&mut self, listed: Vec<Listed>) -> Vec<String> {
+    /// Take in this run's listing; return the ids to emit (new or changed), sorted. (The
+    /// collector does the same job by job on a sorted stream, [`Absorb`]; this is the
+    /// in-memory form the tests compare it with.)
+    #[cfg(test)]
+    pub fn absorb(&mut self, mut listed: Vec<Listed>) -> Vec<String> {
+        listed.sort_by(|a, b| a.id.cmp(&b.id));
         let mut emit = Vec::new();
         let mut next = BTreeMap::new();
-        let mut cursor = self.cursor.as_deref().and_then(secs);
+        let mut a = Absorb::new(self);
         for l in listed {
-            if self.jobs.get(&l.id).map(|s| &s.fingerprint) != Some(&l.fingerprint) {
+            if a.see(&l) {
                 emit.push(l.id.clone());
-            }
-            let created = secs(&l.created);
-            let newer = match cursor {
-                Some(c) => created.is_some_and(|t| t > c),
-                None => true,
-            };
-            if newer {
-                self.cursor = Some(l.created.clone());
-                cursor = created;
             }
             next.insert(
                 l.id,
@@ -100,10 +95,47 @@ impl KindState {
                 },
             );
         }
+        self.cursor = a.cursor();
         self.jobs = next;
-        emit.sort();
         emit.dedup();
         emit
+    }
+}
+
+/// Taking in a listing job by job, in id order: whether each job is to be emitted, and the
+/// cursor of the next state. The next state's jobs are exactly the jobs seen.
+pub struct Absorb<'a> {
+    prev: &'a KindState,
+    cursor: Option<String>,
+    cursor_secs: Option<i64>,
+}
+
+impl<'a> Absorb<'a> {
+    pub fn new(prev: &'a KindState) -> Absorb<'a> {
+        Absorb {
+            prev,
+            cursor: prev.cursor.clone(),
+            cursor_secs: prev.cursor.as_deref().and_then(secs),
+        }
+    }
+
+    /// Take in one job; `true` when it is new or changed since the previous state.
+    pub fn see(&mut self, l: &Listed) -> bool {
+        let created = secs(&l.created);
+        let newer = match self.cursor_secs {
+            Some(c) => created.is_some_and(|t| t > c),
+            None => true,
+        };
+        if newer {
+            self.cursor = Some(l.created.clone());
+            self.cursor_secs = created;
+        }
+        self.prev.jobs.get(&l.id).map(|s| &s.fingerprint) != Some(&l.fingerprint)
+    }
+
+    /// Newest creation date seen, for the next state.
+    pub fn cursor(self) -> Option<String> {
+        self.cursor
     }
 }
 

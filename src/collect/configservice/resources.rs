@@ -19,7 +19,9 @@ use serde::Serialize;
 use super::super::doc::ts_opt;
 use super::super::pipeline::off_loop;
 use super::super::{CallError, CallLog, Problems, Target};
+use crate::collect::doc::SpoolError;
 use crate::collect::pipeline::Prefetch;
+use crate::collect::spill::{tuple_key, Spill};
 use crate::config::ConfigOptions;
 
 /// Keys per BatchGetResourceConfig call (the API maximum).
@@ -29,16 +31,17 @@ const UNPROCESSED_ROUNDS: usize = 5;
 const OP_BATCH: &str = "config:BatchGetResourceConfig";
 const OP_AGG_BATCH: &str = "config:BatchGetAggregateResourceConfig";
 
-#[derive(Debug, Serialize)]
+#[derive(Debug)]
 pub struct ResourcesDoc {
     pub account: String,
     pub region: String,
     /// Set when items were read through a Config aggregator.
     pub aggregator: Option<String>,
     pub resource_types: Vec<String>,
-    /// Canonical documents of [`ConfigItem`], sorted by type, id, account and region (held
-    /// as bytes: 10,000 parsed configurations would take several times the memory).
-    pub items: Vec<Vec<u8>>,
+    /// Canonical documents of [`ConfigItem`] keyed by type, id, account and region
+    /// ([`sort_key`]), spilled to disk past a budget: 10,000 configurations are never held
+    /// at once. Read sorted when the document is written.
+    pub items: Spill,
 }
 
 #[derive(Debug, Serialize)]
@@ -87,6 +90,29 @@ fn item(b: &BaseConfigurationItem) -> (Key, Vec<u8>) {
 }
 
 type Key = (String, String, Option<String>, Option<String>);
+
+/// A [`Key`] as bytes in the same order.
+fn sort_key(k: &Key) -> Vec<u8> {
+    tuple_key(&[Some(&k.0), Some(&k.1), k.2.as_deref(), k.3.as_deref()])
+}
+
+/// The items of every batch as they come back, into a [`Spill`]; `None` (with the failure
+/// in `problems`) when the spill could not be written.
+async fn gather(
+    mut batches: impl futures::Stream<Item = Vec<(Key, Vec<u8>)>> + Unpin,
+    problems: &Problems,
+) -> Option<Spill> {
+    let mut spill = Spill::default();
+    while let Some(batch) = batches.next().await {
+        for (k, bytes) in batch {
+            if let Err(e) = spill.push(sort_key(&k), bytes) {
+                problems.add(&SpoolError::from(e).to_call_error("config/resources.json"));
+                return None;
+            }
+        }
+    }
+    Some(spill)
+}
 
 fn to_doc(b: &BaseConfigurationItem) -> ConfigItem {
     ConfigItem {
@@ -193,7 +219,7 @@ pub async fn collect(
     log: &CallLog,
     problems: &Problems,
 ) -> Option<ResourcesDoc> {
-    let mut items = match &opts.aggregator {
+    let items = match &opts.aggregator {
         None => regional(opts, target, log, problems).await?,
         // The aggregator lives in one region; the other regions' records leave it alone.
         Some(_)
@@ -206,8 +232,6 @@ pub async fn collect(
         }
         Some(agg) => aggregated(agg, opts, target, log, problems).await?,
     };
-    items.sort_by(|a, b| a.0.cmp(&b.0));
-    let items = items.into_iter().map(|(_, bytes)| bytes).collect();
     let mut types = opts.resource_types.clone();
     types.sort();
     Some(ResourcesDoc {
@@ -224,7 +248,7 @@ async fn regional(
     target: &Target,
     log: &CallLog,
     problems: &Problems,
-) -> Option<Vec<(Key, Vec<u8>)>> {
+) -> Option<Spill> {
     let c = &target.clients.config;
     // Listing: one paginator per type, types in parallel.
     let listed: Vec<Result<Vec<ResourceKey>, CallError>> =
@@ -266,7 +290,7 @@ async fn regional(
         }
     }
     let batches: Vec<Vec<ResourceKey>> = keys.chunks(BATCH).map(|c| c.to_vec()).collect();
-    let fetched: Vec<Vec<(Key, Vec<u8>)>> = stream::iter(batches)
+    let fetched = stream::iter(batches)
         .map(|batch| {
             fetch_batch(
                 log,
@@ -282,10 +306,8 @@ async fn regional(
                 BatchGetResourceConfigOutput::base_configuration_items,
             )
         })
-        .buffer_unordered(target.concurrency)
-        .collect()
-        .await;
-    Some(fetched.into_iter().flatten().collect())
+        .buffer_unordered(target.concurrency);
+    gather(Box::pin(fetched), problems).await
 }
 
 async fn aggregated(
@@ -294,7 +316,7 @@ async fn aggregated(
     target: &Target,
     log: &CallLog,
     problems: &Problems,
-) -> Option<Vec<(Key, Vec<u8>)>> {
+) -> Option<Spill> {
     let c = &target.clients.config;
     // No region filter: one record holds every account and region the aggregator covers.
     let listed: Vec<Result<Vec<AggregateResourceIdentifier>, CallError>> =
@@ -328,7 +350,7 @@ async fn aggregated(
     }
     let batches: Vec<Vec<AggregateResourceIdentifier>> =
         ids.chunks(BATCH).map(|c| c.to_vec()).collect();
-    let fetched: Vec<Vec<(Key, Vec<u8>)>> = stream::iter(batches)
+    let fetched = stream::iter(batches)
         .map(|batch| {
             fetch_batch(
                 log,
@@ -345,8 +367,6 @@ async fn aggregated(
                 BatchGetAggregateResourceConfigOutput::base_configuration_items,
             )
         })
-        .buffer_unordered(target.concurrency)
-        .collect()
-        .await;
-    Some(fetched.into_iter().flatten().collect())
+        .buffer_unordered(target.concurrency);
+    gather(Box::pin(fetched), problems).await
 }
