@@ -16,11 +16,11 @@
 //!   need a checksum per part; the spool keeps one code path and the ephemeral disk of a
 //!   Fargate task holds it.)
 
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, File};
 use std::io::{self, BufWriter, Write};
 use std::path::Path;
 
-use super::local::{TMP_DIR, TMP_PREFIX};
+use super::local::TMP_DIR;
 use super::{PutOutcome, StoreError};
 use crate::digest::{Digest, Hasher};
 
@@ -133,32 +133,11 @@ fn put_local_copy(
     key: &str,
     spool: &Path,
 ) -> Result<PutOutcome, StoreError> {
-    let tmp_dir = root.join(TMP_DIR);
-    fs::create_dir_all(&tmp_dir).map_err(io_err("create the temporary directory for", key))?;
-    let tmp = tmp_dir.join(format!("{TMP_PREFIX}{:016x}", rand::random::<u64>()));
-    let result = (|| {
-        let mut f = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&tmp)
-            .map_err(io_err("create temporary file for", key))?;
+    super::local::create_via_temp(&root.join(TMP_DIR), path, dir, key, |mut f| {
         let mut src = File::open(spool).map_err(io_err("read the spool of", key))?;
         io::copy(&mut src, &mut f).map_err(io_err("write", key))?;
-        f.sync_all().map_err(io_err("fsync", key))?;
-        drop(f);
-        match fs::hard_link(&tmp, path) {
-            Ok(()) => {
-                if let Ok(d) = File::open(dir) {
-                    d.sync_all().map_err(io_err("fsync directory of", key))?;
-                }
-                Ok(PutOutcome::Created)
-            }
-            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Ok(PutOutcome::AlreadyExists),
-            Err(e) => Err(io_err("link", key)(e)),
-        }
-    })();
-    let _ = fs::remove_file(&tmp);
-    result
+        Ok(f)
+    })
 }
 
 /// One conditional `PutObject` of the spool file at `full_key` (the S3 backend's rules:

@@ -127,6 +127,27 @@ fn put_sync(
     }
     let dir = path.parent().unwrap_or(Path::new("."));
     fs::create_dir_all(dir).map_err(io_err("create directory for", key))?;
+    create_via_temp(tmp_dir, path, dir, key, |f| {
+        let mut w = io::BufWriter::with_capacity(WRITE_BUFFER, f);
+        for piece in pieces {
+            w.write_all(piece).map_err(io_err("write", key))?;
+        }
+        w.into_inner()
+            .map_err(|e| io_err("write", key)(e.into_error()))
+    })
+}
+
+/// Create `path` (in `dir`, which exists) from a new temporary file in `tmp_dir` that
+/// `fill` writes: the file is fsynced, hard-linked into place (a link never replaces an
+/// existing file, so the first writer wins), and the directory fsynced; the temporary
+/// name is removed whatever happens.
+pub(super) fn create_via_temp(
+    tmp_dir: &Path,
+    path: &Path,
+    dir: &Path,
+    key: &str,
+    fill: impl FnOnce(File) -> Result<File, StoreError>,
+) -> Result<PutOutcome, StoreError> {
     fs::create_dir_all(tmp_dir).map_err(io_err("create the temporary directory for", key))?;
     let tmp = tmp_dir.join(format!("{TMP_PREFIX}{:016x}", rand::random::<u64>()));
     let result = (|| {
@@ -135,13 +156,7 @@ fn put_sync(
             .create_new(true)
             .open(&tmp)
             .map_err(io_err("create temporary file for", key))?;
-        let mut w = io::BufWriter::with_capacity(WRITE_BUFFER, f);
-        for piece in pieces {
-            w.write_all(piece).map_err(io_err("write", key))?;
-        }
-        let f = w
-            .into_inner()
-            .map_err(|e| io_err("write", key)(e.into_error()))?;
+        let f = fill(f)?;
         f.sync_all().map_err(io_err("fsync", key))?;
         drop(f);
         match fs::hard_link(&tmp, path) {

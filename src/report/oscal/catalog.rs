@@ -177,15 +177,9 @@ fn document(catalog: &Catalog) -> Value {
             g
         })
         .collect();
-    let mut metadata = json!({
-        "title": format!("Requirements catalog {}", name(catalog)),
-        "last-modified": version_time(&about.version),
-        "version": if about.version.is_empty() { "unversioned" } else { &about.version },
-        "oscal-version": OSCAL_VERSION,
-    });
-    put_list(
-        &mut metadata,
-        "props",
+    let metadata = metadata(
+        format!("Requirements catalog {}", name(catalog)),
+        &about.version,
         props([
             ("catalog-id", about.id.clone()),
             ("checklist-release", about.release.clone()),
@@ -198,6 +192,18 @@ fn document(catalog: &Catalog) -> Value {
     });
     put_list(&mut doc, "groups", groups);
     json!({ "catalog": doc })
+}
+
+/// Document metadata in the catalog's version (the OSCAL `version` and `last-modified`).
+fn metadata(title: String, version: &str, properties: Vec<Value>) -> Value {
+    let mut m = json!({
+        "title": title,
+        "last-modified": version_time(version),
+        "version": if version.is_empty() { "unversioned" } else { version },
+        "oscal-version": OSCAL_VERSION,
+    });
+    put_list(&mut m, "props", properties);
+    m
 }
 
 fn name(catalog: &Catalog) -> &str {
@@ -217,15 +223,9 @@ pub fn plan(catalog: &Catalog, catalog_json: &str) -> String {
     let digest = catalog.digest.map(|d| d.to_string()).unwrap_or_default();
     let ssp = uuid(&["plan-ssp", &about.id, &about.version, &digest]);
     let cat = uuid(&["plan-catalog", &about.id, &about.version, &digest]);
-    let mut metadata = json!({
-        "title": format!("Assessment plan: evidence for {}", name(catalog)),
-        "last-modified": version_time(&about.version),
-        "version": if about.version.is_empty() { "unversioned" } else { &about.version },
-        "oscal-version": OSCAL_VERSION,
-    });
-    put_list(
-        &mut metadata,
-        "props",
+    let metadata = metadata(
+        format!("Assessment plan: evidence for {}", name(catalog)),
+        &about.version,
         props([
             ("catalog-id", about.id.clone()),
             ("source-digest", digest.clone()),
