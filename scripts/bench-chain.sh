@@ -9,12 +9,16 @@
 #
 # usage: scripts/bench-chain.sh [WORK_DIR (default a temp dir; stores in it are reused)]
 #   SIZES="1000 10000 100000 300000" S3_SIZES="1000 10000" RUNS=3
+#   SEGMENTS=1 (default): write the stores' segments (`evidenced segments`, docs/FORMAT.md
+#   section 7a) before measuring, as the daemon does at start; SEGMENTS=0 measures stores
+#   as a format-2 writer left them (no segments; run it on a fresh WORK_DIR).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 WORK=${1:-$(mktemp -d)}
 SIZES=${SIZES-"1000 10000 100000 300000"}
 S3_SIZES=${S3_SIZES-"1000 10000"}
 RUNS=${RUNS:-3}
+SEGMENTS=${SEGMENTS:-1}
 mkdir -p "$WORK"
 if [ -z "${BIN:-}" ]; then   # BIN=... runs another build (to try the script quickly)
   cargo build --release --bin evidenced >&2
@@ -86,6 +90,7 @@ for n in $SIZES; do
     rm -rf "$WORK/local-$n"; mkdir -p "$store"
     python3 scripts/gen-chain.py "$store" "$n"
   fi
+  [ "$SEGMENTS" = 0 ] || EVIDENCED_STORE_STATS=0 "$BIN" --store "$store" segments > /dev/null
   EVIDENCED_STORE_STATS=0 "$BIN" --store "$store" verify > /dev/null
   measure local "$n" "$store"
 done
@@ -121,6 +126,7 @@ with concurrent.futures.ThreadPoolExecutor(16) as pool:
     list(pool.map(up, files))
 EOF
     store=s3://$bucket/ev
+    [ "$SEGMENTS" = 0 ] || EVIDENCED_STORE_STATS=0 "$BIN" --store "$store" segments > /dev/null
     EVIDENCED_STORE_STATS=0 "$BIN" --store "$store" verify > /dev/null
     measure s3 "$n" "$store"
   done

@@ -12,6 +12,11 @@
 //! Blobs go first, so a crash leaves at worst unreferenced blobs, never a record that points
 //! at nothing.
 
+#[cfg(test)]
+mod segment_tests;
+mod segments;
+
+use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 
@@ -24,6 +29,11 @@ use crate::digest::{Blob, Digest};
 use crate::failpoint;
 use crate::record::{now_millis, Draft, Provenance, Record, FORMAT_VERSION};
 use crate::store::{Cached, ObjectStore, PutOutcome, ReadCache, StoreError};
+
+pub use segments::{
+    encode as encode_segment, first_of, parse_segment_key, segment_key, segment_of,
+    split as split_segment, SegmentError, SEGMENTS_PREFIX, SEGMENT_RECORDS,
+};
 
 /// Prefix of record keys.
 pub const RECORDS_PREFIX: &str = "chain/records/";
@@ -206,6 +216,8 @@ pub struct EvidenceStore<S> {
     ids_backfilled: AtomicBool,
     /// Immutable objects already read ([`EvidenceStore::with_cache`]).
     cache: Option<ReadCache>,
+    /// The segments present (last record of each), once listed.
+    segments: Mutex<Option<BTreeSet<u64>>>,
 }
 
 impl<S: ObjectStore> EvidenceStore<S> {
@@ -215,6 +227,7 @@ impl<S: ObjectStore> EvidenceStore<S> {
             head: Mutex::new(None),
             ids_backfilled: AtomicBool::new(false),
             cache: None,
+            segments: Mutex::new(None),
         }
     }
 
@@ -259,29 +272,13 @@ impl<S: ObjectStore> EvidenceStore<S> {
         }
     }
 
-    /// Find the head: from the cached head (or a listing when there is none), probe forward
-    /// until the next sequence number is free.
+    /// Find the head: from the cached head (or, when there is none, the records listed
+    /// after the last segment), probe forward until the next sequence number is free.
     pub async fn head(&self) -> Result<Head, ChainError> {
-        let mut head =
-            match self.cached_head() {
-                Some(h) => h,
-                None => {
-                    let keys = self.store.list(RECORDS_PREFIX).await?;
-                    match keys.iter().filter_map(|k| parse_record_key(k)).max() {
-                        None => Head::EMPTY,
-                        Some(seq) => {
-                            let key = record_key(seq);
-                            let bytes = self.objects().get(&key).await?.ok_or_else(|| {
-                                ChainError::Corrupt {
-                                    key: key.clone(),
-                                    reason: "listed but not readable".into(),
-                                }
-                            })?;
-                            Head::of(seq, &bytes)
-                        }
-                    }
-                }
-            };
+        let mut head = match self.cached_head() {
+            Some(h) => h,
+            None => self.listed_head().await?,
+        };
         loop {
             let key = record_key(head.seq + 1);
             match self.objects().get(&key).await? {
@@ -291,6 +288,47 @@ impl<S: ObjectStore> EvidenceStore<S> {
         }
         self.set_cached_head(head);
         Ok(head)
+    }
+
+    /// The highest record listed. Records before the last segment exist (a segment is
+    /// written only after its last record), so only the keys after it are listed: one
+    /// page for up to 1,000 records on S3, whatever the chain's length. When the record
+    /// that segment ends at is not there, the whole prefix is listed.
+    async fn listed_head(&self) -> Result<Head, ChainError> {
+        if let Some(&last) = self.segments().await?.last() {
+            let after = self
+                .store
+                .list_after(RECORDS_PREFIX, &record_key(last))
+                .await?;
+            let seq = after
+                .iter()
+                .filter_map(|k| parse_record_key(k))
+                .max()
+                .unwrap_or(last);
+            if let Some(bytes) = self.objects().get(&record_key(seq)).await? {
+                return Ok(Head::of(seq, &bytes));
+            }
+            tracing::warn!(
+                segment = %segment_key(last),
+                "A segment names records that are not in the chain; listing every record."
+            );
+        }
+        let keys = self.store.list(RECORDS_PREFIX).await?;
+        match keys.iter().filter_map(|k| parse_record_key(k)).max() {
+            None => Ok(Head::EMPTY),
+            Some(seq) => {
+                let key = record_key(seq);
+                let bytes = self
+                    .objects()
+                    .get(&key)
+                    .await?
+                    .ok_or_else(|| ChainError::Corrupt {
+                        key: key.clone(),
+                        reason: "listed but not readable".into(),
+                    })?;
+                Ok(Head::of(seq, &bytes))
+            }
+        }
     }
 
     /// Store `blobs` (the bytes behind `draft.items`, in the same order) and commit a record.
@@ -397,6 +435,7 @@ impl<S: ObjectStore> EvidenceStore<S> {
                     recorded_at: Some(record.recorded_at),
                 });
                 tracing::debug!(seq = record.seq, %hash, collector = %record.collector, "Record committed.");
+                self.segment_after_commit(record.seq).await;
                 return Ok(Appended::Committed(Box::new(Committed {
                     seq: record.seq,
                     hash,
@@ -447,26 +486,34 @@ impl<S: ObjectStore> EvidenceStore<S> {
     }
 
     /// Read the records at `keys` (as listed by [`EvidenceStore::record_keys`]), in the
-    /// same order, several at a time.
+    /// same order, several at a time; runs of them from segments where segments exist.
     pub async fn read_records(
         &self,
         keys: &[(u64, String)],
     ) -> Result<Vec<StoredRecord>, ChainError> {
+        self.read_via_segments(keys).await
+    }
+
+    /// [`EvidenceStore::read_records`] from the record objects only.
+    async fn read_objects(&self, keys: &[(u64, String)]) -> Result<Vec<StoredRecord>, ChainError> {
         stream::iter(keys.to_vec())
-            .map(|(seq, key)| async move {
-                let bytes = self
-                    .objects()
-                    .get(&key)
-                    .await?
-                    .ok_or_else(|| ChainError::Corrupt {
-                        key: key.clone(),
-                        reason: "listed but not readable".into(),
-                    })?;
-                stored(seq, key, bytes)
-            })
+            .map(|(seq, key)| self.read_object(seq, key))
             .buffered(READ_CONCURRENCY)
             .try_collect()
             .await
+    }
+
+    /// The record object at `key`, which must exist.
+    async fn read_object(&self, seq: u64, key: String) -> Result<StoredRecord, ChainError> {
+        let bytes = self
+            .objects()
+            .get(&key)
+            .await?
+            .ok_or_else(|| ChainError::Corrupt {
+                key: key.clone(),
+                reason: "listed but not readable".into(),
+            })?;
+        stored(seq, key, bytes)
     }
 
     /// Record `seq`, or `None` when absent.

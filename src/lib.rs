@@ -20,8 +20,11 @@
 //!   ([`store::SpoolWriter`]) and puts it from there (linked into a local store, one
 //!   conditional upload to S3).
 //! - [`chain`]: [`chain::EvidenceStore`], the chain semantics over any backend: blobs first,
-//!   then the record at the next sequence number with a conditional create.
-//! - [`verify`]: walks records, blobs and id claims and names each problem with its place.
+//!   then the record at the next sequence number with a conditional create;
+//!   `chain/segments.rs` writes and reads segments (format 3), copies of 1,000 records in
+//!   one object that readers take only as far as they link to the chain.
+//! - [`verify`]: walks records, blobs, id claims and segments and names each problem with
+//!   its place.
 //! - [`checkpoint`]: signed checkpoints of the chain head (a key file, or an AWS KMS key:
 //!   Ed25519 or ECDSA P-256), written to the store and a witness, RFC 3161 time-stamp tokens
 //!   for them, and their verification (truncated or rewritten tails, third-party time).

@@ -9,12 +9,14 @@ use time::OffsetDateTime;
 use crate::canonical::{self, CanonicalError};
 use crate::digest::Digest;
 
-/// Version of the record format written by this program. Format 2 (docs/FORMAT.md, section
-/// 10) is format 1 plus id claims: a format-2 human record has its id claimed under `ids/`.
-pub const FORMAT_VERSION: u32 = 2;
+/// Version of the record format written by this program (docs/FORMAT.md, section 10).
+/// Format 2 is format 1 plus id claims: a format-2 human record has its id claimed under
+/// `ids/`. Format 3 adds segments, derived copies of 1,000 records that verifiers compare
+/// with the chain; the records themselves are unchanged.
+pub const FORMAT_VERSION: u32 = 3;
 
 /// Record formats this program reads and verifies.
-pub const SUPPORTED_FORMATS: [u32; 2] = [1, 2];
+pub const SUPPORTED_FORMATS: [u32; 3] = [1, 2, 3];
 
 /// Outcome of the run a record describes. A failed or partial run is recorded too: a gap is
 /// evidence.

@@ -3,6 +3,9 @@
 //! verifiers; keep the two in step.
 
 mod ids;
+mod segments;
+
+pub use segments::Segments;
 
 use std::collections::BTreeMap;
 
@@ -52,6 +55,9 @@ pub struct Report {
     /// clocks differed by at least this much.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub clock_skew: Option<ClockSkew>,
+    /// Segments compared with the chain (absent when the store has none and needs none).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub segments: Option<Segments>,
     /// What signed checkpoints vouch for (set by the command that checked them).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub checkpoints: Option<Vouching>,
@@ -246,6 +252,7 @@ async fn walk<S: ObjectStore>(
     let mut humans: Vec<ids::Human> = Vec::new();
     let mut present = std::collections::BTreeSet::new();
     let mut clock_skew: Option<ClockSkew> = None;
+    let mut hashes: BTreeMap<u64, Digest> = BTreeMap::new();
 
     for (seq, key, bytes) in fetched {
         let bytes = match bytes? {
@@ -287,6 +294,7 @@ async fn walk<S: ObjectStore>(
         next_seq = seq + 1;
         let hash = Digest::of_record(&bytes);
         head = Some((seq, hash));
+        hashes.insert(seq, hash);
 
         let record = match Record::from_bytes(&bytes) {
             Ok(r) => Some(r),
@@ -398,6 +406,16 @@ async fn walk<S: ObjectStore>(
         prev_at = record.as_ref().map(|r| (seq, r.recorded_at));
     }
 
+    let (segment_problems, segment_summary) = segments::check(
+        store,
+        &hashes,
+        head.map_or(0, |h| h.0),
+        with_claims,
+        concurrency,
+    )
+    .await?;
+    problems.extend(segment_problems);
+    drop(hashes);
     problems.extend(ids::duplicates(&humans));
     if with_claims {
         problems.extend(ids::claims(store, &humans, &present, concurrency).await?);
@@ -470,6 +488,8 @@ async fn walk<S: ObjectStore>(
         head_hash: head.map(|h| h.1),
         problems,
         clock_skew,
+        segments: (segment_summary.checked > 0 || segment_summary.missing > 0)
+            .then_some(segment_summary),
         checkpoints: None,
     })
 }
@@ -592,6 +612,18 @@ impl Report {
                 self.records,
                 self.blobs,
                 self.blob_bytes
+            ));
+        }
+        if let Some(g) = &self.segments {
+            out.push_str(&format!(
+                "segments: {} checked against the chain, {} not written yet{}\n",
+                g.checked,
+                g.missing,
+                if g.missing > 0 {
+                    " (`evidenced segments` writes them; reads are slower without them)"
+                } else {
+                    ""
+                }
             ));
         }
         if let Some(v) = &self.checkpoints {

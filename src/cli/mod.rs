@@ -11,6 +11,7 @@ mod healthcheck;
 mod log;
 mod report;
 mod run;
+mod segments;
 mod submit;
 mod verify;
 
@@ -164,6 +165,12 @@ pub enum Command {
     /// the period, the blobs it references, checkpoints, public keys, the report in JSON,
     /// Markdown and HTML, the format docs, VERIFY.md and a SHA-256 MANIFEST.
     Bundle(bundle::Args),
+    /// Write the segments the store is missing: copies of each 1,000 records in one
+    /// object, so that reading the chain costs a request per 1,000 records
+    /// (docs/FORMAT.md, "Segments"). Run once after upgrading a store written before
+    /// format 3; writers and the daemon write new segments themselves. Never changes a
+    /// record.
+    Segments(segments::Args),
     /// Create an Ed25519 signing key file for checkpoints (`[checkpoint] key_file`).
     Keygen(checkpoint::KeygenArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
@@ -276,6 +283,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Healthcheck(args) => healthcheck::run(&config, args).await,
         Command::Report(args) => report::run(&config, args).await,
         Command::Bundle(args) => bundle::run(&config, args).await,
+        Command::Segments(args) => segments::run(&config, args).await,
         Command::Keygen(args) => checkpoint::keygen(args),
         Command::Completions(_) | Command::Man(_) => Ok(EXIT_OK),
     };

@@ -111,6 +111,17 @@ fn shutdown_signal() -> std::io::Result<impl std::future::Future<Output = ()>> {
     })
 }
 
+/// Write the segments the store is missing, logging the outcome.
+async fn backfill_segments(store: Arc<EvidenceStore<AnyStore>>) {
+    match store.backfill_segments().await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(written = n, "Missing segments written."),
+        Err(e) => {
+            tracing::warn!(error = %e, "Missing segments not written; `evidenced segments` writes them.")
+        }
+    }
+}
+
 /// Evaluate the requirements every `[daemon] requirements_interval_secs`: warn in the log
 /// about each requirement that fails or falls due within its lead time, and publish the
 /// per-requirement metrics. `loaded` is kept between evaluations: each reads only the
@@ -244,6 +255,9 @@ pub async fn run(config: &Config, _args: &Args) -> anyhow::Result<u8> {
         loaded,
         cloudwatch,
     ));
+    // A store written before format 3 (or by a writer that died before writing one) gets
+    // its missing segments in the background; collection does not wait for them.
+    let backfill = tokio::spawn(backfill_segments(Arc::clone(&store)));
     let runner = Arc::new(CollectRunner { store, config });
     let summary = daemon::run(
         jobs,
@@ -256,6 +270,7 @@ pub async fn run(config: &Config, _args: &Args) -> anyhow::Result<u8> {
     )
     .await?;
     watcher.abort();
+    backfill.abort();
     tracing::info!(
         started = summary.started,
         finished = summary.finished,

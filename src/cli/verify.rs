@@ -202,6 +202,7 @@ async fn verify_bundle(
                 head_hash: None,
                 problems: Vec::new(),
                 clock_skew: None,
+                segments: None,
                 checkpoints: None,
             };
             let key = match &e {

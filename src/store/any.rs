@@ -192,6 +192,15 @@ impl ObjectStore for AnyStore {
             AnyStore::S3(s) => s.list(prefix).await,
         }
     }
+    async fn list_after(&self, prefix: &str, start_after: &str) -> Result<Vec<String>, StoreError> {
+        match self {
+            AnyStore::Local(s) => {
+                count(Op::List);
+                s.list_after(prefix, start_after).await
+            }
+            AnyStore::S3(s) => s.list_after(prefix, start_after).await,
+        }
+    }
     async fn head(&self, key: &str) -> Result<Option<u64>, StoreError> {
         count(Op::Head);
         match self {

@@ -23,7 +23,12 @@ use super::{ObjectStore, PutOutcome, StoreError, TempFile};
 use crate::digest::{Blob, Digest};
 
 /// Prefixes of the keys that are never rewritten.
-const IMMUTABLE: [&str; 3] = ["chain/records/", "blobs/sha256/", "chain/checkpoints/"];
+const IMMUTABLE: [&str; 4] = [
+    "chain/records/",
+    "chain/segments/",
+    "blobs/sha256/",
+    "chain/checkpoints/",
+];
 
 /// Default memory budget of a cache: beyond it, objects are read through.
 pub const DEFAULT_MEMORY_BUDGET: usize = 256 << 20;
@@ -198,6 +203,9 @@ impl<S: ObjectStore> ObjectStore for Cached<'_, S> {
     }
     async fn list(&self, prefix: &str) -> Result<Vec<String>, StoreError> {
         self.store.list(prefix).await
+    }
+    async fn list_after(&self, prefix: &str, start_after: &str) -> Result<Vec<String>, StoreError> {
+        self.store.list_after(prefix, start_after).await
     }
     async fn head(&self, key: &str) -> Result<Option<u64>, StoreError> {
         self.store.head(key).await

@@ -13,6 +13,8 @@ pub struct Counting {
     pub blob_gets: AtomicUsize,
     /// Reads of any other key.
     pub other_gets: AtomicUsize,
+    /// Keys returned by listings (what a listing costs on S3: a request per 1,000).
+    pub listed_keys: AtomicUsize,
 }
 
 impl Counting {
@@ -22,6 +24,7 @@ impl Counting {
             record_gets: AtomicUsize::new(0),
             blob_gets: AtomicUsize::new(0),
             other_gets: AtomicUsize::new(0),
+            listed_keys: AtomicUsize::new(0),
         }
     }
 
@@ -34,7 +37,12 @@ impl Counting {
 
     /// Start counting from zero.
     pub fn reset(&self) {
-        for c in [&self.record_gets, &self.blob_gets, &self.other_gets] {
+        for c in [
+            &self.record_gets,
+            &self.blob_gets,
+            &self.other_gets,
+            &self.listed_keys,
+        ] {
             c.store(0, Ordering::SeqCst);
         }
     }
@@ -56,7 +64,14 @@ impl ObjectStore for Counting {
         self.inner.put_if_absent(key, bytes).await
     }
     async fn list(&self, prefix: &str) -> Result<Vec<String>, StoreError> {
-        self.inner.list(prefix).await
+        let keys = self.inner.list(prefix).await?;
+        self.listed_keys.fetch_add(keys.len(), Ordering::SeqCst);
+        Ok(keys)
+    }
+    async fn list_after(&self, prefix: &str, start_after: &str) -> Result<Vec<String>, StoreError> {
+        let keys = self.inner.list_after(prefix, start_after).await?;
+        self.listed_keys.fetch_add(keys.len(), Ordering::SeqCst);
+        Ok(keys)
     }
     async fn head(&self, key: &str) -> Result<Option<u64>, StoreError> {
         self.inner.head(key).await

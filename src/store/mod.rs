@@ -105,6 +105,20 @@ pub trait ObjectStore: Send + Sync {
     /// Every key under `prefix`, sorted, following pagination to the end.
     fn list(&self, prefix: &str) -> impl Future<Output = Result<Vec<String>, StoreError>> + Send;
 
+    /// The keys under `prefix` that sort after `start_after`, sorted. S3 asks for exactly
+    /// those (`StartAfter`), so the cost follows the keys returned, not the keys before.
+    fn list_after(
+        &self,
+        prefix: &str,
+        start_after: &str,
+    ) -> impl Future<Output = Result<Vec<String>, StoreError>> + Send {
+        async move {
+            let mut keys = self.list(prefix).await?;
+            keys.retain(|k| k.as_str() > start_after);
+            Ok(keys)
+        }
+    }
+
     /// Size of the object, or `None` when absent.
     fn head(&self, key: &str) -> impl Future<Output = Result<Option<u64>, StoreError>> + Send;
 

@@ -142,6 +142,46 @@ impl S3Store {
     }
 }
 
+impl S3Store {
+    /// Every key under `prefix` (after `start_after`, when given), sorted, following
+    /// pagination to the end.
+    async fn list_from(
+        &self,
+        prefix: &str,
+        start_after: Option<&str>,
+    ) -> Result<Vec<String>, StoreError> {
+        let full_prefix = if self.prefix.is_empty() {
+            prefix.to_string()
+        } else {
+            format!("{}/{prefix}", self.prefix)
+        };
+        let start_after = match start_after {
+            Some(k) => Some(self.full_key(k)?),
+            None => None,
+        };
+        let mut pages = self
+            .client
+            .list_objects_v2()
+            .bucket(&self.bucket)
+            .prefix(&full_prefix)
+            .set_start_after(start_after)
+            .into_paginator()
+            .send();
+        let mut out = Vec::new();
+        while let Some(page) = pages.next().await {
+            super::stats::count(super::stats::Op::List);
+            let page = page.map_err(|e| remote("ListObjectsV2", &full_prefix, &e))?;
+            for obj in page.contents() {
+                if let Some(k) = obj.key().and_then(|k| self.strip(k)) {
+                    out.push(k);
+                }
+            }
+        }
+        out.sort();
+        Ok(out)
+    }
+}
+
 impl ObjectStore for S3Store {
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
         let full = self.full_key(key)?;
@@ -186,30 +226,11 @@ impl ObjectStore for S3Store {
     }
 
     async fn list(&self, prefix: &str) -> Result<Vec<String>, StoreError> {
-        let full_prefix = if self.prefix.is_empty() {
-            prefix.to_string()
-        } else {
-            format!("{}/{prefix}", self.prefix)
-        };
-        let mut pages = self
-            .client
-            .list_objects_v2()
-            .bucket(&self.bucket)
-            .prefix(&full_prefix)
-            .into_paginator()
-            .send();
-        let mut out = Vec::new();
-        while let Some(page) = pages.next().await {
-            super::stats::count(super::stats::Op::List);
-            let page = page.map_err(|e| remote("ListObjectsV2", &full_prefix, &e))?;
-            for obj in page.contents() {
-                if let Some(k) = obj.key().and_then(|k| self.strip(k)) {
-                    out.push(k);
-                }
-            }
-        }
-        out.sort();
-        Ok(out)
+        self.list_from(prefix, None).await
+    }
+
+    async fn list_after(&self, prefix: &str, start_after: &str) -> Result<Vec<String>, StoreError> {
+        self.list_from(prefix, Some(start_after)).await
     }
 
     async fn head(&self, key: &str) -> Result<Option<u64>, StoreError> {

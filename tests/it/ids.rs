@@ -264,7 +264,7 @@ fn format_1_store(root: &Path) -> String {
         let body = &body[body.find('\n').unwrap() + 1..];
         body[..body.find("\n```").unwrap()].to_string()
     };
-    let record = block("record").replace("\"format\":2", "\"format\":1");
+    let record = block("record").replace("\"format\":3", "\"format\":1");
     let original = format!("{}\n", block("original"));
     let canonical = block("canonical");
     let put = |key: String, bytes: &[u8]| {
@@ -312,12 +312,12 @@ fn a_format_1_store_gets_its_ids_claimed_once_and_keeps_verifying() {
         "{}",
         stderr(&out)
     );
-    // A new record is format 2 and claimed.
+    // A new record is of the current format and claimed.
     let new = support::write(dir.path(), "new.json", &drill("tt-new", "Region outage"));
     ok(submit(&store, &new).output().unwrap());
     let records = local_records(&root);
     assert_eq!(records[0].record.format, 1);
-    assert_eq!(records[1].record.format, 2);
+    assert_eq!(records[1].record.format, evidenced::record::FORMAT_VERSION);
     assert!(problems(&verify_local(&store)).is_empty());
 }
 

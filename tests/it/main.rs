@@ -40,6 +40,7 @@ mod requirements;
 mod requirements_rules;
 mod scale_reads;
 mod scenario;
+mod segments;
 mod store_local;
 mod store_s3;
 mod submit_input;
