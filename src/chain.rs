@@ -491,7 +491,14 @@ impl<S: ObjectStore> EvidenceStore<S> {
         &self,
         keys: &[(u64, String)],
     ) -> Result<Vec<StoredRecord>, ChainError> {
-        self.read_via_segments(keys).await
+        let records = self.read_via_segments(keys).await?;
+        // A record read exists: the head is at least there.
+        if let Some(r) = records.last() {
+            if self.cached_head().is_none_or(|h| h.seq < r.seq) {
+                self.set_cached_head(Head::of(r.seq, &r.bytes));
+            }
+        }
+        Ok(records)
     }
 
     /// [`EvidenceStore::read_records`] from the record objects only.
@@ -525,13 +532,12 @@ impl<S: ObjectStore> EvidenceStore<S> {
         stored(seq, key, bytes).map(Some)
     }
 
-    /// Every record after `seq`, in sequence order: the records up to the head this
-    /// process knows are read several at a time, then the chain is probed forward until the
-    /// next sequence number is free. Once the head is known (after any read of it or any
-    /// commit), that is exactly the new records and one probe; a process that knows no head
-    /// yet lists the chain first.
-    pub async fn records_after(&self, seq: u64) -> Result<Vec<StoredRecord>, ChainError> {
-        let keys: Vec<(u64, String)> = match self.cached_head() {
+    /// The keys of the records after `seq` up to the head this process knows (all those
+    /// listed, when it knows none yet), for a caller that reads them in parts with
+    /// [`EvidenceStore::read_records`] and then the rest with
+    /// [`EvidenceStore::records_after`].
+    pub async fn keys_after(&self, seq: u64) -> Result<Vec<(u64, String)>, ChainError> {
+        Ok(match self.cached_head() {
             Some(h) => (seq + 1..=h.seq).map(|s| (s, record_key(s))).collect(),
             None => self
                 .record_keys()
@@ -539,7 +545,16 @@ impl<S: ObjectStore> EvidenceStore<S> {
                 .into_iter()
                 .filter(|(s, _)| *s > seq)
                 .collect(),
-        };
+        })
+    }
+
+    /// Every record after `seq`, in sequence order: the records up to the head this
+    /// process knows are read several at a time, then the chain is probed forward until the
+    /// next sequence number is free. Once the head is known (after any read of it or any
+    /// commit), that is exactly the new records and one probe; a process that knows no head
+    /// yet lists the chain first.
+    pub async fn records_after(&self, seq: u64) -> Result<Vec<StoredRecord>, ChainError> {
+        let keys = self.keys_after(seq).await?;
         let mut out = self.read_records(&keys).await?;
         let mut last = out.last().map_or(seq, |r| r.seq);
         if let Some(h) = self.cached_head() {

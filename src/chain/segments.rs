@@ -173,7 +173,8 @@ impl<S: ObjectStore> EvidenceStore<S> {
                     Part::Object(seq, key) => {
                         Ok::<_, ChainError>((false, vec![self.read_object(seq, key).await?]))
                     }
-                    Part::Segment { last, seqs } => match self.take_from_segment(last, &seqs).await {
+                    Part::Segment { last, seqs } => match self.take_from_segment(last, &seqs).await
+                    {
                         Some(records) => Ok((true, records)),
                         None => {
                             let keys: Vec<_> = seqs.iter().map(|s| (*s, record_key(*s))).collect();

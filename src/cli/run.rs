@@ -22,7 +22,9 @@ use crate::store::AnyStore;
 #[derive(Debug, clap::Args)]
 pub struct Args {}
 
-/// Runs one configured collector through [`collect::run_once`].
+/// Runs one configured collector through [`collect::run_once_limited`], every run under
+/// the same per-service limits: `[aws] service_concurrency` bounds the daemon's requests in
+/// flight to a service, however many collectors run at once.
 ///
 /// The run executes on a blocking-pool thread driving the runtime's handle: the collectors'
 /// futures borrow across `.await` in ways the compiler cannot prove `Send` for every
@@ -30,6 +32,7 @@ pub struct Args {}
 struct CollectRunner {
     store: Arc<EvidenceStore<AnyStore>>,
     config: Arc<Config>,
+    limits: Arc<collect::limits::Limits>,
 }
 
 impl Runner for CollectRunner {
@@ -39,6 +42,7 @@ impl Runner for CollectRunner {
     ) -> Pin<Box<dyn std::future::Future<Output = RunOutcome> + Send + 'a>> {
         let store = Arc::clone(&self.store);
         let config = Arc::clone(&self.config);
+        let limits = Arc::clone(&self.limits);
         let name = job.to_string();
         let handle = tokio::runtime::Handle::current();
         // The run's span (run id, version) follows it onto the blocking-pool thread.
@@ -47,7 +51,8 @@ impl Runner for CollectRunner {
             let result = tokio::task::spawn_blocking(move || {
                 handle.block_on(
                     async {
-                        let result = collect::run_once(&store, &config, Some(&name)).await;
+                        let result =
+                            collect::run_once_limited(&store, &config, Some(&name), limits).await;
                         if result.is_ok() {
                             // Sign the new head; a failure here leaves the records committed.
                             if let Err(e) = super::checkpoint::after_commit(&config, &store).await
@@ -258,7 +263,12 @@ pub async fn run(config: &Config, _args: &Args) -> anyhow::Result<u8> {
     // A store written before format 3 (or by a writer that died before writing one) gets
     // its missing segments in the background; collection does not wait for them.
     let backfill = tokio::spawn(backfill_segments(Arc::clone(&store)));
-    let runner = Arc::new(CollectRunner { store, config });
+    let limits = Arc::new(collect::aws::limits_of(&config.aws));
+    let runner = Arc::new(CollectRunner {
+        store,
+        config,
+        limits: Arc::clone(&limits),
+    });
     let summary = daemon::run(
         jobs,
         last_commits,
@@ -271,6 +281,7 @@ pub async fn run(config: &Config, _args: &Args) -> anyhow::Result<u8> {
     .await?;
     watcher.abort();
     backfill.abort();
+    limits.log("AWS requests since the daemon started.");
     tracing::info!(
         started = summary.started,
         finished = summary.finished,

@@ -132,7 +132,8 @@ impl Limits {
     }
 
     /// Log the counts, one line per service.
-    pub fn log(&self) {
+    /// Log the counts of each service, as `what` (e.g. "AWS requests of this collection.").
+    pub fn log(&self, what: &str) {
         for (service, c) in self.counts() {
             tracing::info!(
                 service,
@@ -140,7 +141,7 @@ impl Limits {
                 throttled = c.throttled,
                 max_in_flight = c.max_in_flight,
                 limit = c.limit,
-                "AWS requests of this collection."
+                "{what}"
             );
         }
     }

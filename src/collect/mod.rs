@@ -285,7 +285,7 @@ pub async fn run_once<S: ObjectStore>(
 ) -> Result<Vec<RunReport>, CollectError> {
     let limits = std::sync::Arc::new(aws::limits_of(&config.aws));
     let reports = run_once_limited(store, config, only, limits.clone()).await;
-    limits.log();
+    limits.log("AWS requests of this collection.");
     reports
 }
 

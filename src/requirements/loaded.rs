@@ -15,7 +15,12 @@ use super::catalog::Catalog;
 use super::evidence::{Evidence, EvidenceRecord};
 use crate::chain::{blob_key, ChainError, EvidenceStore, StoredRecord, READ_CONCURRENCY};
 use crate::digest::Digest;
+use crate::record::Provenance;
 use crate::store::ObjectStore;
+
+/// Records read at once on a first load (and on a reload); small in tests, so that they
+/// read in parts too.
+const LOAD_PART: usize = if cfg!(test) { 7 } else { 5_000 };
 
 /// The evidence one catalog reads, as of the last [`Loaded::refresh`].
 #[derive(Debug, Clone)]
@@ -58,10 +63,37 @@ impl Loaded {
         store: &EvidenceStore<S>,
     ) -> Result<Refreshed, ChainError> {
         let held = self.evidence.records.last().map(|r| (r.seq, r.hash));
-        let mut new = store.records_after(held.map_or(0, |h| h.0)).await?;
-        let mut reloaded = false;
-        if let (Some((seq, hash)), Some(first)) = (held, new.first()) {
-            if first.record.prev != hash {
+        let after = held.map_or(0, |h| h.0);
+        let mut records = 0;
+        // In parts, so that a first read of a long chain never holds the bytes of more
+        // than a part at once.
+        let keys = store.keys_after(after).await?;
+        self.evidence.records.reserve_exact(keys.len());
+        let mut linked = false;
+        for part in keys.chunks(LOAD_PART) {
+            let new = store.read_records(part).await?;
+            if !linked && !self.links(held, &new) {
+                return self.reload(store).await;
+            }
+            linked = true;
+            records += self.take(store, new).await?;
+        }
+        let last = self.evidence.records.last().map_or(after, |r| r.seq);
+        let tail = store.records_after(last).await?;
+        if !linked && !self.links(held, &tail) {
+            return self.reload(store).await;
+        }
+        records += self.take(store, tail).await?;
+        Ok(Refreshed {
+            records,
+            reloaded: false,
+        })
+    }
+
+    /// Whether the first of `new` links to the last record held (or nothing is held).
+    fn links(&self, held: Option<(u64, Digest)>, new: &[StoredRecord]) -> bool {
+        match (held, new.first()) {
+            (Some((seq, hash)), Some(first)) if first.record.prev != hash => {
                 tracing::warn!(
                     seq = first.seq,
                     expected_prev = %hash,
@@ -69,21 +101,64 @@ impl Loaded {
                     held_through = seq,
                     "The store's next record does not link to the last one read; reading the chain again from its start (run `evidenced verify`)."
                 );
-                self.evidence = Evidence::default();
-                new = store.records_after(0).await?;
-                reloaded = true;
+                false
             }
+            _ => true,
         }
+    }
+
+    /// Drop what is held and read the chain from its start.
+    async fn reload<S: ObjectStore>(
+        &mut self,
+        store: &EvidenceStore<S>,
+    ) -> Result<Refreshed, ChainError> {
+        self.evidence = Evidence::default();
+        let mut records = 0;
+        let keys = store.keys_after(0).await?;
+        self.evidence.records.reserve_exact(keys.len());
+        for part in keys.chunks(LOAD_PART) {
+            let new = store.read_records(part).await?;
+            records += self.take(store, new).await?;
+        }
+        let last = self.evidence.records.last().map_or(0, |r| r.seq);
+        let tail = store.records_after(last).await?;
+        records += self.take(store, tail).await?;
+        Ok(Refreshed {
+            records,
+            reloaded: true,
+        })
+    }
+
+    /// Add `new` (and the wanted blobs it names) to what is held, keeping of each record
+    /// only what evaluation reads: its provenance (program, nonce, caller, the list of
+    /// AWS calls) is dropped, and its lists take no more room than their length. Returns
+    /// how many records were added.
+    async fn take<S: ObjectStore>(
+        &mut self,
+        store: &EvidenceStore<S>,
+        new: Vec<StoredRecord>,
+    ) -> Result<usize, ChainError> {
         self.add_blobs(store, &new).await?;
-        let records = new.len();
-        self.evidence
-            .records
-            .extend(new.into_iter().map(|r| EvidenceRecord {
+        let n = new.len();
+        self.evidence.records.extend(new.into_iter().map(|r| {
+            let mut record = r.record;
+            // Parsing grows these lists a few at a time; held for the process's life,
+            // they keep only their length.
+            record.items.shrink_to_fit();
+            record.errors.shrink_to_fit();
+            record.provenance = Provenance {
+                program: String::new(),
+                writer_nonce: String::new(),
+                caller_arn: None,
+                api_calls: Vec::new(),
+            };
+            EvidenceRecord {
                 seq: r.seq,
                 hash: r.hash,
-                record: r.record,
-            }));
-        Ok(Refreshed { records, reloaded })
+                record,
+            }
+        }));
+        Ok(n)
     }
 
     /// The blobs of the wanted media types that `records` name and are not held yet, read
@@ -229,5 +304,51 @@ mod tests {
         assert_eq!(r.records, 4);
         let seqs: Vec<u64> = loaded.evidence().records.iter().map(|r| r.seq).collect();
         assert_eq!(seqs, vec![1, 2, 3, 4]);
+    }
+
+    #[tokio::test]
+    async fn a_first_read_in_parts_holds_every_record_and_none_of_its_provenance() {
+        use crate::record::{ApiCall, Draft, Scope, Status};
+        let dir = tempfile::tempdir().unwrap();
+        let store = EvidenceStore::new(LocalStore::new(dir.path()));
+        let n = LOAD_PART * 3 + 2;
+        for i in 0..n {
+            let draft = Draft {
+                collector: "backup-main".into(),
+                kind: "backup".into(),
+                scope: Scope::default(),
+                status: Status::Complete,
+                errors: Vec::new(),
+                items: Vec::new(),
+                caller_arn: Some("arn:aws:iam::111122223333:role/evidenced".into()),
+                api_calls: vec![ApiCall {
+                    operation: "ListBackupJobs".into(),
+                    region: Some("us-east-1".into()),
+                    request_id: Some(format!("req-{i}")),
+                }],
+            };
+            store.append(draft, &[]).await.unwrap();
+        }
+        let mut loaded = Loaded::new(&Catalog::default_catalog().unwrap());
+        let r = loaded
+            .refresh(&EvidenceStore::new(LocalStore::new(dir.path())))
+            .await
+            .unwrap();
+        assert_eq!((r.records, r.reloaded), (n, false));
+        let all = EvidenceStore::new(LocalStore::new(dir.path()))
+            .records()
+            .await
+            .unwrap();
+        let held = &loaded.evidence().records;
+        assert_eq!(held.len(), all.len());
+        for (h, a) in held.iter().zip(&all) {
+            assert_eq!((h.seq, h.hash), (a.seq, a.hash));
+            assert_eq!(a.record.provenance.api_calls.len(), 1, "the store keeps it");
+            assert!(h.record.provenance.api_calls.is_empty());
+            assert!(h.record.provenance.caller_arn.is_none());
+            let mut rest = a.record.clone();
+            rest.provenance = h.record.provenance.clone();
+            assert_eq!(h.record, rest, "everything but the provenance is held");
+        }
     }
 }
