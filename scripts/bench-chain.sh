@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Benchmark: the cost of each command against the chain's length. Builds local stores of
 # SIZES records (scripts/gen-chain.py: a daemon's pace, 120 records a day) and S3 stores
-# (moto) of S3_SIZES records, then measures, on each, `log`, `verify`, `report`, `bundle` of
-# the last calendar quarter, one `submit` and one collector run (`collect --once`, an inbox
+# (moto) of S3_SIZES records, then measures, on each, `log`, `verify`, `report` and `bundle` of
+# the last 91 days, one `submit` and one collector run (`collect --once`, an inbox
 # holding one file): wall time (median of RUNS) and store requests (EVIDENCED_STORE_STATS=1,
 # counted in the backend). Ratios are against a peer in the same run: each size against the
 # smallest, and 100k against 10k where both were measured.
@@ -52,7 +52,7 @@ measure() {
   from=$(python3 -c "import datetime,sys; t=datetime.datetime.fromisoformat(sys.argv[1].replace('Z','+00:00')); print((t-datetime.timedelta(days=91)).strftime('%Y-%m-%dT%H:%M:%SZ'))" "$last")
   echo "$kind $n log $(run log "$store" log)" >> "$WORK/results"
   echo "$kind $n verify $(run verify "$store" verify)" >> "$WORK/results"
-  echo "$kind $n report $(run report "$store" report --format json)" >> "$WORK/results"
+  echo "$kind $n report $(run report "$store" report --format json --from "$from" --to "$last")" >> "$WORK/results"
   echo "$kind $n bundle $(run bundle "$store" bundle --force --from "$from" --to "$last" -o "$dir.bundle.tar.gz")" >> "$WORK/results"
   # Writes: each run stores one new record.
   local i=0

@@ -165,3 +165,79 @@ fn shell_verifier_in_the_doc_checks_a_real_store() {
         "{text}"
     );
 }
+
+/// The segment check of the shell verifier agrees with `evidenced verify`: a store of 1,000
+/// records has one segment, which the script accepts, and a segment with one byte changed
+/// is named by both.
+#[tokio::test]
+async fn shell_verifier_in_the_doc_checks_segments() {
+    let doc = std::fs::read_to_string(root().join("docs/FORMAT.md")).unwrap();
+    let start = doc.find("# Segments: each one is").expect("segment block");
+    let end = doc[start..].find("# Blobs:").expect("end of segment block") + start;
+    let script = &doc[start..end];
+
+    let dir = tempfile::tempdir().unwrap();
+    let store = evidenced::chain::EvidenceStore::new(evidenced::store::LocalStore::new(dir.path()));
+    for _ in 0..evidenced::chain::SEGMENT_RECORDS {
+        let draft = evidenced::record::Draft {
+            collector: "c".into(),
+            kind: "backup".into(),
+            scope: Default::default(),
+            status: evidenced::record::Status::Failed,
+            errors: Vec::new(),
+            items: Vec::new(),
+            caller_arn: None,
+            api_calls: Vec::new(),
+        };
+        store.append(draft, &[]).await.unwrap();
+    }
+    let segment = dir.path().join(evidenced::chain::segment_key(1000));
+    assert!(
+        segment.exists(),
+        "the writer of record 1000 wrote segment 1"
+    );
+    let sh = || {
+        let out = std::process::Command::new("bash")
+            .args(["-c", script])
+            .current_dir(dir.path())
+            .output()
+            .expect("bash");
+        format!("{}{}", support::stdout(&out), support::stderr(&out))
+    };
+    let verify = || {
+        support::run(&[
+            "--store",
+            dir.path().to_str().unwrap(),
+            "verify",
+            "--format",
+            "json",
+        ])
+    };
+    assert!(!sh().contains("PROBLEM"), "{}", sh());
+    assert_eq!(verify().status.code(), Some(0));
+
+    let mut bytes = std::fs::read(&segment).unwrap();
+    // A digit in the middle (of a hash or a nonce): the segment keeps its lines.
+    let mid = bytes.len() / 2;
+    let at = mid + bytes[mid..].iter().position(u8::is_ascii_digit).unwrap();
+    bytes[at] = if bytes[at] == b'0' { b'1' } else { b'0' };
+    let mut perms = std::fs::metadata(&segment).unwrap().permissions();
+    #[allow(clippy::permissions_set_readonly_false)]
+    perms.set_readonly(false);
+    std::fs::set_permissions(&segment, perms).unwrap();
+    std::fs::write(&segment, bytes).unwrap();
+    let text = sh();
+    assert!(
+        text.contains(
+            "PROBLEM: chain/segments/00000000000000001000.jsonl differs from records 1 to 1000"
+        ),
+        "{text}"
+    );
+    let out = verify();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        support::stdout(&out).contains("segment-mismatch"),
+        "{}",
+        support::stdout(&out)
+    );
+}
