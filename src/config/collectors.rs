@@ -60,8 +60,8 @@ pub struct AwsConfig {
     #[serde(default = "default_concurrency")]
     pub concurrency: usize,
     /// Requests in flight per AWS service across every account and region of one
-    /// collection (each retry counts as a request); services named in `service_limits`
-    /// take their own value.
+    /// `collect --once`, or of the whole daemon, whose runs all share them (each retry
+    /// counts as a request); services named in `service_limits` take their own value.
     #[serde(default = "default_service_concurrency")]
     pub service_concurrency: usize,
     /// Per-service overrides of `service_concurrency`, by signing name (`backup`,
