@@ -111,20 +111,7 @@ if [ -n "$S3_SIZES" ]; then
       rm -rf "$src"; mkdir -p "$src"; python3 scripts/gen-chain.py "$src" "$n"
     fi
     bucket=bench-chain-$n-$RANDOM
-    .venv/bin/python - "$ENDPOINT" "$bucket" "$src" <<'EOF'
-import concurrent.futures, os, sys
-import boto3
-endpoint, bucket, src = sys.argv[1:4]
-s3 = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1")
-s3.create_bucket(Bucket=bucket)
-s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
-files = [os.path.join(d, f) for d, _, fs in os.walk(src) for f in fs]
-def up(p):
-    with open(p, "rb") as f:
-        s3.put_object(Bucket=bucket, Key="ev/" + os.path.relpath(p, src), Body=f.read())
-with concurrent.futures.ThreadPoolExecutor(16) as pool:
-    list(pool.map(up, files))
-EOF
+    .venv/bin/python scripts/upload_store.py "$ENDPOINT" "$bucket" "$src"
     store=s3://$bucket/ev
     [ "$SEGMENTS" = 0 ] || EVIDENCED_STORE_STATS=0 "$BIN" --store "$store" segments > /dev/null
     EVIDENCED_STORE_STATS=0 "$BIN" --store "$store" verify > /dev/null

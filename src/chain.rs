@@ -316,18 +316,7 @@ impl<S: ObjectStore> EvidenceStore<S> {
         let keys = self.store.list(RECORDS_PREFIX).await?;
         match keys.iter().filter_map(|k| parse_record_key(k)).max() {
             None => Ok(Head::EMPTY),
-            Some(seq) => {
-                let key = record_key(seq);
-                let bytes = self
-                    .objects()
-                    .get(&key)
-                    .await?
-                    .ok_or_else(|| ChainError::Corrupt {
-                        key: key.clone(),
-                        reason: "listed but not readable".into(),
-                    })?;
-                Ok(Head::of(seq, &bytes))
-            }
+            Some(seq) => Ok(Head::of(seq, &self.listed_bytes(&record_key(seq)).await?)),
         }
     }
 
@@ -512,15 +501,19 @@ impl<S: ObjectStore> EvidenceStore<S> {
 
     /// The record object at `key`, which must exist.
     async fn read_object(&self, seq: u64, key: String) -> Result<StoredRecord, ChainError> {
-        let bytes = self
-            .objects()
-            .get(&key)
+        let bytes = self.listed_bytes(&key).await?;
+        stored(seq, key, bytes)
+    }
+
+    /// The bytes of an object that must exist (it was listed, or the chain reaches it).
+    async fn listed_bytes(&self, key: &str) -> Result<Vec<u8>, ChainError> {
+        self.objects()
+            .get(key)
             .await?
             .ok_or_else(|| ChainError::Corrupt {
-                key: key.clone(),
+                key: key.to_string(),
                 reason: "listed but not readable".into(),
-            })?;
-        stored(seq, key, bytes)
+            })
     }
 
     /// Record `seq`, or `None` when absent.
@@ -621,16 +614,7 @@ mod tests {
     use crate::store::LocalStore;
 
     fn draft() -> Draft {
-        Draft {
-            collector: "test".into(),
-            kind: "test".into(),
-            scope: Scope::default(),
-            status: Status::Failed,
-            errors: Vec::new(),
-            items: Vec::new(),
-            caller_arn: None,
-            api_calls: Vec::new(),
-        }
+        Draft::empty("test", "test", Status::Failed)
     }
 
     /// Commit `draft()` as record 1 with the given `recorded_at`, bypassing the clock check.

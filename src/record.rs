@@ -146,6 +146,23 @@ pub struct Draft {
     pub api_calls: Vec<ApiCall>,
 }
 
+impl Draft {
+    /// A run of `collector` (of `kind`) that holds nothing: no scope, item, error or AWS
+    /// call; `status` says how it went.
+    pub fn empty(collector: impl Into<String>, kind: impl Into<String>, status: Status) -> Draft {
+        Draft {
+            collector: collector.into(),
+            kind: kind.into(),
+            scope: Scope::default(),
+            status,
+            errors: Vec::new(),
+            items: Vec::new(),
+            caller_arn: None,
+            api_calls: Vec::new(),
+        }
+    }
+}
+
 /// Truncate to whole milliseconds: records carry RFC 3339 times with at most millisecond
 /// precision so every verifier formats them the same way.
 pub fn now_millis() -> OffsetDateTime {

@@ -5,21 +5,12 @@ use std::sync::atomic::Ordering;
 
 use super::segments::encode;
 use super::*;
-use crate::record::{Scope, Status};
+use crate::record::Status;
 use crate::store::counting::Counting;
 use crate::store::LocalStore;
 
 fn draft(n: u64) -> Draft {
-    Draft {
-        collector: format!("c{}", n % 3),
-        kind: "test".into(),
-        scope: Scope::default(),
-        status: Status::Failed,
-        errors: Vec::new(),
-        items: Vec::new(),
-        caller_arn: None,
-        api_calls: Vec::new(),
-    }
+    Draft::empty(format!("c{}", n % 3), "test", Status::Failed)
 }
 
 /// A store of `n` records, committed one by one as writers do.

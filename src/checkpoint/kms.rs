@@ -131,7 +131,7 @@ mod tests {
 
     use super::*;
     use crate::chain::EvidenceStore;
-    use crate::record::{Draft, Scope, Status};
+    use crate::record::{Draft, Status};
     use crate::store::LocalStore;
 
     /// KMS's ECC_NIST_EDWARDS25519 keys, which moto does not implement: GetPublicKey and
@@ -169,16 +169,7 @@ mod tests {
         assert_eq!(signer.public_key(), PublicKey::Ed25519(key.verifying_key()));
         let dir = tempfile::tempdir().unwrap();
         let store = EvidenceStore::new(LocalStore::new(dir.path()));
-        let draft = Draft {
-            collector: "test".into(),
-            kind: "test".into(),
-            scope: Scope::default(),
-            status: Status::Failed,
-            errors: Vec::new(),
-            items: Vec::new(),
-            caller_arn: None,
-            api_calls: Vec::new(),
-        };
+        let draft = Draft::empty("test", "test", Status::Failed);
         store.append(draft, &[]).await.unwrap();
         let signed = super::super::write(&store, &signer, None::<&LocalStore>)
             .await

@@ -52,27 +52,21 @@ pub(super) async fn check<S: ObjectStore>(
         .collect()
         .await;
     for (last, key, bytes) in fetched {
-        let Some(bytes) = bytes? else {
-            problems.push(problem(
-                "unreadable-segment",
-                Some(last),
-                key,
-                None,
-                None,
-                format!("segment {key} was listed but could not be read"),
-            ));
-            continue;
+        let bytes = bytes?;
+        let lines = match &bytes {
+            None => Err(format!("segment {key} was listed but could not be read")),
+            Some(b) => split_segment(key, b).map_err(|e| e.to_string()),
         };
-        let lines = match split_segment(key, &bytes) {
+        let lines = match lines {
             Ok(l) => l,
-            Err(e) => {
+            Err(message) => {
                 problems.push(problem(
                     "unreadable-segment",
                     Some(last),
                     key,
                     None,
                     None,
-                    e.to_string(),
+                    message,
                 ));
                 continue;
             }

@@ -179,16 +179,8 @@ async fn shell_verifier_in_the_doc_checks_segments() {
     let dir = tempfile::tempdir().unwrap();
     let store = evidenced::chain::EvidenceStore::new(evidenced::store::LocalStore::new(dir.path()));
     for _ in 0..evidenced::chain::SEGMENT_RECORDS {
-        let draft = evidenced::record::Draft {
-            collector: "c".into(),
-            kind: "backup".into(),
-            scope: Default::default(),
-            status: evidenced::record::Status::Failed,
-            errors: Vec::new(),
-            items: Vec::new(),
-            caller_arn: None,
-            api_calls: Vec::new(),
-        };
+        let draft =
+            evidenced::record::Draft::empty("c", "backup", evidenced::record::Status::Failed);
         store.append(draft, &[]).await.unwrap();
     }
     let segment = dir.path().join(evidenced::chain::segment_key(1000));

@@ -4,34 +4,17 @@
 //! from `EVIDENCED_STORE_STATS=1`.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
 use crate::store_local::restore_test;
-use crate::support::{self, ok};
+use crate::support::{self, counted, ok};
 
 /// Records submitted (each holds two blobs).
 const RECORDS: usize = 6;
 
-/// Run against moto with the request counts asked for.
-fn counted(args: &[&str]) -> Output {
-    let mut cmd = Command::new(support::bin());
-    cmd.args(args)
-        .env_remove("EVIDENCED_CONFIG")
-        .env("EVIDENCED_STORE_STATS", "1");
-    support::moto_env(&mut cmd).output().expect("run evidenced")
-}
-
 /// The `get=` figure of the request counts a command printed.
 fn gets(o: &Output) -> u64 {
-    let err = support::stderr(o);
-    let line = err
-        .lines()
-        .find(|l| l.starts_with("store requests: "))
-        .unwrap_or_else(|| panic!("no request counts in: {err}"));
-    line.split_whitespace()
-        .find_map(|w| w.strip_prefix("get="))
-        .and_then(|n| n.parse().ok())
-        .unwrap_or_else(|| panic!("no get= in {line}"))
+    support::requests(o, "get")
 }
 
 async fn filled_store(name: &str, dir: &Path) -> String {

@@ -3,38 +3,15 @@
 //! and from then on a cold read of the chain costs a request per segment plus the records
 //! after the last one; `verify` checks every segment against the chain.
 
-use std::process::{Command, Output};
-
 use evidenced::chain::{segment_key, EvidenceStore, SEGMENTS_PREFIX};
-use evidenced::record::{Draft, Scope, Status};
+use evidenced::record::{Draft, Status};
 use evidenced::store::LocalStore;
 use futures::stream::{self, StreamExt};
 
-use crate::support::{self, ok};
+use crate::support::{self, counted, ok, requests};
 
 /// Records before the submit that completes segment 2.
 const BEFORE: u64 = 1999;
-
-fn counted(args: &[&str]) -> Output {
-    let mut cmd = Command::new(support::bin());
-    cmd.args(args)
-        .env_remove("EVIDENCED_CONFIG")
-        .env("EVIDENCED_STORE_STATS", "1");
-    support::moto_env(&mut cmd).output().expect("run evidenced")
-}
-
-/// A figure (`get=`, `list=`) of the request counts a command printed.
-fn requests(o: &Output, what: &str) -> u64 {
-    let err = support::stderr(o);
-    let line = err
-        .lines()
-        .find(|l| l.starts_with("store requests: "))
-        .unwrap_or_else(|| panic!("no request counts in: {err}"));
-    line.split_whitespace()
-        .find_map(|w| w.strip_prefix(&format!("{what}=")))
-        .and_then(|n| n.parse().ok())
-        .unwrap_or_else(|| panic!("no {what}= in {line}"))
-}
 
 /// A chain of `n` collector records written locally, then copied object by object into
 /// `bucket` under `ev/` without its segments: a store as a format-2 writer left it.
@@ -42,16 +19,7 @@ async fn uploaded_chain(bucket: &str, n: u64) {
     let dir = tempfile::tempdir().unwrap();
     let local = EvidenceStore::new(LocalStore::new(dir.path()));
     for i in 0..n {
-        let draft = Draft {
-            collector: format!("c{}", i % 4),
-            kind: "backup".into(),
-            scope: Scope::default(),
-            status: Status::Failed,
-            errors: Vec::new(),
-            items: Vec::new(),
-            caller_arn: None,
-            api_calls: Vec::new(),
-        };
+        let draft = Draft::empty(format!("c{}", i % 4), "backup", Status::Failed);
         local.append(draft, &[]).await.unwrap();
     }
     let mut files = Vec::new();

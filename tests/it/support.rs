@@ -236,3 +236,27 @@ impl Paused {
         }
     }
 }
+
+/// Run `evidenced` against moto with the store's request counts asked for
+/// (`EVIDENCED_STORE_STATS=1`; read them with [`requests`]).
+pub fn counted(args: &[&str]) -> Output {
+    let mut cmd = Command::new(bin());
+    cmd.args(args)
+        .env_remove("EVIDENCED_CONFIG")
+        .env("EVIDENCED_STORE_STATS", "1");
+    moto_env(&mut cmd).output().expect("run evidenced")
+}
+
+/// A figure (`get`, `list`, `put`, `head`, `total`) of the request counts a command
+/// printed.
+pub fn requests(o: &Output, what: &str) -> u64 {
+    let err = stderr(o);
+    let line = err
+        .lines()
+        .find(|l| l.starts_with("store requests: "))
+        .unwrap_or_else(|| panic!("no request counts in: {err}"));
+    line.split_whitespace()
+        .find_map(|w| w.strip_prefix(&format!("{what}=")))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no {what}= in {line}"))
+}
