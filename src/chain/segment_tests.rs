@@ -256,3 +256,24 @@ async fn backfill_writes_the_segments_of_a_store_written_before_format_3() {
     assert!(err.contains(&record_key(6)), "{err}");
     assert!(!dir.path().join(segment_key(1000)).exists());
 }
+
+#[tokio::test]
+async fn a_stray_record_zero_is_read_as_an_object_beside_the_segment() {
+    let dir = tempfile::tempdir().unwrap();
+    chain_of(dir.path(), 1000).await;
+    // Not a valid place (verify names it); readers return it as the objects do.
+    std::fs::write(
+        dir.path().join(record_key(0)),
+        object(dir.path(), &record_key(1)),
+    )
+    .unwrap();
+    let store = counted(dir.path());
+    let records = store.records().await.unwrap();
+    let seqs: Vec<u64> = records.iter().map(|r| r.seq).collect();
+    assert_eq!(seqs, (0..=1000).collect::<Vec<_>>());
+    assert_eq!(
+        store.backend().other_gets.load(Ordering::SeqCst),
+        1,
+        "records 1 to 1000 from the segment"
+    );
+}

@@ -144,7 +144,13 @@ impl<S: ObjectStore> EvidenceStore<S> {
         let mut parts: Vec<Part> = Vec::new();
         let mut i = 0;
         while i < keys.len() {
-            let last = segment_of(keys[i].0.max(1));
+            if keys[i].0 == 0 {
+                // Not a place in any segment (and not a valid record: `verify` says so).
+                parts.push(Part::Object(0, keys[i].1.clone()));
+                i += 1;
+                continue;
+            }
+            let last = segment_of(keys[i].0);
             // A run of consecutive records inside one segment.
             let run = 1 + keys[i..]
                 .windows(2)
