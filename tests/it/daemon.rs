@@ -677,3 +677,86 @@ async fn an_always_partial_collector_keeps_healthcheck_at_0_and_raises_runs_fail
     let sum: f64 = stats.datapoints().iter().filter_map(|p| p.sum()).sum();
     assert!(sum >= 3.0, "RunsFailed sum {sum}: {stats:?}");
 }
+
+/// Two collectors of the daemon that run at once share one set of per-service limits:
+/// `[aws] service_limits` bounds the daemon's Backup requests in flight, not each run's
+/// (before, each scheduled run had limits of its own, so two runs could have twice the
+/// limit in flight). Against the mock endpoint of `collect_scale`, which counts the
+/// requests it holds at once.
+#[test]
+fn collectors_running_at_once_share_the_daemons_per_service_limit() {
+    use crate::scale_mock::{ScaleMock, Shape};
+    use std::sync::atomic::Ordering;
+    const LIMIT: usize = 3;
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let mock = rt.block_on(ScaleMock::start(Shape {
+        jobs: 60,
+        page: 50,
+        throttle_every: 0,
+        latency: Duration::from_millis(20),
+    }));
+    let dir = tempfile::tempdir().unwrap();
+    let accounts: Vec<String> = (0..10)
+        .map(|i| format!("\"{}\"", 200_000_000_000u64 + i))
+        .collect();
+    let collectors: String = ["backup-a", "backup-b"]
+        .iter()
+        .map(|n| {
+            format!("\n[[collector]]\ntype = \"backup\"\nname = \"{n}\"\nschedule = \"0 0 0 1 1 *\"\ninclude = [\"jobs\"]\n")
+        })
+        .collect();
+    let cfg = dir.path().join("evidenced.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[store]\nurl = {store:?}\n\n[daemon]\njitter_secs = 0\nshutdown_deadline_secs = 10\nheartbeat_secs = 1\nhealth_file = {health:?}\n\n[aws]\nregions = [\"us-east-1\", \"eu-west-1\", \"eu-central-1\", \"ap-southeast-2\"]\naccounts = [{accounts}]\nrole_name = \"evidenced-member\"\nexternal_id = \"limits-test\"\nendpoint_url = \"{endpoint}\"\nmax_attempts = 8\nretry_initial_backoff_ms = 5\nservice_concurrency = 16\nservice_limits = {{ backup = {LIMIT} }}\n{collectors}",
+            store = dir.path().join("evidence"),
+            health = dir.path().join("health.json"),
+            accounts = accounts.join(", "),
+            endpoint = mock.endpoint,
+        ),
+    )
+    .unwrap();
+    let mut d = Daemon::start(
+        &cfg,
+        &[
+            ("AWS_ACCESS_KEY_ID", "AKIDMOCKBASE0000"),
+            ("AWS_SECRET_ACCESS_KEY", "mock"),
+            ("AWS_REGION", "us-east-1"),
+            ("AWS_EC2_METADATA_DISABLED", "true"),
+        ],
+    );
+    // Both catch up at start, together.
+    for _ in 0..2 {
+        let v = d.wait_for("two finished catch-up runs", |v| {
+            message(v) == "Run finished."
+        });
+        assert_eq!((&v["records"], &v["failures"]), (&40.into(), &0.into()), "{v}");
+    }
+    d.sigterm();
+    let (code, log) = d.exit_within(Duration::from_secs(30));
+    assert_eq!(code, 0, "{}", log.join("\n"));
+    let backup = mock.counts.service("backup");
+    let max = backup.max_in_flight.load(Ordering::SeqCst);
+    assert!(
+        max <= LIMIT,
+        "{max} Backup requests in flight, limit {LIMIT}"
+    );
+    assert!(
+        max >= 2,
+        "the runs did not overlap (at most {max} in flight)"
+    );
+    // The daemon's own count, logged at shutdown, is the mock's.
+    let logged = log
+        .iter()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .find(|v| {
+            message(v) == "AWS requests since the daemon started." && v["service"] == "backup"
+        })
+        .unwrap_or_else(|| panic!("no count at shutdown:\n{}", log.join("\n")));
+    assert_eq!(
+        logged["requests"].as_u64(),
+        Some(backup.requests.load(Ordering::SeqCst)),
+        "{logged}"
+    );
+}
