@@ -731,7 +731,11 @@ fn collectors_running_at_once_share_the_daemons_per_service_limit() {
         let v = d.wait_for("two finished catch-up runs", |v| {
             message(v) == "Run finished."
         });
-        assert_eq!((&v["records"], &v["failures"]), (&40.into(), &0.into()), "{v}");
+        assert_eq!(
+            (&v["records"], &v["failures"]),
+            (&40.into(), &0.into()),
+            "{v}"
+        );
     }
     d.sigterm();
     let (code, log) = d.exit_within(Duration::from_secs(30));
