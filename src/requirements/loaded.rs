@@ -62,71 +62,50 @@ impl Loaded {
         &mut self,
         store: &EvidenceStore<S>,
     ) -> Result<Refreshed, ChainError> {
+        if let Some(records) = self.read_new(store).await? {
+            return Ok(Refreshed {
+                records,
+                reloaded: false,
+            });
+        }
+        // The chain no longer links to what is held: read it again from its start.
+        self.evidence = Evidence::default();
+        let records = self.read_new(store).await?.unwrap_or(0);
+        Ok(Refreshed {
+            records,
+            reloaded: true,
+        })
+    }
+
+    /// Add the records after the last one held, in parts, so that a first read of a long
+    /// chain never holds the bytes of more than a part at once. `None` (having added
+    /// nothing) when the first of them does not link to the last one held; how many were
+    /// added otherwise.
+    async fn read_new<S: ObjectStore>(
+        &mut self,
+        store: &EvidenceStore<S>,
+    ) -> Result<Option<usize>, ChainError> {
         let held = self.evidence.records.last().map(|r| (r.seq, r.hash));
         let after = held.map_or(0, |h| h.0);
         let mut records = 0;
-        // In parts, so that a first read of a long chain never holds the bytes of more
-        // than a part at once.
         let keys = store.keys_after(after).await?;
         self.evidence.records.reserve_exact(keys.len());
         let mut linked = false;
         for part in keys.chunks(LOAD_PART) {
             let new = store.read_records(part).await?;
-            if !linked && !self.links(held, &new) {
-                return self.reload(store).await;
+            if !linked && !links(held, &new) {
+                return Ok(None);
             }
             linked = true;
             records += self.take(store, new).await?;
         }
         let last = self.evidence.records.last().map_or(after, |r| r.seq);
         let tail = store.records_after(last).await?;
-        if !linked && !self.links(held, &tail) {
-            return self.reload(store).await;
+        if !linked && !links(held, &tail) {
+            return Ok(None);
         }
         records += self.take(store, tail).await?;
-        Ok(Refreshed {
-            records,
-            reloaded: false,
-        })
-    }
-
-    /// Whether the first of `new` links to the last record held (or nothing is held).
-    fn links(&self, held: Option<(u64, Digest)>, new: &[StoredRecord]) -> bool {
-        match (held, new.first()) {
-            (Some((seq, hash)), Some(first)) if first.record.prev != hash => {
-                tracing::warn!(
-                    seq = first.seq,
-                    expected_prev = %hash,
-                    actual_prev = %first.record.prev,
-                    held_through = seq,
-                    "The store's next record does not link to the last one read; reading the chain again from its start (run `evidenced verify`)."
-                );
-                false
-            }
-            _ => true,
-        }
-    }
-
-    /// Drop what is held and read the chain from its start.
-    async fn reload<S: ObjectStore>(
-        &mut self,
-        store: &EvidenceStore<S>,
-    ) -> Result<Refreshed, ChainError> {
-        self.evidence = Evidence::default();
-        let mut records = 0;
-        let keys = store.keys_after(0).await?;
-        self.evidence.records.reserve_exact(keys.len());
-        for part in keys.chunks(LOAD_PART) {
-            let new = store.read_records(part).await?;
-            records += self.take(store, new).await?;
-        }
-        let last = self.evidence.records.last().map_or(0, |r| r.seq);
-        let tail = store.records_after(last).await?;
-        records += self.take(store, tail).await?;
-        Ok(Refreshed {
-            records,
-            reloaded: true,
-        })
+        Ok(Some(records))
     }
 
     /// Add `new` (and the wanted blobs it names) to what is held, keeping of each record
@@ -195,6 +174,23 @@ impl Loaded {
             }
         }
         Ok(())
+    }
+}
+
+/// Whether the first of `new` links to the last record held (or nothing is held).
+fn links(held: Option<(u64, Digest)>, new: &[StoredRecord]) -> bool {
+    match (held, new.first()) {
+        (Some((seq, hash)), Some(first)) if first.record.prev != hash => {
+            tracing::warn!(
+                seq = first.seq,
+                expected_prev = %hash,
+                actual_prev = %first.record.prev,
+                held_through = seq,
+                "The store's next record does not link to the last one read; reading the chain again from its start (run `evidenced verify`)."
+            );
+            false
+        }
+        _ => true,
     }
 }
 

@@ -12,17 +12,10 @@ use evidenced::report::oscal::{self, catalog as oscal_catalog};
 use evidenced::report::{csv, render, ReportFormat};
 use evidenced::requirements::{Catalog, Evaluation};
 use serde_json::Value;
-use time::macros::datetime;
 use time::OffsetDateTime;
 
-use crate::scenario::{eval_at, year};
+use crate::scenario::{eval_at, year, TIMES};
 use crate::support::root;
-
-const TIMES: [OffsetDateTime; 3] = [
-    datetime!(2026-07-15 12:00 UTC),
-    datetime!(2026-10-05 12:00 UTC),
-    datetime!(2026-12-01 12:00 UTC),
-];
 
 #[test]
 fn shipped_oscal_catalog_and_plan_are_what_the_generator_makes_from_the_default_catalog() {

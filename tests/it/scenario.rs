@@ -548,7 +548,8 @@ pub fn eval_at(ev: &Evidence, at: OffsetDateTime) -> Evaluation {
     e
 }
 
-const TIMES: [OffsetDateTime; 3] = [
+/// The evaluation times of the golden reports (and of the OSCAL round trip).
+pub const TIMES: [OffsetDateTime; 3] = [
     datetime!(2026-07-15 12:00 UTC),
     datetime!(2026-10-05 12:00 UTC),
     datetime!(2026-12-01 12:00 UTC),
