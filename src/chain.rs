@@ -14,7 +14,7 @@
 
 #[cfg(test)]
 mod segment_tests;
-mod segments;
+pub mod segments;
 
 use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicBool, Ordering};

@@ -373,16 +373,7 @@ async fn walk<S: ObjectStore>(
                 }
             }
             if let Some((_, before)) = prev_at.filter(|(p, _)| *p + 1 == seq) {
-                match backwards(seq, &key, before, r.recorded_at) {
-                    Some(p) => problems.push(p),
-                    None if before - r.recorded_at >= SKEW_SHOWN => {
-                        let behind_ms = (before - r.recorded_at).whole_milliseconds() as i64;
-                        if clock_skew.as_ref().is_none_or(|c| c.behind_ms < behind_ms) {
-                            clock_skew = Some(ClockSkew { seq, behind_ms });
-                        }
-                    }
-                    None => {}
-                }
+                problems.extend(step_back(seq, &key, before, r.recorded_at, &mut clock_skew));
             }
             if let Some((kind, id, digest, _)) = crate::ids::human_identity(r) {
                 humans.push(ids::Human {
@@ -532,6 +523,26 @@ fn strict_fields(seq: u64, key: &str, bytes: &[u8], r: &Record) -> Vec<Problem> 
 /// Whole seconds of a std duration, as a `time` duration for [`human_duration`].
 fn secs(d: std::time::Duration) -> time::Duration {
     time::Duration::seconds(i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
+
+/// Record `seq`, recorded at `at`, after its predecessor recorded at `before`: a
+/// `recorded-at-backwards` problem beyond [`CLOCK_TOLERANCE`]; within it, a step back of at
+/// least a second is kept in `skew` when it is the largest so far.
+pub(crate) fn step_back(
+    seq: u64,
+    key: &str,
+    before: OffsetDateTime,
+    at: OffsetDateTime,
+    skew: &mut Option<ClockSkew>,
+) -> Option<Problem> {
+    let p = backwards(seq, key, before, at);
+    if p.is_none() && before - at >= SKEW_SHOWN {
+        let behind_ms = (before - at).whole_milliseconds() as i64;
+        if skew.as_ref().is_none_or(|c| c.behind_ms < behind_ms) {
+            *skew = Some(ClockSkew { seq, behind_ms });
+        }
+    }
+    p
 }
 
 /// `recorded-at-backwards` when record `seq`, recorded at `at`, is more than

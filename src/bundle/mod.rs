@@ -32,8 +32,9 @@ pub use write::{write, BundleSpec, Destination, Progress, Seal, Written};
 
 use crate::requirements::Window;
 
-/// Version of the bundle layout.
-pub const BUNDLE_FORMAT: u32 = 1;
+/// Version of the bundle layout. 2: the report reads from its horizon, and the blobs it
+/// reads are carried from there on (docs/FORMAT-checkpoints-bundles.md).
+pub const BUNDLE_FORMAT: u32 = 2;
 /// Name of the manifest file.
 pub const MANIFEST: &str = "MANIFEST";
 /// Name of the metadata file.
@@ -107,6 +108,8 @@ impl BundleMeta {
     pub fn options(&self) -> crate::requirements::Options {
         crate::requirements::Options {
             lead_days: self.lead_days,
+            // Format 1 was evaluated over the whole chain, with no horizon.
+            whole_chain: self.format < 2,
             schedules: self
                 .schedules
                 .iter()

@@ -122,6 +122,16 @@ pub fn open(path: &Path, limits: &Limits) -> Result<Opened, BundleError> {
             file: META.into(),
             message: e.to_string(),
         })?;
+    if !(1..=super::BUNDLE_FORMAT).contains(&meta.format) {
+        return Err(BundleError::Malformed {
+            file: META.into(),
+            message: format!(
+                "`format` is {}; this program reads bundle formats 1 to {}",
+                meta.format,
+                super::BUNDLE_FORMAT
+            ),
+        });
+    }
     Ok(Opened { dir, meta })
 }
 

@@ -48,6 +48,9 @@ pub struct BundleSpec<'a> {
     /// What the report stands on (the store verified when the bundle was made); its head
     /// is set to the bundle's last record.
     pub basis: crate::requirements::Basis,
+    /// The evidence the report reads: records from the window's horizon
+    /// ([`crate::requirements::Evidence::load_since`]).
+    pub evidence: &'a Evidence,
     /// Signs a checkpoint of the bundle's last record (when a signing key is configured),
     /// so that the bundle's whole chain is vouched for.
     pub seal: Option<&'a dyn Seal>,
@@ -194,8 +197,8 @@ pub async fn write<S: ObjectStore>(
         .find(|r| r.record.recorded_at >= w.from)
         .map(|r| r.seq);
 
-    let evidence = Evidence::load(store, spec.catalog).await?;
-    let mut evaluation = evaluate(spec.catalog, &evidence, w, spec.options);
+    let mut evaluation = evaluate(spec.catalog, spec.evidence, w, spec.options);
+    let horizon = w.horizon(spec.catalog);
     let mut basis = spec.basis.clone();
     basis.head_seq = Some(last);
     basis.head_hash = included.last().map(|r| r.hash.to_string());
@@ -204,8 +207,10 @@ pub async fn write<S: ObjectStore>(
     let mut blobs: BTreeSet<Digest> = BTreeSet::new();
     for r in &included {
         let in_period = r.record.recorded_at >= w.from;
+        // What the report reads: the wanted media types from its horizon on.
+        let read = r.record.recorded_at >= horizon;
         for item in &r.record.items {
-            if in_period || wanted.contains(&item.media_type) {
+            if in_period || (read && wanted.contains(&item.media_type)) {
                 blobs.insert(item.digest);
             }
         }

@@ -87,6 +87,18 @@ pub async fn verify<S: ObjectStore, W: ObjectStore>(
     trusted: Option<&[PublicKey]>,
     tsa: &super::tsa_verify::TsaCheck,
 ) -> Result<CheckpointReport, StoreError> {
+    verify_to(store, witness, trusted, tsa, None).await
+}
+
+/// [`verify`], with the chain's last record given (`head`, as the reader found it) instead
+/// of found from a listing of every record key.
+pub async fn verify_to<S: ObjectStore, W: ObjectStore>(
+    store: &S,
+    witness: Option<&W>,
+    trusted: Option<&[PublicKey]>,
+    tsa: &super::tsa_verify::TsaCheck,
+    head: Option<u64>,
+) -> Result<CheckpointReport, StoreError> {
     let mut report = CheckpointReport::default();
     let mut keys = BTreeMap::new();
     match trusted {
@@ -102,13 +114,16 @@ pub async fn verify<S: ObjectStore, W: ObjectStore>(
             }
         }
     }
-    let last = store
-        .list(RECORDS_PREFIX)
-        .await?
-        .iter()
-        .filter_map(|k| parse_record_key(k))
-        .max()
-        .unwrap_or(0);
+    let last = match head {
+        Some(h) => h,
+        None => store
+            .list(RECORDS_PREFIX)
+            .await?
+            .iter()
+            .filter_map(|k| parse_record_key(k))
+            .max()
+            .unwrap_or(0),
+    };
     let chain = super::chain_id(store).await?;
     let mut hashes: BTreeMap<u64, Option<Digest>> = BTreeMap::new();
 

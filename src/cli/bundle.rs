@@ -44,6 +44,11 @@ pub struct Args {
     /// Warn this many days before a requirement lapses (overrides the catalog).
     #[arg(long, value_name = "DAYS")]
     pub lead_days: Option<u32>,
+    /// Verify the whole store first (every record object, blob and checkpoint, as
+    /// `evidenced verify` does) instead of only what the bundled report reads. Either way
+    /// the auditor's `evidenced verify BUNDLE` checks everything the bundle carries.
+    #[arg(long)]
+    pub verify_all: bool,
 }
 
 pub async fn run(config: &Config, args: &Args) -> anyhow::Result<u8> {
@@ -82,7 +87,14 @@ pub async fn run(config: &Config, args: &Args) -> anyhow::Result<u8> {
     }
     let options = super::report::options(config, args.lead_days);
     let store = super::open_chain(config).await?;
-    let basis = super::report::store_basis(config, &store).await?;
+    let horizon = w.horizon(&catalog);
+    let (evidence, checked) =
+        crate::requirements::Evidence::load_since(&store, &catalog, horizon).await?;
+    let basis = if args.verify_all {
+        super::report::store_basis(config, &store).await?
+    } else {
+        super::report::read_basis(config, &store, &checked, horizon).await?
+    };
     let verified = basis.verified;
     if !verified {
         eprintln!(
@@ -118,6 +130,7 @@ pub async fn run(config: &Config, args: &Args) -> anyhow::Result<u8> {
         catalog_text: &text,
         options: &options,
         basis,
+        evidence: &evidence,
         seal: seal.as_ref().map(|s| s as &dyn Seal),
         progress: display
             .as_ref()

@@ -176,6 +176,17 @@ pub async fn check_store<S: ObjectStore>(
     trusted: Option<&[crate::checkpoint::PublicKey]>,
     tsa: &TsaCheck,
 ) -> anyhow::Result<crate::checkpoint::verify::CheckpointReport> {
+    check_store_to(config, store, trusted, tsa, None).await
+}
+
+/// [`check_store`] with the chain's head as the reader found it (no listing of the chain).
+pub async fn check_store_to<S: ObjectStore>(
+    config: &Config,
+    store: &S,
+    trusted: Option<&[crate::checkpoint::PublicKey]>,
+    tsa: &TsaCheck,
+    head: Option<u64>,
+) -> anyhow::Result<crate::checkpoint::verify::CheckpointReport> {
     let witness = open_witness(config).await?;
-    Ok(crate::checkpoint::verify::verify(store, witness.as_ref(), trusted, tsa).await?)
+    Ok(crate::checkpoint::verify::verify_to(store, witness.as_ref(), trusted, tsa, head).await?)
 }

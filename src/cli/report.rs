@@ -52,6 +52,12 @@ pub struct Args {
     /// is written either way.
     #[arg(long, value_name = "STATUSES", value_delimiter = ',', value_enum)]
     pub fail_on: Vec<Gate>,
+    /// Verify the whole store first (every record object, blob and checkpoint, as
+    /// `evidenced verify` does) instead of only what the evaluation reads: the records
+    /// from its horizon to the head, their links, and the blobs it reads. Its cost grows
+    /// with the store's age.
+    #[arg(long)]
+    pub verify_all: bool,
 }
 
 /// A status that `--fail-on` turns into exit 1.
@@ -163,6 +169,76 @@ pub async fn store_basis(
     ))
 }
 
+/// Say what a report stands on when only what its evaluation read was checked: the records
+/// from `checked.first_seq` to the last one read (sequence and links; a valid checkpoint
+/// at or after them vouches for their hashes), the blobs it read (digests), and the
+/// checkpoints against the configured witness. Nothing read (an empty store, or nothing
+/// recorded since the horizon) does not verify.
+pub async fn read_basis(
+    config: &Config,
+    store: &EvidenceStore<AnyStore>,
+    checked: &crate::requirements::loaded::Checked,
+    horizon: OffsetDateTime,
+) -> anyhow::Result<Basis> {
+    let mut problems = checked.problems.clone();
+    let mut head = checked.last;
+    if head.is_none() {
+        let h = store.head().await?;
+        if h.seq > 0 {
+            head = Some((h.seq, h.hash));
+            problems.push(crate::verify::problem(
+                "nothing-read",
+                None,
+                crate::chain::RECORDS_PREFIX,
+                None,
+                None,
+                format!(
+                    "no record was recorded since the evaluation's horizon ({}): nothing this report could stand on was checked",
+                    crate::human::fmt_time(horizon)
+                ),
+            ));
+        }
+    }
+    let report = crate::verify::Report {
+        ok: problems.is_empty(),
+        records: checked.records,
+        blobs: checked.blobs,
+        blob_bytes: checked.blob_bytes,
+        head_seq: head.map(|h| h.0),
+        head_hash: head.map(|h| h.1),
+        problems,
+        clock_skew: checked.clock_skew.clone(),
+        segments: None,
+        checkpoints: None,
+    };
+    let trusted = super::verify::trusted(config)?;
+    let tsa = super::checkpoint::tsa_check(config, None)?;
+    let cps = super::checkpoint::check_store_to(
+        config,
+        &store.objects(),
+        trusted.as_deref(),
+        &tsa,
+        Some(store.head().await?.seq),
+    )
+    .await?;
+    let chain = crate::checkpoint::chain_id(store.backend()).await?;
+    let mut basis = Basis::new(config.store.settings().url, chain, &report, &cps, &[]);
+    if let (Some(first), Some((last, _))) = (checked.first_seq, checked.last) {
+        let before = match first {
+            1 => "blobs the evaluation does not read were not checked".to_string(),
+            _ => format!(
+                "records before {first}, and blobs the evaluation does not read, were not checked"
+            ),
+        };
+        basis.checked = Some(format!(
+            "records {first} to {last} (from the evaluation's horizon, {}, to the head): their sequence, links and times; and the {} blob(s) the evaluation read; {before} (`evidenced verify`, or `--verify-all`, checks every object)",
+            crate::human::fmt_time(horizon),
+            checked.blobs
+        ));
+    }
+    Ok(basis)
+}
+
 /// The basis of a report made from a bundle: the bundle verified as `verify BUNDLE` does.
 async fn bundle_basis(
     config: &Config,
@@ -222,8 +298,13 @@ pub async fn run(config: &Config, args: &Args) -> anyhow::Result<u8> {
                 None,
             )?;
             let store = super::open_chain(config).await?;
-            let basis = store_basis(config, &store).await?;
-            let evidence = Evidence::load(&store, &catalog).await?;
+            let horizon = w.horizon(&catalog);
+            let (evidence, checked) = Evidence::load_since(&store, &catalog, horizon).await?;
+            let basis = if args.verify_all {
+                store_basis(config, &store).await?
+            } else {
+                read_basis(config, &store, &checked, horizon).await?
+            };
             (catalog, evidence, w, options(config, args.lead_days), basis)
         }
     };

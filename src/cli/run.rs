@@ -153,7 +153,6 @@ async fn watch_requirements(
                 continue;
             }
         };
-        let evidence = loaded.evidence();
         let window = match super::report::window(None, None, None, None) {
             Ok(w) => w,
             Err(e) => {
@@ -161,6 +160,10 @@ async fn watch_requirements(
                 continue;
             }
         };
+        // What lies before the horizon is never read again: held memory stays that of
+        // the horizon's records, whatever the chain's age.
+        loaded.advance_horizon(window.horizon(&catalog));
+        let evidence = loaded.evidence();
         let opts = super::report::options(&config, None);
         let evaluation = evaluate(&catalog, evidence, window, &opts);
         for r in &evaluation.requirements {
@@ -206,8 +209,11 @@ pub async fn run(config: &Config, _args: &Args) -> anyhow::Result<u8> {
         None => Catalog::default_catalog(),
     }
     .map_err(|e| UsageError(e.to_string()))?;
-    // One read of the chain serves both the catch-up times and the first evaluation.
-    let mut loaded = Loaded::new(&catalog);
+    // One read of the chain, back from the head to the evaluation's horizon, serves both
+    // the catch-up times and the first evaluation (a collector last run before the horizon
+    // is overdue anyway, and runs at once).
+    let now = super::report::window(None, None, None, None)?;
+    let mut loaded = Loaded::since(&catalog, now.horizon(&catalog));
     loaded
         .refresh(&store)
         .await

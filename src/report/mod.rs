@@ -95,7 +95,15 @@ pub(crate) fn header(e: &Evaluation) -> (Option<String>, Vec<(&'static str, Stri
         ));
         lines.push((
             "Verified",
-            if b.verified {
+            if b.verified && b.checked.is_some() {
+                match b.vouched_seq {
+                    Some(v) => format!(
+                        "yes: what the evaluation read (below; {} checkpoint(s) checked; a signed checkpoint vouches up to record {v})",
+                        b.checkpoints
+                    ),
+                    None => "yes: what the evaluation read (below); no signed checkpoint, so a cut tail could not be detected".to_string(),
+                }
+            } else if b.verified {
                 match b.vouched_seq {
                     Some(v) => format!(
                         "yes: every record, blob and checkpoint ({} checked; a signed checkpoint vouches up to record {v})",
@@ -107,6 +115,9 @@ pub(crate) fn header(e: &Evaluation) -> (Option<String>, Vec<(&'static str, Stri
                 "NO".into()
             },
         ));
+        if let Some(c) = &b.checked {
+            lines.push(("Checked", c.clone()));
+        }
         if let Some(t) = &b.timestamped {
             lines.push(("Time-stamped", t.clone()));
         }
@@ -117,6 +128,14 @@ pub(crate) fn header(e: &Evaluation) -> (Option<String>, Vec<(&'static str, Stri
             lines.push(("Clock skew", skew.clone()));
         }
         lines.push(("Program", b.program.clone()));
+    }
+    if let Some(h) = &e.horizon {
+        lines.push((
+            "Horizon",
+            format!(
+                "{h}: evidence recorded before it was not read (the catalog's lookback before the review period)"
+            ),
+        ));
     }
     let c = &e.catalog;
     lines.push((

@@ -32,6 +32,11 @@ pub struct Basis {
     /// Writers' clocks disagreeing within the tolerance, in words ([`crate::verify::ClockSkew`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub clock_skew: Option<String>,
+    /// What was checked, when not the whole store: the records from the evaluation's
+    /// horizon to the head and the blobs evaluation read (`report` without
+    /// `--verify-all`). Absent: every record, blob and checkpoint of the store.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checked: Option<String>,
     /// Third-party time: "record N existed by T (RFC 3161, TSA X)" for the newest valid
     /// checkpoint whose time-stamp token verified against the trust roots.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -72,6 +77,7 @@ impl Basis {
             problems,
             program: program(),
             clock_skew: report.clock_skew.as_ref().map(|c| c.describe()),
+            checked: None,
             timestamped: cps.timestamps.existed_by(),
         }
     }

@@ -45,6 +45,12 @@ pub enum CatalogError {
         key: String,
         message: String,
     },
+    #[error("{file}: [settings] {key}: {message}")]
+    Setting {
+        file: String,
+        key: String,
+        message: String,
+    },
 }
 
 /// The whole catalog.
@@ -88,7 +94,17 @@ pub struct Settings {
     /// Evidence recorded more than this many days after the fact it claims is flagged.
     #[serde(default = "default_late_after_days")]
     pub late_after_days: u32,
+    /// How far before the review period's start (or `--at`, when earlier) evaluation reads:
+    /// evidence recorded before that horizon is not read. Default: [`Catalog::min_lookback_days`]
+    /// plus [`LOOKBACK_MARGIN_DAYS`], at least [`DEFAULT_LOOKBACK_DAYS`].
+    #[serde(default)]
+    pub lookback_days: Option<u32>,
 }
+
+/// The shortest default lookback: thirteen months and a margin, past the 12-month rules.
+pub const DEFAULT_LOOKBACK_DAYS: u32 = 400;
+/// Added to what the rules need when the default lookback is derived from them.
+pub const LOOKBACK_MARGIN_DAYS: u32 = 35;
 
 fn default_due_soon_days() -> u32 {
     21
@@ -103,6 +119,7 @@ impl Default for Settings {
         Settings {
             due_soon_days: default_due_soon_days(),
             late_after_days: default_late_after_days(),
+            lookback_days: None,
         }
     }
 }
@@ -359,6 +376,33 @@ impl Requirement {
 }
 
 impl Catalog {
+    /// The days before the review period that the rules themselves look back: the longest
+    /// `within` window plus its `after_major_change_days`, and a whole year when an
+    /// `every` rule counts years (the year holding the period's start begins up to 366
+    /// days before it).
+    pub fn min_lookback_days(&self) -> u32 {
+        self.requirements
+            .iter()
+            .map(|r| match (r.rule, r.period) {
+                (RuleKind::Within, _) => {
+                    r.days.unwrap_or(0) + r.after_major_change_days.unwrap_or(0)
+                }
+                (RuleKind::Every, Some(Period::Year)) => 366,
+                (RuleKind::Every, Some(Period::Quarter)) => 92,
+                (RuleKind::Every, _) => 31,
+                _ => 0,
+            })
+            .max()
+            .unwrap_or(0)
+    }
+
+    /// `[settings] lookback_days`, or the default derived from the rules.
+    pub fn lookback_days(&self) -> u32 {
+        self.settings.lookback_days.unwrap_or_else(|| {
+            (self.min_lookback_days() + LOOKBACK_MARGIN_DAYS).max(DEFAULT_LOOKBACK_DAYS)
+        })
+    }
+
     /// Read and check a catalog file.
     pub fn load(path: &std::path::Path) -> Result<Catalog, CatalogError> {
         let file = path.display().to_string();

@@ -25,6 +25,15 @@ pub struct Window {
     pub to: OffsetDateTime,
 }
 
+impl Window {
+    /// The earliest time evaluation reads evidence from: `lookback_days` before the review
+    /// period's start, or before `at` when that is earlier. Records recorded before it are
+    /// not read (docs/RULES.md, "The horizon").
+    pub fn horizon(&self, catalog: &Catalog) -> OffsetDateTime {
+        self.from.min(self.at) - Duration::days(i64::from(catalog.lookback_days()))
+    }
+}
+
 /// Knobs that are not part of the catalog.
 #[derive(Debug, Clone, Default)]
 pub struct Options {
@@ -33,6 +42,9 @@ pub struct Options {
     /// Schedule interval per collector name (from the configuration's `[[collector]]`
     /// tables); `fresh` rules allow twice this gap.
     pub schedules: BTreeMap<String, Duration>,
+    /// Read every record, with no horizon: how reports of format-1 bundles were made, so
+    /// that they can be re-made byte for byte.
+    pub whole_chain: bool,
 }
 
 impl Options {
@@ -190,6 +202,10 @@ pub struct Evaluation {
     pub at: String,
     pub from: String,
     pub to: String,
+    /// Evidence recorded before this time was not read ([`Window::horizon`]); absent
+    /// when the whole chain was read ([`Options::whole_chain`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub horizon: Option<String>,
     pub requirements: Vec<Outcome>,
 }
 
@@ -211,6 +227,16 @@ pub(super) struct Ctx<'a> {
 
 /// Evaluate every requirement of `catalog` over `ev`.
 pub fn evaluate(catalog: &Catalog, ev: &Evidence, w: Window, opts: &Options) -> Evaluation {
+    let horizon = (!opts.whole_chain).then(|| w.horizon(catalog));
+    // Loaders read from the horizon and drop what lies before it; evidence that reaches
+    // further is cut here, so that every caller gets the same answer.
+    let cut;
+    let ev = if let Some(horizon) = horizon.filter(|h| ev.reaches_before(*h)) {
+        cut = ev.since(horizon);
+        &cut
+    } else {
+        ev
+    };
     let root = super::judge::root(w.at);
     let requirements = catalog
         .requirements
@@ -244,6 +270,7 @@ pub fn evaluate(catalog: &Catalog, ev: &Evidence, w: Window, opts: &Options) -> 
         at: fmt_time(w.at),
         from: fmt_time(w.from),
         to: fmt_time(w.to),
+        horizon: horizon.map(fmt_time),
         requirements,
     }
 }

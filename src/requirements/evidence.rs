@@ -31,6 +31,9 @@ pub struct Evidence {
     pub records: Vec<EvidenceRecord>,
     /// Blob bytes by digest, for the items whose media type a matcher reads.
     pub blobs: BTreeMap<Digest, Vec<u8>>,
+    /// When record 1 was recorded, when `records` do not start at it (they start at the
+    /// evaluation's horizon).
+    pub first: Option<OffsetDateTime>,
 }
 
 impl Evidence {
@@ -53,7 +56,39 @@ impl Evidence {
 
     /// When the store's first record was recorded, if it has any.
     pub fn first_recorded(&self) -> Option<OffsetDateTime> {
-        self.records.first().map(|r| r.record.recorded_at)
+        match self.records.first() {
+            Some(r) if r.seq == 1 => Some(r.record.recorded_at),
+            first => self.first.or(first.map(|r| r.record.recorded_at)),
+        }
+    }
+
+    /// Whether a record recorded before `horizon` is held.
+    pub fn reaches_before(&self, horizon: OffsetDateTime) -> bool {
+        self.records.iter().any(|r| r.record.recorded_at < horizon)
+    }
+
+    /// Drop the records recorded before `horizon`, and the blobs only they named; the
+    /// time of record 1 is kept for [`Evidence::first_recorded`].
+    pub fn keep_since(&mut self, horizon: OffsetDateTime) {
+        if !self.reaches_before(horizon) {
+            return;
+        }
+        self.first = self.first_recorded();
+        self.records.retain(|r| r.record.recorded_at >= horizon);
+        let named: BTreeSet<Digest> = self
+            .records
+            .iter()
+            .flat_map(|r| r.record.items.iter().map(|i| i.digest))
+            .collect();
+        self.blobs.retain(|d, _| named.contains(d));
+    }
+
+    /// The records recorded at or after `horizon` and their blobs (a copy, for a caller
+    /// that did not [`Evidence::keep_since`]).
+    pub fn since(&self, horizon: OffsetDateTime) -> Evidence {
+        let mut out = self.clone();
+        out.keep_since(horizon);
+        out
     }
 
     /// Load every record and the blobs of the media types `catalog` reads (several at a
@@ -67,6 +102,20 @@ impl Evidence {
         let mut loaded = super::loaded::Loaded::new(catalog);
         loaded.refresh(store).await?;
         Ok(loaded.into_evidence())
+    }
+
+    /// Load the records recorded at or after `horizon` (read back from the head), the time
+    /// of record 1, and the blobs of the media types `catalog` reads; with what the reading
+    /// checked (sequence, links, blob digests).
+    pub async fn load_since<S: ObjectStore>(
+        store: &EvidenceStore<S>,
+        catalog: &Catalog,
+        horizon: OffsetDateTime,
+    ) -> Result<(Evidence, super::loaded::Checked), ChainError> {
+        let mut loaded = super::loaded::Loaded::since(catalog, horizon);
+        loaded.refresh(store).await?;
+        let checked = loaded.checked().clone();
+        Ok((loaded.into_evidence(), checked))
     }
 
     /// Digests of the blobs evaluation read (a bundle must carry them).

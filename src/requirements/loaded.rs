@@ -10,13 +10,19 @@
 use std::collections::BTreeSet;
 
 use futures::stream::{self, StreamExt, TryStreamExt};
+use time::OffsetDateTime;
 
 use super::catalog::Catalog;
 use super::evidence::{Evidence, EvidenceRecord};
-use crate::chain::{blob_key, ChainError, EvidenceStore, StoredRecord, READ_CONCURRENCY};
+use crate::chain::segments::{first_of, segment_of};
+use crate::chain::{
+    blob_key, record_key, ChainError, EvidenceStore, StoredRecord, CLOCK_TOLERANCE,
+    READ_CONCURRENCY,
+};
 use crate::digest::Digest;
 use crate::record::Provenance;
 use crate::store::ObjectStore;
+use crate::verify::{problem, step_back, ClockSkew, Problem};
 
 /// Records read at once on a first load (and on a reload); small in tests, so that they
 /// read in parts too.
@@ -27,6 +33,30 @@ const LOAD_PART: usize = if cfg!(test) { 7 } else { 5_000 };
 pub struct Loaded {
     evidence: Evidence,
     wanted: BTreeSet<String>,
+    /// Records recorded before this are neither read nor held ([`crate::requirements::Window::horizon`]).
+    horizon: Option<OffsetDateTime>,
+    checked: Checked,
+}
+
+/// What the reading checked, for a report that vouches for what it read (the records'
+/// sequence and links, the blobs' digests) rather than for the whole store.
+#[derive(Debug, Clone, Default)]
+pub struct Checked {
+    /// The first record read.
+    pub first_seq: Option<u64>,
+    /// The last record read, and its hash.
+    pub last: Option<(u64, Digest)>,
+    pub records: u64,
+    /// Blobs read, and their bytes.
+    pub blobs: u64,
+    pub blob_bytes: u64,
+    /// A gap or a broken link among the records read, a record recorded more than the
+    /// clock tolerance before the one it follows, a blob missing or not matching its
+    /// digest.
+    pub problems: Vec<Problem>,
+    /// The largest step back in `recorded_at` within the tolerance.
+    pub clock_skew: Option<ClockSkew>,
+    last_at: Option<OffsetDateTime>,
 }
 
 /// What one [`Loaded::refresh`] read.
@@ -44,7 +74,33 @@ impl Loaded {
         Loaded {
             evidence: Evidence::default(),
             wanted: Evidence::wanted(catalog),
+            horizon: None,
+            checked: Checked::default(),
         }
+    }
+
+    /// Nothing loaded yet; the first [`Loaded::refresh`] reads back from the head only as
+    /// far as `horizon` (and record 1, for the time the store began).
+    pub fn since(catalog: &Catalog, horizon: OffsetDateTime) -> Loaded {
+        Loaded {
+            horizon: Some(horizon),
+            ..Loaded::new(catalog)
+        }
+    }
+
+    /// Move the horizon forward (the daemon's evaluation time advances): records recorded
+    /// before it are dropped. A horizon earlier than the current one changes nothing.
+    pub fn advance_horizon(&mut self, horizon: OffsetDateTime) {
+        if self.horizon.is_some_and(|h| h >= horizon) {
+            return;
+        }
+        self.horizon = Some(horizon);
+        self.evidence.keep_since(horizon);
+    }
+
+    /// What the reads so far checked.
+    pub fn checked(&self) -> &Checked {
+        &self.checked
     }
 
     /// The evidence as of the last refresh.
@@ -70,6 +126,7 @@ impl Loaded {
         }
         // The chain no longer links to what is held: read it again from its start.
         self.evidence = Evidence::default();
+        self.checked = Checked::default();
         let records = self.read_new(store).await?.unwrap_or(0);
         Ok(Refreshed {
             records,
@@ -85,7 +142,12 @@ impl Loaded {
         &mut self,
         store: &EvidenceStore<S>,
     ) -> Result<Option<usize>, ChainError> {
-        let held = self.evidence.records.last().map(|r| (r.seq, r.hash));
+        let held = self.checked.last;
+        if held.is_none() {
+            if let Some(horizon) = self.horizon {
+                return self.read_back(store, horizon).await.map(Some);
+            }
+        }
         let after = held.map_or(0, |h| h.0);
         let mut records = 0;
         let keys = store.keys_after(after).await?;
@@ -99,7 +161,7 @@ impl Loaded {
             linked = true;
             records += self.take(store, new).await?;
         }
-        let last = self.evidence.records.last().map_or(after, |r| r.seq);
+        let last = self.checked.last.map_or(after, |r| r.0);
         let tail = store.records_after(last).await?;
         if !linked && !links(held, &tail) {
             return Ok(None);
@@ -117,8 +179,19 @@ impl Loaded {
         store: &EvidenceStore<S>,
         new: Vec<StoredRecord>,
     ) -> Result<usize, ChainError> {
-        self.add_blobs(store, &new).await?;
         let n = new.len();
+        for r in &new {
+            self.check_link(r);
+            if r.seq == 1 {
+                self.evidence.first = Some(r.record.recorded_at);
+            }
+        }
+        let horizon = self.horizon;
+        let new: Vec<StoredRecord> = new
+            .into_iter()
+            .filter(|r| horizon.is_none_or(|h| r.record.recorded_at >= h))
+            .collect();
+        self.add_blobs(store, &new).await?;
         self.evidence.records.extend(new.into_iter().map(|r| {
             let mut record = r.record;
             // Parsing grows these lists a few at a time; held for the process's life,
@@ -138,6 +211,90 @@ impl Loaded {
             }
         }));
         Ok(n)
+    }
+
+    /// A first read that starts at the horizon: parts aligned with the segments are read
+    /// back from the head until one holds no record recorded at or after `horizon` less
+    /// the clock tolerance (docs/RULES.md, "The horizon"); then they are taken in order.
+    /// Record 1 is read for the time the store began.
+    async fn read_back<S: ObjectStore>(
+        &mut self,
+        store: &EvidenceStore<S>,
+        horizon: OffsetDateTime,
+    ) -> Result<usize, ChainError> {
+        let head = store.head().await?;
+        let stop = horizon - CLOCK_TOLERANCE;
+        let mut parts: Vec<Vec<StoredRecord>> = Vec::new();
+        let mut hi = head.seq;
+        while hi > 0 {
+            let lo = first_of(segment_of(hi));
+            let keys: Vec<(u64, String)> = (lo..=hi).map(|s| (s, record_key(s))).collect();
+            let part = store.read_records(&keys).await?;
+            if part.iter().all(|r| r.record.recorded_at < stop) {
+                break;
+            }
+            parts.push(part);
+            hi = lo - 1;
+        }
+        if hi > 0 {
+            let first = store.record(1).await?.ok_or_else(|| ChainError::Corrupt {
+                key: record_key(1),
+                reason: "record 1 is missing (run `evidenced verify`)".into(),
+            })?;
+            self.evidence.first = Some(first.record.recorded_at);
+        }
+        let mut records = 0;
+        for part in parts.into_iter().rev() {
+            records += self.take(store, part).await?;
+        }
+        // Records committed while reading back.
+        let last = self.checked.last.map_or(head.seq, |l| l.0);
+        let tail = store.records_after(last).await?;
+        records += self.take(store, tail).await?;
+        Ok(records)
+    }
+
+    /// Check that `r` follows the last record read: the next sequence number, and `prev`
+    /// its hash.
+    fn check_link(&mut self, r: &StoredRecord) {
+        let c = &mut self.checked;
+        c.first_seq.get_or_insert(r.seq);
+        c.records += 1;
+        if let Some((seq, hash)) = c.last {
+            if r.seq != seq + 1 {
+                c.problems.push(problem(
+                    "missing-record",
+                    Some(seq + 1),
+                    &record_key(seq + 1),
+                    Some((seq + 1).to_string()),
+                    Some(r.seq.to_string()),
+                    format!("the records read jump from {seq} to {}", r.seq),
+                ));
+            } else if r.record.prev != hash {
+                c.problems.push(problem(
+                    "broken-link",
+                    Some(r.seq),
+                    &r.key,
+                    Some(hash.to_string()),
+                    Some(r.record.prev.to_string()),
+                    format!("record {}'s prev is not the hash of record {seq}", r.seq),
+                ));
+            }
+        }
+        if let Some(before) = c
+            .last_at
+            .filter(|_| c.last.is_some_and(|l| l.0 + 1 == r.seq))
+        {
+            c.problems.extend(step_back(
+                r.seq,
+                &r.key,
+                before,
+                r.record.recorded_at,
+                &mut c.clock_skew,
+            ));
+        }
+        c.last = Some((r.seq, r.hash));
+        c.last_at = Some(r.record.recorded_at);
     }
 
     /// The blobs of the wanted media types that `records` name and are not held yet, read
@@ -169,8 +326,34 @@ impl Loaded {
             .try_collect()
             .await?;
         for (d, bytes) in read {
-            if let Some(bytes) = bytes.filter(|b| Digest::of(b) == d) {
-                self.evidence.blobs.insert(d, bytes);
+            let key = blob_key(&d);
+            let c = &mut self.checked;
+            match bytes {
+                None => c.problems.push(problem(
+                    "missing-blob",
+                    None,
+                    &key,
+                    None,
+                    None,
+                    format!("blob {d}, which evaluation reads, is missing"),
+                )),
+                Some(bytes) => {
+                    c.blobs += 1;
+                    c.blob_bytes += bytes.len() as u64;
+                    let actual = Digest::of(&bytes);
+                    if actual == d {
+                        self.evidence.blobs.insert(d, bytes);
+                    } else {
+                        c.problems.push(problem(
+                            "blob-digest-mismatch",
+                            None,
+                            &key,
+                            Some(d.to_string()),
+                            Some(actual.to_string()),
+                            format!("blob {d} does not hash to its name"),
+                        ));
+                    }
+                }
             }
         }
         Ok(())

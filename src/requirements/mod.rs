@@ -5,6 +5,8 @@
 //! - [`periods`]: calendar months, quarters and years;
 //! - [`evidence`]: loading store contents once, and finding a matcher's facts in them;
 //!   [`loaded`] keeps them between evaluations and reads only records committed since;
+//!   both read from the evaluation's horizon ([`eval::Window::horizon`]) on, and
+//!   `horizon_tests` holds what that costs and what it may never change;
 //! - [`conditions`]: field conditions (`equals`, `one_of`, `at_most`, ...);
 //! - [`cel`]: CEL expressions of catalog rules (joins, checks, groups); `aws_schedule`
 //!   adds `schedule_minutes(expr)` for AWS Backup schedules;
@@ -22,6 +24,8 @@ pub mod conditions;
 pub mod eval;
 pub mod evidence;
 mod fresh;
+#[cfg(test)]
+mod horizon_tests;
 pub mod judge;
 pub mod loaded;
 pub mod periods;

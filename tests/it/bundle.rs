@@ -127,6 +127,7 @@ pub fn without_basis(text: &str) -> String {
             "- Chain id:",
             "- Head:",
             "- Verified:",
+            "- Checked:",
             "- Problem:",
             "- Program:",
         ];

@@ -339,3 +339,102 @@ fn fail_on_gates_exit_1_on_the_named_statuses_and_names_each_requirement() {
     let out = gate("bogus");
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
 }
+
+/// The blob files of record `seq` in the local store under `dir`.
+fn blob_paths(dir: &Path, seq: u64) -> Vec<std::path::PathBuf> {
+    let store = dir.join("evidence");
+    let record: Value = serde_json::from_slice(
+        &std::fs::read(store.join(evidenced::chain::record_key(seq))).unwrap(),
+    )
+    .unwrap();
+    record["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| {
+            let d: evidenced::digest::Digest = i["digest"].as_str().unwrap().parse().unwrap();
+            store.join(evidenced::chain::blob_key(&d))
+        })
+        .collect()
+}
+
+#[test]
+fn report_vouches_for_what_its_evaluation_read_and_nothing_read_does_not_verify() {
+    let d = tempfile::tempdir().unwrap();
+    let now = OffsetDateTime::now_utc();
+    ok(submit(
+        d.path(),
+        "dr.toml",
+        &drill("region-failover", "dr-1", now - Duration::days(30), "pass"),
+    ));
+    let v = report_json(d.path(), &[]);
+    assert_eq!(v["basis"]["verified"], true, "{:#}", v["basis"]);
+    let checked = v["basis"]["checked"].as_str().unwrap();
+    assert!(
+        checked.starts_with("records 1 to 1 (from the evaluation's horizon, "),
+        "{checked}"
+    );
+    assert!(v["horizon"].is_string(), "{v:#}");
+
+    // A stray key beside the records is nothing the evaluation reads: only --verify-all,
+    // which checks every object, names it.
+    let stray = d.path().join("evidence/chain/records/stray.txt");
+    std::fs::write(&stray, b"x").unwrap();
+    let at = ts(now + Duration::minutes(1));
+    let store = store_arg(d.path());
+    let out = run(&["--store", &store, "report", "--format", "json", "--at", &at]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let out = run(&[
+        "--store",
+        &store,
+        "report",
+        "--format",
+        "json",
+        "--at",
+        &at,
+        "--verify-all",
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    let v: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert!(v["basis"].get("checked").is_none(), "{:#}", v["basis"]);
+    assert!(
+        v["basis"]["problems"][0]
+            .as_str()
+            .unwrap()
+            .starts_with("unexpected-key"),
+        "{v:#}"
+    );
+    std::fs::remove_file(&stray).unwrap();
+
+    // A blob the evaluation reads, changed: the report does not verify, and says which.
+    let blobs = blob_paths(d.path(), 1);
+    let original: Vec<Vec<u8>> = blobs.iter().map(|p| std::fs::read(p).unwrap()).collect();
+    for p in &blobs {
+        std::fs::write(p, b"{\"changed\": true}").unwrap();
+    }
+    let out = run(&["--store", &store, "report", "--format", "json", "--at", &at]);
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    let v: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(v["basis"]["verified"], false);
+    let problems = v["basis"]["problems"].to_string();
+    assert!(problems.contains("blob-digest-mismatch"), "{problems}");
+    for (p, b) in blobs.iter().zip(&original) {
+        std::fs::write(p, b).unwrap();
+    }
+
+    // Evaluated 900 days on, nothing lies after the horizon: nothing was checked, so the
+    // report does not verify, and says why.
+    let later = ts(now + Duration::days(900));
+    let out = run(&[
+        "--store", &store, "report", "--format", "json", "--at", &later, "--from", &later,
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    let v: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(v["basis"]["verified"], false);
+    let problems = v["basis"]["problems"].to_string();
+    assert!(problems.contains("nothing-read"), "{problems}");
+    assert!(
+        problems.contains("no record was recorded since the evaluation's horizon"),
+        "{problems}"
+    );
+}

@@ -543,6 +543,7 @@ pub fn eval_at(ev: &Evidence, at: OffsetDateTime) -> Evaluation {
         problems: vec![],
         program: "evidenced (scenario)".into(),
         clock_skew: None,
+        checked: None,
         timestamped: None,
     });
     e

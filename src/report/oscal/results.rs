@@ -85,6 +85,9 @@ fn metadata(e: &Evaluation) -> Value {
             for p in &b.problems {
                 ps.push(("problem", p.clone()));
             }
+            if let Some(c) = &b.checked {
+                ps.push(("checked", c.clone()));
+            }
             ps.push(("clock-skew", b.clock_skew.clone().unwrap_or_default()));
             ps.push(("timestamped", b.timestamped.clone().unwrap_or_default()));
             ps.push(("program", b.program.clone()));
@@ -96,6 +99,9 @@ fn metadata(e: &Evaluation) -> Value {
     ps.push(("checklist-release", e.catalog.release.clone()));
     ps.push(("catalog-digest", e.catalog.digest.clone()));
     ps.push(("evaluated-at", e.at.clone()));
+    if let Some(h) = &e.horizon {
+        ps.push(("horizon", h.clone()));
+    }
     let (warning, _) = crate::report::header(e);
     let mut m = json!({
         "title": format!("Evidence assessment results at {}", e.at),

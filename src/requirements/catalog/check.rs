@@ -5,6 +5,18 @@ use super::{Catalog, CatalogError, Conditions, RuleKind};
 
 impl Catalog {
     pub(super) fn check(&self, file: &str) -> Result<(), CatalogError> {
+        if let Some(days) = self.settings.lookback_days {
+            let need = self.min_lookback_days();
+            if days < need {
+                return Err(CatalogError::Setting {
+                    file: file.to_string(),
+                    key: "lookback_days".into(),
+                    message: format!(
+                        "is {days}, shorter than the {need} days the rules look back (the longest `within` window with its `after_major_change_days`, or a year for a yearly `every` rule): evidence they need would not be read"
+                    ),
+                });
+            }
+        }
         let mut seen = std::collections::BTreeSet::new();
         for (i, r) in self.requirements.iter().enumerate() {
             let id = if r.id.is_empty() {
