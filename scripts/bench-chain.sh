@@ -12,6 +12,10 @@
 #   SEGMENTS=1 (default): write the stores' segments (`evidenced segments`, docs/FORMAT.md
 #   section 7a) before measuring, as the daemon does at start; SEGMENTS=0 measures stores
 #   as a format-2 writer left them (no segments; run it on a fresh WORK_DIR).
+#   SIGNED=1 (default): `bundle` runs with a checkpoint signing key (`evidenced keygen`), as
+#   a deployment does, so it seals the bundle and writes an excerpt (record 1 and the
+#   records from the report's horizon; docs/FORMAT-checkpoints-bundles.md); SIGNED=0
+#   bundles the whole chain.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 WORK=${1:-$(mktemp -d)}
@@ -19,6 +23,7 @@ SIZES=${SIZES-"1000 10000 100000 300000"}
 S3_SIZES=${S3_SIZES-"1000 10000"}
 RUNS=${RUNS:-3}
 SEGMENTS=${SEGMENTS:-1}
+SIGNED=${SIGNED:-1}
 mkdir -p "$WORK"
 if [ -z "${BIN:-}" ]; then   # BIN=... runs another build (to try the script quickly)
   cargo build --release --bin evidenced >&2
@@ -26,6 +31,12 @@ if [ -z "${BIN:-}" ]; then   # BIN=... runs another build (to try the script qui
 fi
 export EVIDENCED_STORE_STATS=1
 unset EVIDENCED_CONFIG
+BUNDLE_CONFIG=()
+if [ "$SIGNED" = 1 ]; then
+  [ -f "$WORK/signing.pem" ] || "$BIN" keygen "$WORK/signing.pem" > /dev/null
+  printf '[checkpoint]\nkey_file = "%s"\n' "$WORK/signing.pem" > "$WORK/signed.toml"
+  BUNDLE_CONFIG=(--config "$WORK/signed.toml")
+fi
 
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 # run NAME STORE ARGS...: RUNS timed runs; prints "seconds requests gets" (the median time,
@@ -53,7 +64,7 @@ measure() {
   echo "$kind $n log $(run log "$store" log)" >> "$WORK/results"
   echo "$kind $n verify $(run verify "$store" verify)" >> "$WORK/results"
   echo "$kind $n report $(run report "$store" report --format json --from "$from" --to "$last")" >> "$WORK/results"
-  echo "$kind $n bundle $(run bundle "$store" bundle --force --from "$from" --to "$last" -o "$dir.bundle.tar.gz")" >> "$WORK/results"
+  echo "$kind $n bundle $(run bundle "$store" "${BUNDLE_CONFIG[@]}" bundle --force --from "$from" --to "$last" -o "$dir.bundle.tar.gz")" >> "$WORK/results"
   # Writes: each run stores one new record.
   local i=0
   submit_one() {

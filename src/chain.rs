@@ -516,6 +516,23 @@ impl<S: ObjectStore> EvidenceStore<S> {
             })
     }
 
+    /// Record 1 and every record from `start` to the head, in sequence order (every record
+    /// when `start` is 1 or 2): the runs from segments where there are segments, then the
+    /// records after the head this process knew. Fails on the first record that is missing
+    /// or unreadable.
+    pub async fn records_from(&self, start: u64) -> Result<Vec<StoredRecord>, ChainError> {
+        if start <= 2 {
+            return self.records().await;
+        }
+        let head = self.head().await?;
+        let mut keys = vec![(1, record_key(1))];
+        keys.extend((start..=head.seq).map(|s| (s, record_key(s))));
+        let mut out = self.read_records(&keys).await?;
+        let last = out.last().map_or(head.seq, |r| r.seq);
+        out.extend(self.records_after(last).await?);
+        Ok(out)
+    }
+
     /// Record `seq`, or `None` when absent.
     pub async fn record(&self, seq: u64) -> Result<Option<StoredRecord>, ChainError> {
         let key = record_key(seq);

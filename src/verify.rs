@@ -160,17 +160,21 @@ pub async fn verify<S: ObjectStore>(
     concurrency: usize,
     progress: &dyn Progress,
 ) -> Result<Report, StoreError> {
-    walk(store, concurrency, progress, true).await
+    walk(store, concurrency, progress, true, None).await
 }
 
 /// [`verify`] of an excerpt of a store (an auditor bundle), which carries records and
-/// blobs but not the id claims: ids are checked for duplicates only.
+/// blobs but not the id claims: ids are checked for duplicates only. With `first_seq`, the
+/// excerpt holds record 1 and the records from `first_seq` on: the records between are
+/// expected to be absent, and the `prev` of record `first_seq` is not checked (a signed
+/// checkpoint in the excerpt anchors it; the caller checks that one does).
 pub async fn verify_excerpt<S: ObjectStore>(
     store: &S,
     concurrency: usize,
     progress: &dyn Progress,
+    first_seq: Option<u64>,
 ) -> Result<Report, StoreError> {
-    walk(store, concurrency, progress, false).await
+    walk(store, concurrency, progress, false, first_seq).await
 }
 
 async fn walk<S: ObjectStore>(
@@ -178,6 +182,7 @@ async fn walk<S: ObjectStore>(
     concurrency: usize,
     progress: &dyn Progress,
     with_claims: bool,
+    first_seq: Option<u64>,
 ) -> Result<Report, StoreError> {
     let mut problems = Vec::new();
     let mut keys: Vec<(u64, String)> = Vec::new();
@@ -272,7 +277,10 @@ async fn walk<S: ObjectStore>(
         };
         records += 1;
         present.insert(seq);
-        if seq > next_seq {
+        if seq > next_seq && next_seq == 2 && first_seq == Some(seq) {
+            // The excerpt's expected gap.
+            prev_hash = None;
+        } else if seq > next_seq {
             let missing = if seq - next_seq == 1 {
                 format!("record {next_seq} is missing")
             } else {

@@ -87,6 +87,10 @@ pub struct BundleMeta {
     pub chain: String,
     /// Last record included (the last recorded at or before `max(to, at)`).
     pub last_seq: u64,
+    /// An excerpt: the records are record 1 and `first_seq ..= last_seq` (absent: every
+    /// record from 1). Format 2 only, and only with a signed checkpoint in the excerpt.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_seq: Option<u64>,
     /// First record recorded at or after `from`; blobs of earlier records are included
     /// only when the report reads them.
     pub first_period_seq: Option<u64>,

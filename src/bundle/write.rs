@@ -1,5 +1,6 @@
 //! Writing a bundle: records 1 ..= the last recorded at or before `max(to, at)` (so every link
-//! verifies from the start of the chain), the blobs of the period's records and those the
+//! verifies from the start of the chain), or, when it is sealed by a signed checkpoint of its
+//! last record, record 1 and the records from the first one its report reads; the blobs of the period's records and those the
 //! report reads, the checkpoints up to the last record with their time-stamp tokens, public
 //! keys, the report in three formats, the catalog, the docs, VERIFY.md and the MANIFEST.
 //!
@@ -171,21 +172,31 @@ pub async fn write<S: ObjectStore>(
         }
     };
     let w = spec.window;
-    let records = store.records().await?;
+    // A sealed bundle is an excerpt: record 1 (it names the chain) and the records from the
+    // first one the report reads, anchored by the signed checkpoint of its last record. An
+    // unsealed one carries the whole chain, so that every link verifies from record 1.
+    let start = match (spec.seal, spec.evidence.records.first()) {
+        (Some(_), Some(r)) if r.seq > 2 => r.seq,
+        _ => 1,
+    };
+    let records = store.records_from(start).await?;
     // Everything the report may read: records up to the end of the period, or up to the
     // evaluation time when that is later.
     let end = w.to.max(w.at);
-    let included: Vec<_> = records
+    let Some(last) = records
         .iter()
-        .filter(|r| r.record.recorded_at <= end)
-        .collect();
-    let Some(last) = included.last().map(|r| r.seq) else {
+        .filter(|r| r.seq >= start && r.record.recorded_at <= end)
+        .map(|r| r.seq)
+        .max()
+    else {
         return Err(BundleError::Input(format!(
             "the store has no record recorded at or before {}",
             fmt_time(end)
         )));
     };
-    // Records are contiguous from 1; anything else is damage that verify should name.
+    let first_seq = (start > 1).then_some(start);
+    // Records are contiguous (from 1, or record 1 and from `start`); anything else is damage
+    // that verify should name.
     let included: Vec<_> = records.iter().filter(|r| r.seq <= last).collect();
     if let (Some(seal), Some(r)) = (spec.seal, included.last()) {
         seal.seal(r.seq, r.hash).await.map_err(|e| {
@@ -277,7 +288,8 @@ pub async fn write<S: ObjectStore>(
             (None, Some(seq)) => (seq, true),
             (None, None) => continue,
         };
-        if seq > last {
+        // Only checkpoints of records the bundle carries.
+        if seq > last || (seq > 1 && first_seq.is_some_and(|f| seq < f)) {
             continue;
         }
         if let Some(bytes) = backend.get(&key).await? {
@@ -317,6 +329,7 @@ pub async fn write<S: ObjectStore>(
         to: fmt_time(w.to),
         chain,
         last_seq: last,
+        first_seq,
         first_period_seq,
         checkpoint_seq,
         records: included.len() as u64,

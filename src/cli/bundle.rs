@@ -31,8 +31,8 @@ pub struct Args {
     /// to standard error.
     #[arg(short, long, value_name = "FILE")]
     pub output: PathBuf,
-    /// Summary format: one line, or a JSON object (output, records, last_seq,
-    /// first_period_seq, blobs, checkpoint_seq, bytes, sha256, verified, signed).
+    /// Summary format: one line, or a JSON object (output, records, last_seq, first_seq
+    /// (an excerpt's first record after record 1, else null), first_period_seq, blobs, checkpoint_seq, bytes, sha256, verified, signed).
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
     /// Replace an existing output file.
@@ -155,9 +155,12 @@ pub async fn run(config: &Config, args: &Args) -> anyhow::Result<u8> {
     };
     let summary = match args.format {
         Format::Text => format!(
-            "{name}: {} records (1..{}), {} blobs, checkpoint {}, {} bytes, {}",
+            "{name}: {} records ({}), {} blobs, checkpoint {}, {} bytes, {}",
             m.records,
-            m.last_seq,
+            match m.first_seq {
+                Some(f) => format!("1 and {f}..{}", m.last_seq),
+                None => format!("1..{}", m.last_seq),
+            },
             m.blobs,
             m.checkpoint_seq
                 .map_or("none".to_string(), |s| s.to_string()),
@@ -170,6 +173,7 @@ pub async fn run(config: &Config, args: &Args) -> anyhow::Result<u8> {
                 "output": name,
                 "records": m.records,
                 "last_seq": m.last_seq,
+                "first_seq": m.first_seq,
                 "first_period_seq": m.first_period_seq,
                 "blobs": m.blobs,
                 "checkpoint_seq": m.checkpoint_seq,

@@ -156,14 +156,18 @@ pub enum Command {
     /// counted in the RunsFailed metric and named in the "healthy, degraded" answer, but
     /// never make the check fail, so ECS does not replace a task that a restart cannot fix.
     Healthcheck(healthcheck::Args),
-    /// Verify the store, then evaluate the requirements catalog and report, for each
-    /// requirement: status (pass, fail, due-soon, unknown), next due date, the evidence
-    /// cited and findings (docs/RULES.md). The header names the store, chain, head,
-    /// verification result and catalog; exit 1 when the evidence does not verify.
+    /// Evaluate the requirements catalog over the evidence recorded since its horizon (the
+    /// catalog's lookback before the review period), checking what it reads, and report,
+    /// for each requirement: status (pass, fail, due-soon, unknown), next due date, the
+    /// evidence cited and findings (docs/RULES.md). The header names the store, chain,
+    /// head, what was verified, the horizon and the catalog; exit 1 when the evidence does
+    /// not verify.
     Report(report::Args),
     /// Write an auditor bundle (.tar.gz) for a review period: the chain through the end of
-    /// the period, the blobs it references, checkpoints, public keys, the report in JSON,
-    /// Markdown and HTML, the format docs, VERIFY.md and a SHA-256 MANIFEST.
+    /// the period (with a signing key: record 1 and the records from the report's horizon,
+    /// anchored by a signed checkpoint), the blobs of the period and those the report
+    /// reads, checkpoints, public keys, the report in JSON, Markdown and HTML, the format
+    /// docs, VERIFY.md and a SHA-256 MANIFEST.
     Bundle(bundle::Args),
     /// Write the segments the store is missing: copies of each 1,000 records in one
     /// object, so that reading the chain costs a request per 1,000 records

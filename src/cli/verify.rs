@@ -58,9 +58,13 @@ impl Progress for Bar {
     }
 }
 
-/// Verify a whole store (`excerpt` false) or a bundle's excerpt of one, with a progress bar
-/// on a terminal.
-async fn walk<S: ObjectStore>(store: &S, jobs: usize, excerpt: bool) -> anyhow::Result<Report> {
+/// Verify a whole store (`excerpt` None) or a bundle's excerpt of one (from record 1, or
+/// record 1 and the records from the given sequence on), with a progress bar on a terminal.
+async fn walk<S: ObjectStore>(
+    store: &S,
+    jobs: usize,
+    excerpt: Option<Option<u64>>,
+) -> anyhow::Result<Report> {
     let bar;
     let progress: &dyn verify::Progress = if std::io::stderr().is_terminal() {
         let b = ProgressBar::new(0);
@@ -76,8 +80,8 @@ async fn walk<S: ObjectStore>(store: &S, jobs: usize, excerpt: bool) -> anyhow::
         &verify::Silent
     };
     Ok(match excerpt {
-        true => verify::verify_excerpt(store, jobs, progress).await?,
-        false => verify::verify(store, jobs, progress).await?,
+        Some(first_seq) => verify::verify_excerpt(store, jobs, progress, first_seq).await?,
+        None => verify::verify(store, jobs, progress).await?,
     })
 }
 
@@ -166,7 +170,7 @@ pub async fn run(config: &Config, args: &Args) -> anyhow::Result<u8> {
         AnyStore::Local(_) => cpus,
         AnyStore::S3(_) => 32,
     });
-    let mut report = walk(&store.objects(), jobs, false).await?;
+    let mut report = walk(&store.objects(), jobs, None).await?;
     let cps =
         super::checkpoint::check_store(config, &store.objects(), trusted.as_deref(), &tsa).await?;
     let default =
@@ -258,7 +262,8 @@ pub async fn bundle_problems(
     let mut extra = bundle::check_manifest(opened.root());
     extra.extend(bundle::check_report(opened).await);
     let store = opened.local_store();
-    let mut report = walk(&store, cpus, true).await?;
+    let first_seq = opened.meta.first_seq;
+    let mut report = walk(&store, cpus, Some(first_seq)).await?;
     // Blobs of records recorded before the period are included only when the report reads
     // them; their absence is expected, not damage.
     let excused = bundle::read::excused_blobs(opened).await?;
@@ -276,6 +281,23 @@ pub async fn bundle_problems(
         p
     }));
     extra.extend(meta_problems(opened, &store).await?);
+    if let Some(first) = first_seq {
+        // Nothing but a signed checkpoint ties records `first..` to record 1: one must vouch
+        // for a record of the excerpt.
+        if cps.covered_seq.is_none_or(|c| c < first) {
+            extra.push(Problem {
+                check: "excerpt-unanchored",
+                seq: Some(first),
+                key: format!("{}#first_seq", bundle::META),
+                expected: Some(format!("a valid checkpoint of a record from {first} on")),
+                actual: cps.covered_seq.map(|c| format!("the highest vouches for record {c}")),
+                message: format!(
+                    "the bundle carries record 1 and records {first} to {}, and no valid checkpoint vouches for any of {first} to {}: nothing ties them to the chain record 1 names",
+                    opened.meta.last_seq, opened.meta.last_seq
+                ),
+            });
+        }
+    }
     if report.head_seq != Some(opened.meta.last_seq) {
         extra.push(Problem {
             check: "bundle-truncated",
@@ -320,14 +342,22 @@ async fn meta_problems(
     if chain != meta.chain {
         mismatch("chain", chain, meta.chain.clone());
     }
-    let records = store
+    let seqs: Vec<u64> = store
         .list(crate::chain::RECORDS_PREFIX)
         .await?
         .iter()
-        .filter(|k| crate::chain::parse_record_key(k).is_some())
-        .count() as u64;
+        .filter_map(|k| crate::chain::parse_record_key(k))
+        .collect();
+    let records = seqs.len() as u64;
     if records != meta.records {
         mismatch("records", records.to_string(), meta.records.to_string());
+    }
+    if let Some(first) = meta.first_seq {
+        let after_1 = seqs.iter().copied().filter(|s| *s > 1).min();
+        if after_1 != Some(first) {
+            let show = |s: Option<u64>| s.map_or("none".to_string(), |s| s.to_string());
+            mismatch("first_seq", show(after_1), first.to_string());
+        }
     }
     let checkpoint = store
         .list(crate::checkpoint::CHECKPOINTS_PREFIX)

@@ -255,3 +255,21 @@ media_type = "{MEDIA}"
     assert_eq!(default.min_lookback_days(), 395);
     assert_eq!(default.lookback_days(), 430);
 }
+
+#[tokio::test]
+async fn a_chain_older_than_the_horizon_is_read_back_once_and_then_only_probed() {
+    let dir = tempfile::tempdir().unwrap();
+    let start = time::macros::datetime!(2026-01-01 0:00 UTC);
+    chain(&LocalStore::new(dir.path()), start, 300, MEDIA).await;
+    let store = EvidenceStore::new(Counting::new(dir.path()));
+    let mut loaded = Loaded::since(&catalog(), start + Duration::days(30));
+    let r = loaded.refresh(&store).await.unwrap();
+    assert_eq!(r.records, 0);
+    assert!(loaded.evidence().records.is_empty());
+    // Nothing was read that a report could stand on.
+    assert_eq!(loaded.checked().records, 0);
+    assert!(loaded.checked().last.is_none());
+    store.backend().reset();
+    assert_eq!(loaded.refresh(&store).await.unwrap().records, 0);
+    assert_eq!(store.backend().gets(), 1, "one probe past the head");
+}

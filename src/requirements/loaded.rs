@@ -36,6 +36,9 @@ pub struct Loaded {
     /// Records recorded before this are neither read nor held ([`crate::requirements::Window::horizon`]).
     horizon: Option<OffsetDateTime>,
     checked: Checked,
+    /// The last record seen (taken, or passed over as older than the horizon): the next
+    /// refresh reads after it.
+    through: Option<(u64, Digest)>,
 }
 
 /// What the reading checked, for a report that vouches for what it read (the records'
@@ -76,6 +79,7 @@ impl Loaded {
             wanted: Evidence::wanted(catalog),
             horizon: None,
             checked: Checked::default(),
+            through: None,
         }
     }
 
@@ -127,6 +131,7 @@ impl Loaded {
         // The chain no longer links to what is held: read it again from its start.
         self.evidence = Evidence::default();
         self.checked = Checked::default();
+        self.through = None;
         let records = self.read_new(store).await?.unwrap_or(0);
         Ok(Refreshed {
             records,
@@ -142,7 +147,7 @@ impl Loaded {
         &mut self,
         store: &EvidenceStore<S>,
     ) -> Result<Option<usize>, ChainError> {
-        let held = self.checked.last;
+        let held = self.through;
         if held.is_none() {
             if let Some(horizon) = self.horizon {
                 return self.read_back(store, horizon).await.map(Some);
@@ -161,7 +166,7 @@ impl Loaded {
             linked = true;
             records += self.take(store, new).await?;
         }
-        let last = self.checked.last.map_or(after, |r| r.0);
+        let last = self.through.map_or(after, |r| r.0);
         let tail = store.records_after(last).await?;
         if !linked && !links(held, &tail) {
             return Ok(None);
@@ -251,6 +256,10 @@ impl Loaded {
         let last = self.checked.last.map_or(head.seq, |l| l.0);
         let tail = store.records_after(last).await?;
         records += self.take(store, tail).await?;
+        // Nothing since the horizon: the next refresh reads after the head, not back again.
+        if self.through.is_none() && head.seq > 0 {
+            self.through = Some((head.seq, head.hash));
+        }
         Ok(records)
     }
 
@@ -295,6 +304,7 @@ impl Loaded {
         }
         c.last = Some((r.seq, r.hash));
         c.last_at = Some(r.record.recorded_at);
+        self.through = c.last;
     }
 
     /// The blobs of the wanted media types that `records` name and are not held yet, read

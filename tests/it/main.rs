@@ -14,6 +14,7 @@ mod support;
 
 mod automation;
 mod bundle;
+mod bundle_excerpt;
 mod bundle_hostile;
 mod bundle_tamper;
 mod checkpoint;

@@ -63,7 +63,7 @@ fn manifest_of(members: &[(String, Vec<u8>)]) -> Vec<u8> {
 }
 
 /// Repack `members` with a MANIFEST made consistent with them (a careful attacker).
-fn repack(dir: &Path, name: &str, mut m: Vec<(String, Vec<u8>)>) -> std::path::PathBuf {
+pub fn repack(dir: &Path, name: &str, mut m: Vec<(String, Vec<u8>)>) -> std::path::PathBuf {
     let manifest = manifest_of(&m);
     m.retain(|(n, _)| n != "MANIFEST");
     m.push(("MANIFEST".into(), manifest));

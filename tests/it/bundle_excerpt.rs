@@ -1,0 +1,250 @@
+//! Bundles of a long chain: sealed by a signed checkpoint, a bundle carries record 1 and the
+//! records from the first its report reads, and verifies (with `evidenced verify` and the
+//! VERIFY.md script) only while a signed checkpoint ties them to record 1's chain.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::Value;
+
+use crate::bundle::{members, without_basis};
+use crate::support::{ok, root, run, write};
+use crate::verify_md::{repack, run_script, script};
+
+/// A catalog whose rule looks back two days, with a five-day lookback: a chain of 1,500
+/// records at a daemon's pace (12.5 days) reaches well before its horizon.
+const SHORT: &str = r#"
+[catalog]
+id = "short"
+version = "1"
+
+[settings]
+lookback_days = 5
+
+[[requirement]]
+id = "RJ"
+title = "A validated restore within two days"
+rule = "within"
+days = 2
+[[requirement.evidence]]
+media_type = "application/vnd.evidenced.aws.backup.restore-jobs+json"
+items = "restore_jobs"
+key = "restore_job_id"
+"#;
+
+/// The chain's length.
+const LAST: u64 = 1_500;
+
+struct Long {
+    _dir: tempfile::TempDir,
+    dir: PathBuf,
+    store: String,
+    catalog: String,
+    from: String,
+    to: String,
+}
+
+/// A chain of 1,500 records written as a daemon would over 12.5 days (scripts/gen-chain.py),
+/// and the short catalog; the period is the last day.
+fn long_chain() -> Long {
+    let d = tempfile::tempdir().unwrap();
+    let dir = d.path().to_path_buf();
+    let store = dir.join("evidence");
+    let out = Command::new("python3")
+        .arg(root().join("scripts/gen-chain.py"))
+        .arg(&store)
+        .arg(LAST.to_string())
+        .output()
+        .expect("python3");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let last: Value = serde_json::from_slice(
+        &std::fs::read(store.join(evidenced::chain::record_key(LAST))).unwrap(),
+    )
+    .unwrap();
+    let to = last["recorded_at"].as_str().unwrap().to_string();
+    let t =
+        time::OffsetDateTime::parse(&to, &time::format_description::well_known::Rfc3339).unwrap();
+    let from = evidenced::human::fmt_time(t - time::Duration::days(1));
+    let catalog = write(&dir, "short.toml", SHORT);
+    Long {
+        _dir: d,
+        store: store.display().to_string(),
+        dir,
+        catalog,
+        from,
+        to,
+    }
+}
+
+fn bundle(l: &Long, config: Option<&str>, name: &str) -> (PathBuf, Value) {
+    let out = l.dir.join(name);
+    let mut args = Vec::new();
+    if let Some(c) = config {
+        args.extend(["--config", c]);
+    }
+    args.extend([
+        "--store",
+        &l.store,
+        "bundle",
+        "--catalog",
+        &l.catalog,
+        "--from",
+        &l.from,
+        "--to",
+        &l.to,
+        "--format",
+        "json",
+        "-o",
+    ]);
+    let o = out.to_str().unwrap();
+    args.push(o);
+    let v: Value = serde_json::from_str(&ok(run(&args))).unwrap();
+    (out, v)
+}
+
+fn meta(bundle: &Path) -> Value {
+    let m = members(bundle);
+    let (_, b) = m.iter().find(|(n, _)| n == "bundle.json").unwrap();
+    serde_json::from_slice(b).unwrap()
+}
+
+#[test]
+fn a_sealed_bundle_of_a_long_chain_is_an_excerpt_that_verifies_only_with_its_checkpoint() {
+    let l = long_chain();
+    let key = l.dir.join("signing.pem");
+    ok(run(&["keygen", key.to_str().unwrap()]));
+    let config = write(
+        &l.dir,
+        "evidenced.toml",
+        &format!("[checkpoint]\nkey_file = {:?}\n", key.display().to_string()),
+    );
+
+    // Unsealed: every record from 1.
+    let (whole, v) = bundle(&l, None, "whole.tar.gz");
+    assert_eq!(v["records"], LAST, "{v:#}");
+    assert!(meta(&whole).get("first_seq").is_none());
+
+    // Sealed: record 1 and the records from the first at or after the horizon
+    // (1 + 5 days before the last record, at 120 a day: from about 780).
+    let (b, v) = bundle(&l, Some(&config), "excerpt.tar.gz");
+    let m = meta(&b);
+    assert_eq!(m["format"], 2);
+    let first = m["first_seq"].as_u64().expect("first_seq");
+    assert!((740..820).contains(&first), "first_seq {first}");
+    assert_eq!(v["records"], 1 + LAST - first + 1, "{v:#}");
+    assert_eq!(m["checkpoint_seq"], LAST);
+    let names: Vec<String> = members(&b).into_iter().map(|(n, _)| n).collect();
+    let record = |s: u64| format!("store/{}", evidenced::chain::record_key(s));
+    assert!(names.contains(&record(1)));
+    assert!(!names.contains(&record(first - 1)));
+    assert!(names.contains(&record(first)));
+
+    // It verifies, its report is re-made from it, and it is the store's report.
+    let (code, out) = crate::bundle::verify(&b, &[]);
+    assert_eq!(code, Some(0), "{out}");
+    let from_bundle = ok(run(&[
+        "report",
+        "--bundle",
+        b.to_str().unwrap(),
+        "--format",
+        "json",
+    ]));
+    let from_store = ok(run(&[
+        "--config",
+        &config,
+        "--store",
+        &l.store,
+        "report",
+        "--catalog",
+        &l.catalog,
+        "--from",
+        &l.from,
+        "--to",
+        &l.to,
+        "--at",
+        &l.to,
+        "--format",
+        "json",
+    ]));
+    assert_eq!(without_basis(&from_bundle), without_basis(&from_store));
+    let s = script(&b);
+    let (code, out) = run_script(&s, &b, &[]);
+    assert_eq!(code, Some(0), "{out}");
+    assert!(
+        out.contains(&format!("OK: records 1 and {first}..{LAST} link")),
+        "{out}"
+    );
+
+    // Without its checkpoint (bundle.json and the MANIFEST made consistent), nothing ties
+    // the excerpt to record 1: both verifiers refuse it.
+    let mut m: Vec<(String, Vec<u8>)> = members(&b)
+        .into_iter()
+        .filter(|(n, _)| !n.starts_with("store/chain/checkpoints/"))
+        .collect();
+    for (n, bytes) in m.iter_mut() {
+        if n == "bundle.json" {
+            let mut j: Value = serde_json::from_slice(bytes).unwrap();
+            j["checkpoint_seq"] = Value::Null;
+            *bytes = serde_json::to_vec_pretty(&j).unwrap();
+        }
+    }
+    let bare = repack(&l.dir, "bare.tar.gz", m);
+    let (code, out) = crate::bundle::verify(&bare, &["--format", "json"]);
+    assert_eq!(code, Some(1), "{out}");
+    let v: Value = serde_json::from_str(&out).unwrap();
+    let checks: Vec<&str> = v["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["check"].as_str().unwrap())
+        .collect();
+    assert_eq!(checks, ["excerpt-unanchored"], "{v:#}");
+    let (code, out) = run_script(&s, &bare, &[]);
+    assert_eq!(code, Some(1), "{out}");
+    assert!(out.contains("FAILED: no checkpoint"), "{out}");
+}
+
+#[test]
+fn an_excerpt_whose_first_record_does_not_match_its_metadata_is_refused() {
+    let l = long_chain();
+    let key = l.dir.join("signing.pem");
+    ok(run(&["keygen", key.to_str().unwrap()]));
+    let config = write(
+        &l.dir,
+        "evidenced.toml",
+        &format!("[checkpoint]\nkey_file = {:?}\n", key.display().to_string()),
+    );
+    let (b, _) = bundle(&l, Some(&config), "excerpt.tar.gz");
+    let first = meta(&b)["first_seq"].as_u64().unwrap();
+    // The first record of the excerpt removed, and the counts made to agree: the chain
+    // now seems to begin one later.
+    let gone = format!("store/{}", evidenced::chain::record_key(first));
+    let mut m: Vec<(String, Vec<u8>)> = members(&b)
+        .into_iter()
+        .filter(|(n, _)| *n != gone)
+        .collect();
+    for (n, bytes) in m.iter_mut() {
+        if n == "bundle.json" {
+            let mut j: Value = serde_json::from_slice(bytes).unwrap();
+            j["records"] = Value::from(j["records"].as_u64().unwrap() - 1);
+            *bytes = serde_json::to_vec_pretty(&j).unwrap();
+        }
+    }
+    let cut = repack(&l.dir, "cut.tar.gz", m);
+    let (code, out) = crate::bundle::verify(&cut, &["--format", "json"]);
+    assert_eq!(code, Some(1), "{out}");
+    let v: Value = serde_json::from_str(&out).unwrap();
+    let problems = v["problems"].to_string();
+    assert!(problems.contains("\"bundle-meta-mismatch\""), "{problems}");
+    assert!(problems.contains("first_seq"), "{problems}");
+    let (code, out) = run_script(&script(&cut), &cut, &[]);
+    assert_eq!(code, Some(1), "{out}");
+    assert!(
+        out.contains(&format!("FAILED: record {first} is missing")),
+        "{out}"
+    );
+}
