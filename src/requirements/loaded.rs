@@ -62,6 +62,21 @@ pub struct Checked {
     last_at: Option<OffsetDateTime>,
 }
 
+/// What links a record read to the one before it.
+#[derive(Debug, Clone, Copy)]
+struct Seen {
+    seq: u64,
+    hash: Digest,
+    prev: Digest,
+    recorded_at: OffsetDateTime,
+}
+
+/// Records read and reduced ([`Loaded::prepare`]), not yet held.
+struct Part {
+    seen: Vec<Seen>,
+    kept: Vec<EvidenceRecord>,
+}
+
 /// What one [`Loaded::refresh`] read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Refreshed {
@@ -176,28 +191,44 @@ impl Loaded {
     }
 
     /// Add `new` (and the wanted blobs it names) to what is held, keeping of each record
-    /// only what evaluation reads: its provenance (program, nonce, caller, the list of
-    /// AWS calls) is dropped, and its lists take no more room than their length. Returns
-    /// how many records were added.
+    /// only what evaluation reads. Returns how many records were read.
     async fn take<S: ObjectStore>(
         &mut self,
         store: &EvidenceStore<S>,
         new: Vec<StoredRecord>,
     ) -> Result<usize, ChainError> {
-        let n = new.len();
-        for r in &new {
-            self.check_link(r);
-            if r.seq == 1 {
-                self.evidence.first = Some(r.record.recorded_at);
-            }
-        }
+        let part = self.prepare(store, new).await?;
+        Ok(self.commit(part))
+    }
+
+    /// The first half of [`Loaded::take`], in any order of parts: the wanted blobs of the
+    /// records at or after the horizon are read, and each record is reduced to what links
+    /// it ([`Seen`]) and, when kept, what evaluation reads: its provenance (program, nonce,
+    /// caller, the list of AWS calls) is dropped, and its lists take no more room than
+    /// their length. The record's bytes are not held past this.
+    async fn prepare<S: ObjectStore>(
+        &mut self,
+        store: &EvidenceStore<S>,
+        new: Vec<StoredRecord>,
+    ) -> Result<Part, ChainError> {
         let horizon = self.horizon;
-        let new: Vec<StoredRecord> = new
-            .into_iter()
-            .filter(|r| horizon.is_none_or(|h| r.record.recorded_at >= h))
-            .collect();
-        self.add_blobs(store, &new).await?;
-        self.evidence.records.extend(new.into_iter().map(|r| {
+        let keep = |r: &StoredRecord| horizon.is_none_or(|h| r.record.recorded_at >= h);
+        let kept: Vec<&StoredRecord> = new.iter().filter(|r| keep(r)).collect();
+        self.add_blobs(store, &kept).await?;
+        let mut part = Part {
+            seen: Vec::with_capacity(new.len()),
+            kept: Vec::with_capacity(kept.len()),
+        };
+        for r in new {
+            part.seen.push(Seen {
+                seq: r.seq,
+                hash: r.hash,
+                prev: r.record.prev,
+                recorded_at: r.record.recorded_at,
+            });
+            if !keep(&r) {
+                continue;
+            }
             let mut record = r.record;
             // Parsing grows these lists a few at a time; held for the process's life,
             // they keep only their length.
@@ -209,13 +240,26 @@ impl Loaded {
                 caller_arn: None,
                 api_calls: Vec::new(),
             };
-            EvidenceRecord {
+            part.kept.push(EvidenceRecord {
                 seq: r.seq,
                 hash: r.hash,
                 record,
+            });
+        }
+        Ok(part)
+    }
+
+    /// The second half of [`Loaded::take`], in sequence order: check each record's link to
+    /// the one before, and hold the kept ones.
+    fn commit(&mut self, part: Part) -> usize {
+        for s in &part.seen {
+            self.check_link(s);
+            if s.seq == 1 {
+                self.evidence.first = Some(s.recorded_at);
             }
-        }));
-        Ok(n)
+        }
+        self.evidence.records.extend(part.kept);
+        part.seen.len()
     }
 
     /// A first read that starts at the horizon: parts aligned with the segments are read
@@ -229,7 +273,11 @@ impl Loaded {
     ) -> Result<usize, ChainError> {
         let head = store.head().await?;
         let stop = horizon - CLOCK_TOLERANCE;
-        let mut parts: Vec<Vec<StoredRecord>> = Vec::new();
+        // Each part is reduced as it is read, so that no more than one part's bytes are
+        // held at once; the kept records are gathered newest first (one allocation grown
+        // a part at a time, never a second copy) and turned round at the end.
+        let mut seen: Vec<Vec<Seen>> = Vec::new();
+        let mut kept: Vec<EvidenceRecord> = Vec::new();
         let mut hi = head.seq;
         while hi > 0 {
             let lo = first_of(segment_of(hi));
@@ -238,9 +286,13 @@ impl Loaded {
             if part.iter().all(|r| r.record.recorded_at < stop) {
                 break;
             }
-            parts.push(part);
+            let part = self.prepare(store, part).await?;
+            kept.reserve_exact(part.kept.len());
+            kept.extend(part.kept.into_iter().rev());
+            seen.push(part.seen);
             hi = lo - 1;
         }
+        kept.reverse();
         if hi > 0 {
             let first = store.record(1).await?.ok_or_else(|| ChainError::Corrupt {
                 key: record_key(1),
@@ -249,8 +301,16 @@ impl Loaded {
             self.evidence.first = Some(first.record.recorded_at);
         }
         let mut records = 0;
-        for part in parts.into_iter().rev() {
-            records += self.take(store, part).await?;
+        for part in seen.into_iter().rev() {
+            records += self.commit(Part {
+                seen: part,
+                kept: Vec::new(),
+            });
+        }
+        if self.evidence.records.is_empty() {
+            self.evidence.records = kept;
+        } else {
+            self.evidence.records.extend(kept);
         }
         // Records committed while reading back.
         let last = self.checked.last.map_or(head.seq, |l| l.0);
@@ -265,7 +325,7 @@ impl Loaded {
 
     /// Check that `r` follows the last record read: the next sequence number, and `prev`
     /// its hash.
-    fn check_link(&mut self, r: &StoredRecord) {
+    fn check_link(&mut self, r: &Seen) {
         let c = &mut self.checked;
         c.first_seq.get_or_insert(r.seq);
         c.records += 1;
@@ -279,13 +339,13 @@ impl Loaded {
                     Some(r.seq.to_string()),
                     format!("the records read jump from {seq} to {}", r.seq),
                 ));
-            } else if r.record.prev != hash {
+            } else if r.prev != hash {
                 c.problems.push(problem(
                     "broken-link",
                     Some(r.seq),
-                    &r.key,
+                    &record_key(r.seq),
                     Some(hash.to_string()),
-                    Some(r.record.prev.to_string()),
+                    Some(r.prev.to_string()),
                     format!("record {}'s prev is not the hash of record {seq}", r.seq),
                 ));
             }
@@ -296,14 +356,14 @@ impl Loaded {
         {
             c.problems.extend(step_back(
                 r.seq,
-                &r.key,
+                &record_key(r.seq),
                 before,
-                r.record.recorded_at,
+                r.recorded_at,
                 &mut c.clock_skew,
             ));
         }
         c.last = Some((r.seq, r.hash));
-        c.last_at = Some(r.record.recorded_at);
+        c.last_at = Some(r.recorded_at);
         self.through = c.last;
     }
 
@@ -313,7 +373,7 @@ impl Loaded {
     async fn add_blobs<S: ObjectStore>(
         &mut self,
         store: &EvidenceStore<S>,
-        records: &[StoredRecord],
+        records: &[&StoredRecord],
     ) -> Result<(), ChainError> {
         let mut digests: BTreeSet<Digest> = BTreeSet::new();
         for r in records {
