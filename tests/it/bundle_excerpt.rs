@@ -106,6 +106,28 @@ fn bundle(l: &Long, config: Option<&str>, name: &str) -> (PathBuf, Value) {
     (out, v)
 }
 
+/// A configuration with a new checkpoint signing key (`evidenced keygen`).
+fn signing_config(l: &Long) -> String {
+    let key = l.dir.join("signing.pem");
+    ok(run(&["keygen", key.to_str().unwrap()]));
+    write(
+        &l.dir,
+        "evidenced.toml",
+        &format!("[checkpoint]\nkey_file = {:?}\n", key.display().to_string()),
+    )
+}
+
+/// Change bundle.json among `members` (to make it agree with a tampered bundle).
+fn edit_meta(members: &mut [(String, Vec<u8>)], edit: impl Fn(&mut Value)) {
+    for (n, bytes) in members.iter_mut() {
+        if n == "bundle.json" {
+            let mut j: Value = serde_json::from_slice(bytes).unwrap();
+            edit(&mut j);
+            *bytes = serde_json::to_vec_pretty(&j).unwrap();
+        }
+    }
+}
+
 fn meta(bundle: &Path) -> Value {
     let m = members(bundle);
     let (_, b) = m.iter().find(|(n, _)| n == "bundle.json").unwrap();
@@ -115,13 +137,7 @@ fn meta(bundle: &Path) -> Value {
 #[test]
 fn a_sealed_bundle_of_a_long_chain_is_an_excerpt_that_verifies_only_with_its_checkpoint() {
     let l = long_chain();
-    let key = l.dir.join("signing.pem");
-    ok(run(&["keygen", key.to_str().unwrap()]));
-    let config = write(
-        &l.dir,
-        "evidenced.toml",
-        &format!("[checkpoint]\nkey_file = {:?}\n", key.display().to_string()),
-    );
+    let config = signing_config(&l);
 
     // Unsealed: every record from 1.
     let (whole, v) = bundle(&l, None, "whole.tar.gz");
@@ -185,13 +201,7 @@ fn a_sealed_bundle_of_a_long_chain_is_an_excerpt_that_verifies_only_with_its_che
         .into_iter()
         .filter(|(n, _)| !n.starts_with("store/chain/checkpoints/"))
         .collect();
-    for (n, bytes) in m.iter_mut() {
-        if n == "bundle.json" {
-            let mut j: Value = serde_json::from_slice(bytes).unwrap();
-            j["checkpoint_seq"] = Value::Null;
-            *bytes = serde_json::to_vec_pretty(&j).unwrap();
-        }
-    }
+    edit_meta(&mut m, |j| j["checkpoint_seq"] = Value::Null);
     let bare = repack(&l.dir, "bare.tar.gz", m);
     let (code, out) = crate::bundle::verify(&bare, &["--format", "json"]);
     assert_eq!(code, Some(1), "{out}");
@@ -211,13 +221,7 @@ fn a_sealed_bundle_of_a_long_chain_is_an_excerpt_that_verifies_only_with_its_che
 #[test]
 fn an_excerpt_whose_first_record_does_not_match_its_metadata_is_refused() {
     let l = long_chain();
-    let key = l.dir.join("signing.pem");
-    ok(run(&["keygen", key.to_str().unwrap()]));
-    let config = write(
-        &l.dir,
-        "evidenced.toml",
-        &format!("[checkpoint]\nkey_file = {:?}\n", key.display().to_string()),
-    );
+    let config = signing_config(&l);
     let (b, _) = bundle(&l, Some(&config), "excerpt.tar.gz");
     let first = meta(&b)["first_seq"].as_u64().unwrap();
     // The first record of the excerpt removed, and the counts made to agree: the chain
@@ -227,13 +231,9 @@ fn an_excerpt_whose_first_record_does_not_match_its_metadata_is_refused() {
         .into_iter()
         .filter(|(n, _)| *n != gone)
         .collect();
-    for (n, bytes) in m.iter_mut() {
-        if n == "bundle.json" {
-            let mut j: Value = serde_json::from_slice(bytes).unwrap();
-            j["records"] = Value::from(j["records"].as_u64().unwrap() - 1);
-            *bytes = serde_json::to_vec_pretty(&j).unwrap();
-        }
-    }
+    edit_meta(&mut m, |j| {
+        j["records"] = Value::from(j["records"].as_u64().unwrap() - 1)
+    });
     let cut = repack(&l.dir, "cut.tar.gz", m);
     let (code, out) = crate::bundle::verify(&cut, &["--format", "json"]);
     assert_eq!(code, Some(1), "{out}");
