@@ -155,15 +155,27 @@ pub async fn store_basis(
         AnyStore::S3(_) => 32,
     };
     let report = crate::verify::verify(&store.objects(), jobs, &crate::verify::Silent).await?;
+    basis_with_checkpoints(config, store, &report, None).await
+}
+
+/// The basis of `report`, with the store's checkpoints checked against the configured
+/// witness and keys (up to `head` when given, else the highest record listed).
+async fn basis_with_checkpoints(
+    config: &Config,
+    store: &EvidenceStore<AnyStore>,
+    report: &crate::verify::Report,
+    head: Option<u64>,
+) -> anyhow::Result<Basis> {
     let trusted = super::verify::trusted(config)?;
     let tsa = super::checkpoint::tsa_check(config, None)?;
     let cps =
-        super::checkpoint::check_store(config, &store.objects(), trusted.as_deref(), &tsa).await?;
+        super::checkpoint::check_store_to(config, &store.objects(), trusted.as_deref(), &tsa, head)
+            .await?;
     let chain = crate::checkpoint::chain_id(store.backend()).await?;
     Ok(Basis::new(
         config.store.settings().url,
         chain,
-        &report,
+        report,
         &cps,
         &[],
     ))
@@ -211,18 +223,8 @@ pub async fn read_basis(
         segments: None,
         checkpoints: None,
     };
-    let trusted = super::verify::trusted(config)?;
-    let tsa = super::checkpoint::tsa_check(config, None)?;
-    let cps = super::checkpoint::check_store_to(
-        config,
-        &store.objects(),
-        trusted.as_deref(),
-        &tsa,
-        Some(store.head().await?.seq),
-    )
-    .await?;
-    let chain = crate::checkpoint::chain_id(store.backend()).await?;
-    let mut basis = Basis::new(config.store.settings().url, chain, &report, &cps, &[]);
+    let head = Some(store.head().await?.seq);
+    let mut basis = basis_with_checkpoints(config, store, &report, head).await?;
     if let (Some(first), Some((last, _))) = (checked.first_seq, checked.last) {
         let before = match first {
             1 => "blobs the evaluation does not read were not checked".to_string(),
