@@ -208,7 +208,18 @@ pub async fn write<S: ObjectStore>(
         .find(|r| r.record.recorded_at >= w.from)
         .map(|r| r.seq);
 
-    let mut evaluation = evaluate(spec.catalog, spec.evidence, w, spec.options);
+    // The report is what the bundle's own records give: records committed after `last`
+    // (after the period and the evaluation time) are not carried, so they are not read
+    // here either, and `report --bundle` re-makes the same report.
+    let through;
+    let evidence = match spec.evidence.records.last() {
+        Some(r) if r.seq > last => {
+            through = spec.evidence.through(last);
+            &through
+        }
+        _ => spec.evidence,
+    };
+    let mut evaluation = evaluate(spec.catalog, evidence, w, spec.options);
     let horizon = w.horizon(spec.catalog);
     let mut basis = spec.basis.clone();
     basis.head_seq = Some(last);

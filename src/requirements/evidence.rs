@@ -83,6 +83,28 @@ impl Evidence {
         self.blobs.retain(|d, _| named.contains(d));
     }
 
+    /// The records up to sequence `last` and their blobs (a copy): what a bundle that ends
+    /// at `last` carries of this evidence.
+    pub fn through(&self, last: u64) -> Evidence {
+        let records: Vec<EvidenceRecord> = self
+            .records
+            .iter()
+            .filter(|r| r.seq <= last)
+            .cloned()
+            .collect();
+        let blobs = records
+            .iter()
+            .flat_map(|r| r.record.items.iter())
+            .filter_map(|i| self.blobs.get_key_value(&i.digest))
+            .map(|(d, b)| (*d, b.clone()))
+            .collect();
+        Evidence {
+            first: self.first,
+            records,
+            blobs,
+        }
+    }
+
     /// The records recorded at or after `horizon` and their blobs (a copy, for a caller
     /// that did not [`Evidence::keep_since`]).
     pub fn since(&self, horizon: OffsetDateTime) -> Evidence {

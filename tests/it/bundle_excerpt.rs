@@ -81,6 +81,11 @@ fn long_chain() -> Long {
 }
 
 fn bundle(l: &Long, config: Option<&str>, name: &str) -> (PathBuf, Value) {
+    bundle_of(l, config, name, &l.from, &l.to)
+}
+
+/// A bundle of the period `from`..`to` (its evaluation time: `to`).
+fn bundle_of(l: &Long, config: Option<&str>, name: &str, from: &str, to: &str) -> (PathBuf, Value) {
     let out = l.dir.join(name);
     let mut args = Vec::new();
     if let Some(c) = config {
@@ -93,9 +98,9 @@ fn bundle(l: &Long, config: Option<&str>, name: &str) -> (PathBuf, Value) {
         "--catalog",
         &l.catalog,
         "--from",
-        &l.from,
+        from,
         "--to",
-        &l.to,
+        to,
         "--format",
         "json",
         "-o",
@@ -247,4 +252,61 @@ fn an_excerpt_whose_first_record_does_not_match_its_metadata_is_refused() {
         out.contains(&format!("FAILED: record {first} is missing")),
         "{out}"
     );
+}
+
+#[test]
+fn a_bundle_of_a_past_period_reports_what_it_carries_and_verifies() {
+    let l = long_chain();
+    let config = signing_config(&l);
+    // The period ends three days before the last record, and so does the evaluation time:
+    // about 360 later records are in the store and not in the bundle.
+    let t = |s: &str| {
+        time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339).unwrap()
+    };
+    let to = evidenced::human::fmt_time(t(&l.to) - time::Duration::days(3));
+    let from = evidenced::human::fmt_time(t(&l.to) - time::Duration::days(4));
+    let from_store = ok(run(&[
+        "--store",
+        &l.store,
+        "report",
+        "--catalog",
+        &l.catalog,
+        "--from",
+        &from,
+        "--to",
+        &to,
+        "--at",
+        &to,
+        "--format",
+        "json",
+    ]));
+    // The store's report names the later records (the case a fast clock would make).
+    assert!(from_store.contains("recorded after --at"), "{from_store}");
+    for (name, cfg) in [
+        ("past.tar.gz", None),
+        ("past-sealed.tar.gz", Some(config.as_str())),
+    ] {
+        let (b, v) = bundle_of(&l, cfg, name, &from, &to);
+        let last = v["last_seq"].as_u64().unwrap();
+        assert!(last < LAST - 300, "{v:#}");
+        let (code, out) = crate::bundle::verify(&b, &[]);
+        assert_eq!(code, Some(0), "{name}: {out}");
+        let bundled = members(&b)
+            .into_iter()
+            .find(|(n, _)| n == "report/report.json")
+            .map(|(_, b)| String::from_utf8(b).unwrap())
+            .unwrap();
+        assert!(
+            !bundled.contains("recorded after --at"),
+            "{name}: {bundled}"
+        );
+        let remade = ok(run(&[
+            "report",
+            "--bundle",
+            b.to_str().unwrap(),
+            "--format",
+            "json",
+        ]));
+        assert_eq!(without_basis(&remade), without_basis(&bundled), "{name}");
+    }
 }
