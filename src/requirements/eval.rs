@@ -223,6 +223,18 @@ pub(super) struct Ctx<'a> {
     pub late_after: Duration,
     pub opts: &'a Options,
     pub root: &'a cel::Context<'static, 'static>,
+    /// The horizon, when the store holds records from before it that were not read.
+    pub unread_before: Option<OffsetDateTime>,
+}
+
+impl Ctx<'_> {
+    /// ` since the horizon, 2025-06-28` when records before the horizon were not read (a
+    /// finding of absence must not say "in the store"), else empty.
+    pub fn since(&self) -> String {
+        self.unread_before
+            .map(|h| format!(" since the horizon, {}", super::rules::day(h)))
+            .unwrap_or_default()
+    }
 }
 
 /// Evaluate every requirement of `catalog` over `ev`.
@@ -237,6 +249,7 @@ pub fn evaluate(catalog: &Catalog, ev: &Evidence, w: Window, opts: &Options) -> 
     } else {
         ev
     };
+    let unread_before = horizon.filter(|h| ev.first_recorded().is_some_and(|first| first < *h));
     let root = super::judge::root(w.at);
     let requirements = catalog
         .requirements
@@ -253,6 +266,7 @@ pub fn evaluate(catalog: &Catalog, ev: &Evidence, w: Window, opts: &Options) -> 
                 late_after: Duration::days(i64::from(catalog.settings.late_after_days)),
                 opts,
                 root: &root,
+                unread_before,
             };
             evaluate_one(r, ev, &ctx)
         })
@@ -321,7 +335,7 @@ fn evaluate_one(r: &Requirement, ev: &Evidence, ctx: &Ctx) -> Outcome {
         RuleKind::Every => super::rules::every(r, &found, ev, ctx, &mut out),
         RuleKind::Within => super::rules::within(r, &found, ev, ctx, &mut out),
         RuleKind::Present => super::rules::present(r, &found, ev, ctx, &mut out),
-        RuleKind::Fresh => super::fresh::fresh(r, ev, ctx.w, ctx.cutoff, ctx.opts, &mut out),
+        RuleKind::Fresh => super::fresh::fresh(r, ev, ctx, &mut out),
     }
     for u in found.unreadable {
         out.findings.push(format!("unreadable evidence: {u}"));

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use time::{Duration, OffsetDateTime};
 
 use super::catalog::Requirement;
-use super::eval::{counts_for_freshness, set_due, Cited, Options, Outcome, Status, Window};
+use super::eval::{counts_for_freshness, set_due, Cited, Ctx, Outcome, Status};
 use super::evidence::Evidence;
 use crate::human::fmt_time;
 
@@ -17,14 +17,8 @@ fn hours(d: Duration) -> i64 {
     d.whole_hours()
 }
 
-pub(super) fn fresh(
-    r: &Requirement,
-    ev: &Evidence,
-    w: Window,
-    cutoff: OffsetDateTime,
-    opts: &Options,
-    out: &mut Outcome,
-) {
+pub(super) fn fresh(r: &Requirement, ev: &Evidence, ctx: &Ctx, out: &mut Outcome) {
+    let (w, cutoff, opts) = (ctx.w, ctx.cutoff, ctx.opts);
     let fallback = Duration::hours(i64::from(r.max_age_hours.unwrap_or(48)));
     // (collector, account, region) → times of its committed (complete or partial) records,
     // and its failed runs: a scope whose every run fails is a gap like any other.
@@ -59,8 +53,13 @@ pub(super) fn fresh(
     }
     if runs.is_empty() {
         out.status = Status::Unknown;
-        out.findings
-            .push("no collector has committed a record yet and none is configured".into());
+        out.findings.push(match ctx.unread_before {
+            None => "no collector has committed a record yet and none is configured".into(),
+            Some(_) => format!(
+                "no collector has committed a record{} and none is configured",
+                ctx.since()
+            ),
+        });
         return;
     }
     let mut failing = false;
@@ -87,7 +86,7 @@ pub(super) fn fresh(
                     lane.last_error.as_deref().unwrap_or("not recorded")
                 )
             } else {
-                format!("{who} has no committed record")
+                format!("{who} has no committed record{}", ctx.since())
             });
             continue;
         };

@@ -179,21 +179,35 @@ async fn evidence_recorded_before_the_horizon_never_counts() {
         status(&evaluate(&catalog, &whole, w, &unbounded), "P"),
         Status::Pass
     );
-    // With the horizon, it is not evidence: whether given to evaluation or not.
+    // With the horizon, it is not evidence: whether given to evaluation or not; and the
+    // finding does not say the store holds none, only that none was recorded since then.
     let opts = Options::default();
+    let cut = evaluate(&catalog, &whole, w, &opts);
+    assert_eq!(status(&cut, "P"), Status::Unknown);
+    let findings = |e: &super::Evaluation, id: &str| {
+        e.requirements
+            .iter()
+            .find(|r| r.id == id)
+            .unwrap()
+            .findings
+            .clone()
+    };
     assert_eq!(
-        status(&evaluate(&catalog, &whole, w, &opts), "P"),
-        Status::Unknown
+        findings(&cut, "P"),
+        ["no matching evidence recorded since the horizon, 2026-01-03 (evidence of type application/vnd.test.snapshot+json; what was recorded before it was not read)"]
+    );
+    assert_eq!(
+        findings(&evaluate(&catalog, &whole, w, &unbounded), "P"),
+        Vec::<String>::new()
     );
     let store = EvidenceStore::new(LocalStore::new(dir.path()));
     let (since, _) = Evidence::load_since(&store, &catalog, w.horizon(&catalog))
         .await
         .unwrap();
     assert!(since.records.iter().all(|r| r.seq > 1));
-    assert_eq!(
-        status(&evaluate(&catalog, &since, w, &opts), "P"),
-        Status::Unknown
-    );
+    let read = evaluate(&catalog, &since, w, &opts);
+    assert_eq!(status(&read, "P"), Status::Unknown);
+    assert_eq!(findings(&read, "P"), findings(&cut, "P"));
     // The within rule still holds on the states after the horizon (due soon: its ten days
     // are within the catalog's 21-day lead).
     assert_eq!(

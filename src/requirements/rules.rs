@@ -198,8 +198,9 @@ fn expected_groups(
             });
     if !collected {
         return Expected::Uncollected(format!(
-            "no inventory of in-scope {per}s ({}) was recorded by {}",
+            "no inventory of in-scope {per}s ({}) was recorded{} by {}",
             sources(),
+            ctx.since(),
             day(cutoff)
         ));
     }
@@ -417,7 +418,8 @@ pub(super) fn within(r: &Requirement, found: &Found, ev: &Evidence, ctx: &Ctx, o
         .collect();
     let Some(latest) = facts.last() else {
         out.status = Status::Fail;
-        out.findings.push(format!("no {what} on record"));
+        out.findings
+            .push(format!("no {what} on record{}", ctx.since()));
         super::changes::after_changes(r, found, ev, ctx, out);
         return;
     };
@@ -454,10 +456,17 @@ pub(super) fn present(r: &Requirement, found: &Found, ev: &Evidence, ctx: &Ctx, 
         let mut media: Vec<&str> = r.evidence.iter().map(|m| m.media_type()).collect();
         media.dedup();
         out.status = Status::Unknown;
-        out.findings.push(format!(
-            "no {what} in the store yet (evidence of type {})",
-            media.join(" or ")
-        ));
+        out.findings.push(match ctx.unread_before {
+            None => format!(
+                "no {what} in the store yet (evidence of type {})",
+                media.join(" or ")
+            ),
+            Some(_) => format!(
+                "no {what} recorded{} (evidence of type {}; what was recorded before it was not read)",
+                ctx.since(),
+                media.join(" or ")
+            ),
+        });
         return;
     }
     let facts: Vec<&Fact> = found.facts.iter().collect();
@@ -474,7 +483,10 @@ pub(super) fn present(r: &Requirement, found: &Found, ev: &Evidence, ctx: &Ctx, 
     let mut failing = false;
     for a in &found.absent {
         failing = true;
-        out.findings.push(format!("no {a} in the store"));
+        out.findings.push(match ctx.unread_before {
+            None => format!("no {a} in the store"),
+            Some(_) => format!("no {a} recorded{}", ctx.since()),
+        });
     }
     match expected_groups(r, ev, ctx, ctx.cutoff, Some(out)) {
         Expected::Any => {}
