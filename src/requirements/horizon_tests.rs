@@ -208,6 +208,19 @@ async fn evidence_recorded_before_the_horizon_never_counts() {
     let read = evaluate(&catalog, &since, w, &opts);
     assert_eq!(status(&read, "P"), Status::Unknown);
     assert_eq!(findings(&read, "P"), findings(&cut, "P"));
+    // Evaluated a month on, nothing is left since the horizon: the within rule says so.
+    let later = last + Duration::days(30);
+    let w_later = Window {
+        at: later,
+        from: later,
+        to: later,
+    };
+    let late = evaluate(&catalog, &whole, w_later, &opts);
+    assert_eq!(status(&late, "W"), Status::Fail);
+    assert_eq!(
+        findings(&late, "W"),
+        ["no matching evidence on record since the horizon, 2026-02-02"]
+    );
     // The within rule still holds on the states after the horizon (due soon: its ten days
     // are within the catalog's 21-day lead).
     assert_eq!(

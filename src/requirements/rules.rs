@@ -197,12 +197,19 @@ fn expected_groups(
                     .any(|f| f.observed_at <= cutoff),
             });
     if !collected {
-        return Expected::Uncollected(format!(
-            "no inventory of in-scope {per}s ({}) was recorded{} by {}",
-            sources(),
-            ctx.since(),
-            day(cutoff)
-        ));
+        return Expected::Uncollected(match ctx.unread_before {
+            None => format!(
+                "no inventory of in-scope {per}s ({}) was recorded by {}",
+                sources(),
+                day(cutoff)
+            ),
+            Some(h) => format!(
+                "no inventory of in-scope {per}s ({}) was recorded between the horizon, {}, and {}",
+                sources(),
+                day(h),
+                day(cutoff)
+            ),
+        });
     }
     let groups = judge::expected(&r.expect, ev, cutoff, ctx.cutoff);
     if groups.is_empty() {
