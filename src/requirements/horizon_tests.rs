@@ -120,11 +120,11 @@ async fn a_load_from_the_horizon_reads_back_only_to_it_and_gives_the_verdicts_of
     assert!(checked.problems.is_empty(), "{:?}", checked.problems);
     assert_eq!(checked.last.map(|l| l.0), Some(n));
     let b = store.backend();
-    // The 500 records after the last segment, one segment (records 1,001 to 2,000, all
-    // before the horizon: where reading back stops) and its pinning object, record 1, and
-    // the probe past the head: never the 1,000 records before it.
+    // The 500 records after the last segment (the first of them, 2,001, is before the
+    // horizon: where reading back stops), record 1, the head's discovery and the probe
+    // past it: no segment, and never the 2,000 records before.
     assert!(
-        b.record_gets.load(Ordering::SeqCst) <= 500 + 2 + 2 + 2,
+        b.record_gets.load(Ordering::SeqCst) <= 500 + 4,
         "{} record reads",
         b.record_gets.load(Ordering::SeqCst)
     );
@@ -143,6 +143,31 @@ async fn a_load_from_the_horizon_reads_back_only_to_it_and_gives_the_verdicts_of
         serde_json::to_value(&b).unwrap()
     );
     assert_eq!(a.horizon.as_deref(), Some("2026-04-05T04:00:00Z"));
+
+    // A review period 15 days back puts the horizon 25 days back, at record 1,900, inside
+    // the segment of records 1,001 to 2,000: that segment is read (beside the 500 records
+    // after it) and reading stops there, as it begins before the horizon.
+    let w = Window {
+        from: last - Duration::days(15),
+        ..w
+    };
+    let store = EvidenceStore::new(Counting::new(dir.path()));
+    let (since, checked) = Evidence::load_since(&store, &catalog, w.horizon(&catalog))
+        .await
+        .unwrap();
+    assert!(checked.problems.is_empty(), "{:?}", checked.problems);
+    assert_eq!(since.records.first().unwrap().seq, 1_900);
+    assert_eq!(checked.first_seq, Some(1_001));
+    let b = store.backend();
+    assert!(
+        b.record_gets.load(Ordering::SeqCst) <= 500 + 2 + 4,
+        "{} record reads",
+        b.record_gets.load(Ordering::SeqCst)
+    );
+    assert_eq!(
+        serde_json::to_value(evaluate(&catalog, &since, w, &opts)).unwrap(),
+        serde_json::to_value(evaluate(&catalog, &whole, w, &opts)).unwrap()
+    );
 }
 
 #[tokio::test]

@@ -263,9 +263,11 @@ impl Loaded {
     }
 
     /// A first read that starts at the horizon: parts aligned with the segments are read
-    /// back from the head until one holds no record recorded at or after `horizon` less
-    /// the clock tolerance (docs/RULES.md, "The horizon"); then they are taken in order.
-    /// Record 1 is read for the time the store began.
+    /// back from the head until one begins with a record recorded before `horizon` less the
+    /// clock tolerance (docs/RULES.md, "The horizon"): a writer never commits a record more
+    /// than the tolerance before the one it follows, so the record before that one lies
+    /// before the horizon. Then they are taken in order. Record 1 is read for the time the
+    /// store began.
     async fn read_back<S: ObjectStore>(
         &mut self,
         store: &EvidenceStore<S>,
@@ -279,14 +281,22 @@ impl Loaded {
         let mut seen: Vec<Vec<Seen>> = Vec::new();
         let mut kept: Vec<EvidenceRecord> = Vec::new();
         let mut hi = head.seq;
-        while hi > 0 {
-            let lo = first_of(segment_of(hi));
-            let keys: Vec<(u64, String)> = (lo..=hi).map(|s| (s, record_key(s))).collect();
-            let part = store.read_records(&keys).await?;
-            if part.iter().all(|r| r.record.recorded_at < stop) {
+        let mut next = if hi > 0 {
+            Some(read_part(store, hi).await?)
+        } else {
+            None
+        };
+        while let Some(part) = next.take() {
+            // A head part wholly before the horizon: nothing since it.
+            if seen.is_empty() && part.iter().all(|r| r.record.recorded_at < stop) {
                 break;
             }
+            let lo = first_of(segment_of(hi));
+            let more = lo > 1 && part.first().is_some_and(|r| r.record.recorded_at >= stop);
             let part = self.prepare(store, part).await?;
+            if more {
+                next = Some(read_part(store, lo - 1).await?);
+            }
             kept.reserve_exact(part.kept.len());
             kept.extend(part.kept.into_iter().rev());
             seen.push(part.seen);
@@ -428,6 +438,16 @@ impl Loaded {
         }
         Ok(())
     }
+}
+
+/// The records of the part (aligned with the segments) that ends at `hi`.
+async fn read_part<S: ObjectStore>(
+    store: &EvidenceStore<S>,
+    hi: u64,
+) -> Result<Vec<StoredRecord>, ChainError> {
+    let lo = first_of(segment_of(hi));
+    let keys: Vec<(u64, String)> = (lo..=hi).map(|s| (s, record_key(s))).collect();
+    store.read_records(&keys).await
 }
 
 /// Whether the first of `new` links to the last record held (or nothing is held).
