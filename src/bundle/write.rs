@@ -222,6 +222,16 @@ pub async fn write<S: ObjectStore>(
     let mut evaluation = evaluate(spec.catalog, evidence, w, spec.options);
     let horizon = w.horizon(spec.catalog);
     let mut basis = spec.basis.clone();
+    if let (Some(head), Some(checked)) = (basis.head_seq, basis.checked.as_mut()) {
+        if head > last {
+            // What was checked was the store's, up to its head then; say where the bundle
+            // ends, so that no reader takes the later records to be in it.
+            checked.push_str(&format!(
+                "; the store's head was record {head}, and this bundle carries the records to {last}, the last recorded by {}",
+                fmt_time(end)
+            ));
+        }
+    }
     basis.head_seq = Some(last);
     basis.head_hash = included.last().map(|r| r.hash.to_string());
     evaluation.basis = Some(basis);

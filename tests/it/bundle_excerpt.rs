@@ -300,6 +300,14 @@ fn a_bundle_of_a_past_period_reports_what_it_carries_and_verifies() {
             !bundled.contains("recorded after --at"),
             "{name}: {bundled}"
         );
+        let basis: Value = serde_json::from_str(&bundled).unwrap();
+        let checked = basis["basis"]["checked"].as_str().unwrap();
+        assert!(
+            checked.contains(&format!(
+                "the store's head was record {LAST}, and this bundle carries the records to {last}"
+            )),
+            "{name}: {checked}"
+        );
         let remade = ok(run(&[
             "report",
             "--bundle",
