@@ -111,6 +111,36 @@ fn bundle_of(l: &Long, config: Option<&str>, name: &str, from: &str, to: &str) -
     (out, v)
 }
 
+/// The store's JSON report of the period `from`..`to`, evaluated at `to`.
+fn store_report(l: &Long, from: &str, to: &str) -> String {
+    ok(run(&[
+        "--store",
+        &l.store,
+        "report",
+        "--catalog",
+        &l.catalog,
+        "--from",
+        from,
+        "--to",
+        to,
+        "--at",
+        to,
+        "--format",
+        "json",
+    ]))
+}
+
+/// The JSON report re-made from a bundle.
+fn bundle_report(b: &Path) -> String {
+    ok(run(&[
+        "report",
+        "--bundle",
+        b.to_str().unwrap(),
+        "--format",
+        "json",
+    ]))
+}
+
 /// A configuration with a new checkpoint signing key (`evidenced keygen`).
 fn signing_config(l: &Long) -> String {
     let key = l.dir.join("signing.pem");
@@ -167,30 +197,8 @@ fn a_sealed_bundle_of_a_long_chain_is_an_excerpt_that_verifies_only_with_its_che
     // It verifies, its report is re-made from it, and it is the store's report.
     let (code, out) = crate::bundle::verify(&b, &[]);
     assert_eq!(code, Some(0), "{out}");
-    let from_bundle = ok(run(&[
-        "report",
-        "--bundle",
-        b.to_str().unwrap(),
-        "--format",
-        "json",
-    ]));
-    let from_store = ok(run(&[
-        "--config",
-        &config,
-        "--store",
-        &l.store,
-        "report",
-        "--catalog",
-        &l.catalog,
-        "--from",
-        &l.from,
-        "--to",
-        &l.to,
-        "--at",
-        &l.to,
-        "--format",
-        "json",
-    ]));
+    let from_bundle = bundle_report(&b);
+    let from_store = store_report(&l, &l.from, &l.to);
     assert_eq!(without_basis(&from_bundle), without_basis(&from_store));
     let s = script(&b);
     let (code, out) = run_script(&s, &b, &[]);
@@ -265,21 +273,7 @@ fn a_bundle_of_a_past_period_reports_what_it_carries_and_verifies() {
     };
     let to = evidenced::human::fmt_time(t(&l.to) - time::Duration::days(3));
     let from = evidenced::human::fmt_time(t(&l.to) - time::Duration::days(4));
-    let from_store = ok(run(&[
-        "--store",
-        &l.store,
-        "report",
-        "--catalog",
-        &l.catalog,
-        "--from",
-        &from,
-        "--to",
-        &to,
-        "--at",
-        &to,
-        "--format",
-        "json",
-    ]));
+    let from_store = store_report(&l, &from, &to);
     // The store's report names the later records (the case a fast clock would make).
     assert!(from_store.contains("recorded after --at"), "{from_store}");
     for (name, cfg) in [
@@ -308,13 +302,7 @@ fn a_bundle_of_a_past_period_reports_what_it_carries_and_verifies() {
             )),
             "{name}: {checked}"
         );
-        let remade = ok(run(&[
-            "report",
-            "--bundle",
-            b.to_str().unwrap(),
-            "--format",
-            "json",
-        ]));
+        let remade = bundle_report(&b);
         assert_eq!(without_basis(&remade), without_basis(&bundled), "{name}");
     }
 }
