@@ -8,7 +8,7 @@ use time::Duration;
 use super::catalog::{Matcher, Requirement};
 use super::conditions::lookup;
 use super::eval::{set_due, Ctx, Outcome, Status};
-use super::evidence::{find, Evidence, Found};
+use super::evidence::{find, Found, View};
 use super::rules::{cite, day};
 
 fn change_matcher() -> Matcher {
@@ -22,7 +22,7 @@ fn change_matcher() -> Matcher {
 pub(super) fn after_changes(
     r: &Requirement,
     found: &Found,
-    ev: &Evidence,
+    ev: &View,
     ctx: &Ctx,
     out: &mut Outcome,
 ) {

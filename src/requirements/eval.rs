@@ -10,7 +10,7 @@ use serde::Serialize;
 use time::{Duration, OffsetDateTime};
 
 use super::catalog::{Catalog, Requirement, RuleKind};
-use super::evidence::{find, Evidence, Found};
+use super::evidence::{find, Evidence, Found, View};
 use crate::digest::Digest;
 use crate::human::fmt_time;
 use crate::record::Status as RunStatus;
@@ -251,6 +251,7 @@ pub fn evaluate(catalog: &Catalog, ev: &Evidence, w: Window, opts: &Options) -> 
     };
     let unread_before = horizon.filter(|h| ev.first_recorded().is_some_and(|first| first < *h));
     let root = super::judge::root(w.at);
+    let view = View::new(ev);
     let requirements = catalog
         .requirements
         .iter()
@@ -268,7 +269,7 @@ pub fn evaluate(catalog: &Catalog, ev: &Evidence, w: Window, opts: &Options) -> 
                 root: &root,
                 unread_before,
             };
-            evaluate_one(r, ev, &ctx)
+            evaluate_one(r, &view, &ctx)
         })
         .collect();
     Evaluation {
@@ -289,7 +290,7 @@ pub fn evaluate(catalog: &Catalog, ev: &Evidence, w: Window, opts: &Options) -> 
     }
 }
 
-fn evaluate_one(r: &Requirement, ev: &Evidence, ctx: &Ctx) -> Outcome {
+fn evaluate_one(r: &Requirement, ev: &View, ctx: &Ctx) -> Outcome {
     let mut out = Outcome {
         id: r.id.clone(),
         title: r.title.clone(),

@@ -11,7 +11,7 @@ use time::OffsetDateTime;
 use super::catalog::{Matcher, Select, Source};
 use super::cel::{self as c, Template};
 use super::conditions::lookup;
-use super::evidence::{find, Evidence, Fact};
+use super::evidence::{find, Fact, View};
 use crate::human::fmt_time;
 use crate::record::Scope;
 
@@ -67,7 +67,7 @@ fn key_of(f: &Fact, path: &str) -> Option<String> {
 /// The facts of a source that pass its `when`, with their CEL values.
 fn source_facts(
     s: &Source,
-    ev: &Evidence,
+    ev: &View,
     root: &Context,
     cutoff: OffsetDateTime,
 ) -> Vec<(Fact, Value)> {
@@ -100,7 +100,7 @@ struct Join {
 }
 
 impl Join {
-    fn new(s: &Source, ev: &Evidence, root: &Context, cutoff: OffsetDateTime) -> Join {
+    fn new(s: &Source, ev: &View, root: &Context, cutoff: OffsetDateTime) -> Join {
         let facts = source_facts(s, ev, root, cutoff);
         let equal: Vec<(String, String)> = s
             .equal
@@ -156,7 +156,7 @@ impl Join {
 pub fn judge(
     m: &Matcher,
     facts: Vec<Fact>,
-    ev: &Evidence,
+    ev: &View,
     root: &Context,
     cutoff: OffsetDateTime,
 ) -> Vec<Fact> {
@@ -231,7 +231,7 @@ pub fn judge(
 /// valid at the end of the period). Values are always expected.
 pub fn expected(
     sources: &[Source],
-    ev: &Evidence,
+    ev: &View,
     as_of: OffsetDateTime,
     cutoff: OffsetDateTime,
 ) -> BTreeMap<String, Vec<Fact>> {

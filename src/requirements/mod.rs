@@ -3,7 +3,8 @@
 //!
 //! - [`catalog`]: the TOML catalog and its checks;
 //! - [`periods`]: calendar months, quarters and years;
-//! - [`evidence`]: loading store contents once, and finding a matcher's facts in them;
+//! - [`evidence`]: loading store contents once; `facts` finds a matcher's facts in them,
+//!   each distinct extraction once per evaluation;
 //!   [`loaded`] keeps them between evaluations and reads only records committed since;
 //!   both read from the evaluation's horizon ([`eval::Window::horizon`]) on, and
 //!   `horizon_tests` holds what that costs and what it may never change;
@@ -23,6 +24,7 @@ mod changes;
 pub mod conditions;
 pub mod eval;
 pub mod evidence;
+mod facts;
 mod fresh;
 #[cfg(test)]
 mod horizon_tests;

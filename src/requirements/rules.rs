@@ -10,7 +10,7 @@ use time::{Duration, OffsetDateTime};
 use super::catalog::{Requirement, Select};
 use super::conditions::lookup;
 use super::eval::{set_due, Cited, Ctx, Outcome, PeriodResult, Status};
-use super::evidence::{find, Evidence, Fact, Found};
+use super::evidence::{find, Fact, Found, View};
 use super::judge;
 use super::periods::Span;
 use crate::human::{fmt_time, DRILL_KINDS};
@@ -163,7 +163,7 @@ enum Expected {
 /// first name each group are cited.
 fn expected_groups(
     r: &Requirement,
-    ev: &Evidence,
+    ev: &View,
     ctx: &Ctx,
     cutoff: OffsetDateTime,
     out: Option<&mut Outcome>,
@@ -244,7 +244,7 @@ fn span_days(a: OffsetDateTime, b: OffsetDateTime) -> i64 {
     (b - a).whole_days().max(0)
 }
 
-pub(super) fn every(r: &Requirement, found: &Found, ev: &Evidence, ctx: &Ctx, out: &mut Outcome) {
+pub(super) fn every(r: &Requirement, found: &Found, ev: &View, ctx: &Ctx, out: &mut Outcome) {
     let Some(kind) = r.period else { return };
     let what = r.what();
     let per = r.per.as_deref().unwrap_or("group");
@@ -411,7 +411,7 @@ pub(super) fn every(r: &Requirement, found: &Found, ev: &Evidence, ctx: &Ctx, ou
     super::changes::after_changes(r, found, ev, ctx, out);
 }
 
-pub(super) fn within(r: &Requirement, found: &Found, ev: &Evidence, ctx: &Ctx, out: &mut Outcome) {
+pub(super) fn within(r: &Requirement, found: &Found, ev: &View, ctx: &Ctx, out: &mut Outcome) {
     let Some(days) = r.days else { return };
     let what = r.what();
     let at = ctx.w.at;
@@ -456,7 +456,7 @@ pub(super) fn within(r: &Requirement, found: &Found, ev: &Evidence, ctx: &Ctx, o
     super::changes::after_changes(r, found, ev, ctx, out);
 }
 
-pub(super) fn present(r: &Requirement, found: &Found, ev: &Evidence, ctx: &Ctx, out: &mut Outcome) {
+pub(super) fn present(r: &Requirement, found: &Found, ev: &View, ctx: &Ctx, out: &mut Outcome) {
     let what = r.what();
     let per = r.per.as_deref().unwrap_or("group");
     if !found.any_item {
