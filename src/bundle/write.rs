@@ -24,6 +24,7 @@ use crate::checkpoint::{parse_checkpoint_key, CHECKPOINTS_PREFIX, KEYS_PREFIX};
 use crate::digest::Digest;
 use crate::human::fmt_time;
 use crate::report::{self, ReportFormat};
+use crate::requirements::loaded::Carried;
 use crate::requirements::{evaluate, Catalog, Evaluation, Evidence, Options, Window};
 use crate::store::ObjectStore;
 
@@ -52,6 +53,10 @@ pub struct BundleSpec<'a> {
     /// The evidence the report reads: records from the window's horizon
     /// ([`crate::requirements::Evidence::load_since`]).
     pub evidence: &'a Evidence,
+    /// The records that reading read, as their stored bytes ([`crate::requirements::loaded::Loaded::carrying`]): a
+    /// sealed bundle carries these, not a second reading of the store. Empty: the records
+    /// are read from the store.
+    pub carried: &'a [Carried],
     /// Signs a checkpoint of the bundle's last record (when a signing key is configured),
     /// so that the bundle's whole chain is vouched for.
     pub seal: Option<&'a dyn Seal>,
@@ -179,13 +184,33 @@ pub async fn write<S: ObjectStore>(
         (Some(_), Some(r)) if r.seq > 2 => r.seq,
         _ => 1,
     };
-    let records = store.records_from(start).await?;
+    // The excerpt is the records the evaluation read, as it read them, when they were
+    // kept: nothing is read twice, and nothing committed since is carried unevaluated.
+    let from_read = start > 1 && spec.carried.first().is_some_and(|c| c.seq <= start);
+    let owned: Vec<Carried> = if from_read {
+        let one = store.record(1).await?.ok_or_else(|| {
+            BundleError::Input(format!(
+                "{} is missing; run `evidenced verify` to locate the damage",
+                record_key(1)
+            ))
+        })?;
+        vec![Carried::from(one)]
+    } else {
+        store
+            .records_from(start)
+            .await?
+            .into_iter()
+            .map(Carried::from)
+            .collect()
+    };
+    let read = spec.carried.iter().filter(|c| from_read && c.seq >= start);
+    let records: Vec<&Carried> = owned.iter().chain(read).collect();
     // Everything the report may read: records up to the end of the period, or up to the
     // evaluation time when that is later.
     let end = w.to.max(w.at);
     let Some(last) = records
         .iter()
-        .filter(|r| r.seq >= start && r.record.recorded_at <= end)
+        .filter(|r| r.seq >= start && r.recorded_at <= end)
         .map(|r| r.seq)
         .max()
     else {
@@ -197,7 +222,7 @@ pub async fn write<S: ObjectStore>(
     let first_seq = (start > 1).then_some(start);
     // Records are contiguous (from 1, or record 1 and from `start`); anything else is damage
     // that verify should name.
-    let included: Vec<_> = records.iter().filter(|r| r.seq <= last).collect();
+    let included: Vec<&Carried> = records.into_iter().filter(|r| r.seq <= last).collect();
     if let (Some(seal), Some(r)) = (spec.seal, included.last()) {
         seal.seal(r.seq, r.hash).await.map_err(|e| {
             BundleError::Input(format!("signing a checkpoint of record {}: {e}", r.seq))
@@ -205,7 +230,7 @@ pub async fn write<S: ObjectStore>(
     }
     let first_period_seq = included
         .iter()
-        .find(|r| r.record.recorded_at >= w.from)
+        .find(|r| r.recorded_at >= w.from)
         .map(|r| r.seq);
 
     // The report is what the bundle's own records give: records committed after `last`
@@ -238,12 +263,12 @@ pub async fn write<S: ObjectStore>(
     let wanted = Evidence::wanted(spec.catalog);
     let mut blobs: BTreeSet<Digest> = BTreeSet::new();
     for r in &included {
-        let in_period = r.record.recorded_at >= w.from;
+        let in_period = r.recorded_at >= w.from;
         // What the report reads: the wanted media types from its horizon on.
-        let read = r.record.recorded_at >= horizon;
-        for item in &r.record.items {
-            if in_period || (read && wanted.contains(&item.media_type)) {
-                blobs.insert(item.digest);
+        let read = r.recorded_at >= horizon;
+        for (media_type, digest) in &r.items {
+            if in_period || (read && wanted.contains(media_type)) {
+                blobs.insert(*digest);
             }
         }
     }
@@ -325,15 +350,28 @@ pub async fn write<S: ObjectStore>(
             tar.add(&format!("{STORE_DIR}/{key}"), &bytes)?;
         }
     }
-    // Read ahead, several at a time, in digest order (the archive's order).
-    let mut read = std::pin::pin!(store.blobs(blobs.iter().copied().collect(), BLOBS_AHEAD));
-    while let Some((d, bytes)) = read.try_next().await? {
-        let bytes = bytes.ok_or_else(|| {
-            BundleError::Input(format!(
-                "blob {d} is missing from the store; run `evidenced verify` to locate the damage"
-            ))
-        })?;
-        tar.add(&format!("{STORE_DIR}/{}", blob_key(&d)), &bytes)?;
+    // In digest order (the archive's order): the blobs the evaluation read and checked as
+    // it read them, the others read ahead from the store, several at a time.
+    let held = &evidence.blobs;
+    let unread: Vec<Digest> = blobs
+        .iter()
+        .filter(|d| !held.contains_key(d))
+        .copied()
+        .collect();
+    let mut read = std::pin::pin!(store.blobs(unread, BLOBS_AHEAD));
+    for d in &blobs {
+        let bytes = match held.get(d) {
+            Some(b) => std::borrow::Cow::Borrowed(b),
+            None => match read.try_next().await? {
+                Some((r, Some(b))) if r == *d => std::borrow::Cow::Owned(b),
+                _ => {
+                    return Err(BundleError::Input(format!(
+                        "blob {d} is missing from the store; run `evidenced verify` to locate the damage"
+                    )))
+                }
+            },
+        };
+        tar.add(&format!("{STORE_DIR}/{}", blob_key(d)), &bytes)?;
         tar.done.blobs += 1;
         tell(&tar.done);
     }

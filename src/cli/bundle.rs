@@ -12,6 +12,7 @@ use crate::chain::EvidenceStore;
 use crate::config::Config;
 use crate::digest::Digest;
 use crate::requirements::catalog::DEFAULT_CATALOG;
+use crate::requirements::loaded::Loaded;
 use crate::requirements::Catalog;
 use crate::store::AnyStore;
 
@@ -88,8 +89,13 @@ pub async fn run(config: &Config, args: &Args) -> anyhow::Result<u8> {
     let options = super::report::options(config, args.lead_days);
     let store = super::open_chain(config).await?;
     let horizon = w.horizon(&catalog);
-    let (evidence, checked) =
-        crate::requirements::Evidence::load_since(&store, &catalog, horizon).await?;
+    // The records read are kept as read: a sealed bundle carries exactly those bytes.
+    let mut loaded = Loaded::since(&catalog, horizon).carrying();
+    loaded.refresh(&store).await?;
+    crate::failpoint::hit("bundle-after-read");
+    let checked = loaded.checked().clone();
+    let carried = loaded.take_carried();
+    let evidence = loaded.into_evidence();
     let basis = if args.verify_all {
         super::report::store_basis(config, &store).await?
     } else {
@@ -131,6 +137,7 @@ pub async fn run(config: &Config, args: &Args) -> anyhow::Result<u8> {
         options: &options,
         basis,
         evidence: &evidence,
+        carried: &carried,
         seal: seal.as_ref().map(|s| s as &dyn Seal),
         progress: display
             .as_ref()

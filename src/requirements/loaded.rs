@@ -39,6 +39,38 @@ pub struct Loaded {
     /// The last record seen (taken, or passed over as older than the horizon): the next
     /// refresh reads after it.
     through: Option<(u64, Digest)>,
+    /// Every record read, as its stored bytes, in sequence order, when asked for
+    /// ([`Loaded::carrying`]).
+    carried: Option<Vec<Carried>>,
+}
+
+/// A record as read, for a caller that writes the records out (a bundle carries exactly the
+/// bytes its evaluation read): its stored bytes, and what blobs are selected by.
+#[derive(Debug, Clone)]
+pub struct Carried {
+    pub seq: u64,
+    pub hash: Digest,
+    pub recorded_at: OffsetDateTime,
+    /// The media type and digest of each item.
+    pub items: Vec<(String, Digest)>,
+    pub bytes: Vec<u8>,
+}
+
+impl From<StoredRecord> for Carried {
+    fn from(r: StoredRecord) -> Carried {
+        Carried {
+            seq: r.seq,
+            hash: r.hash,
+            recorded_at: r.record.recorded_at,
+            items: r
+                .record
+                .items
+                .iter()
+                .map(|i| (i.media_type.clone(), i.digest))
+                .collect(),
+            bytes: r.bytes,
+        }
+    }
 }
 
 /// What the reading checked, for a report that vouches for what it read (the records'
@@ -75,6 +107,8 @@ struct Seen {
 struct Part {
     seen: Vec<Seen>,
     kept: Vec<EvidenceRecord>,
+    /// Every record of the part, when the records are carried.
+    carried: Vec<Carried>,
 }
 
 /// What one [`Loaded::refresh`] read.
@@ -95,7 +129,24 @@ impl Loaded {
             horizon: None,
             checked: Checked::default(),
             through: None,
+            carried: None,
         }
+    }
+
+    /// Also keep every record read as its stored bytes ([`Loaded::take_carried`]).
+    pub fn carrying(mut self) -> Loaded {
+        self.carried = Some(Vec::new());
+        self
+    }
+
+    /// The records read so far as their stored bytes, in sequence order (empty unless
+    /// [`Loaded::carrying`]); from the first record of the first part read, which may lie
+    /// before the horizon.
+    pub fn take_carried(&mut self) -> Vec<Carried> {
+        self.carried
+            .as_mut()
+            .map(std::mem::take)
+            .unwrap_or_default()
     }
 
     /// Nothing loaded yet; the first [`Loaded::refresh`] reads back from the head only as
@@ -147,6 +198,9 @@ impl Loaded {
         self.evidence = Evidence::default();
         self.checked = Checked::default();
         self.through = None;
+        if let Some(c) = self.carried.as_mut() {
+            c.clear();
+        }
         let records = self.read_new(store).await?.unwrap_or(0);
         Ok(Refreshed {
             records,
@@ -215,17 +269,33 @@ impl Loaded {
         let keep = |r: &StoredRecord| horizon.is_none_or(|h| r.record.recorded_at >= h);
         let kept: Vec<&StoredRecord> = new.iter().filter(|r| keep(r)).collect();
         self.add_blobs(store, &kept).await?;
+        let carry = self.carried.is_some();
         let mut part = Part {
             seen: Vec::with_capacity(new.len()),
             kept: Vec::with_capacity(kept.len()),
+            carried: Vec::new(),
         };
-        for r in new {
+        for mut r in new {
             part.seen.push(Seen {
                 seq: r.seq,
                 hash: r.hash,
                 prev: r.record.prev,
                 recorded_at: r.record.recorded_at,
             });
+            if carry {
+                part.carried.push(Carried {
+                    seq: r.seq,
+                    hash: r.hash,
+                    recorded_at: r.record.recorded_at,
+                    items: r
+                        .record
+                        .items
+                        .iter()
+                        .map(|i| (i.media_type.clone(), i.digest))
+                        .collect(),
+                    bytes: std::mem::take(&mut r.bytes),
+                });
+            }
             if !keep(&r) {
                 continue;
             }
@@ -259,6 +329,9 @@ impl Loaded {
             }
         }
         self.evidence.records.extend(part.kept);
+        if let Some(c) = self.carried.as_mut() {
+            c.extend(part.carried);
+        }
         part.seen.len()
     }
 
@@ -278,7 +351,7 @@ impl Loaded {
         // Each part is reduced as it is read, so that no more than one part's bytes are
         // held at once; the kept records are gathered newest first (one allocation grown
         // a part at a time, never a second copy) and turned round at the end.
-        let mut seen: Vec<Vec<Seen>> = Vec::new();
+        let mut seen: Vec<(Vec<Seen>, Vec<Carried>)> = Vec::new();
         let mut kept: Vec<EvidenceRecord> = Vec::new();
         let mut hi = head.seq;
         let mut next = if hi > 0 {
@@ -299,7 +372,7 @@ impl Loaded {
             }
             kept.reserve_exact(part.kept.len());
             kept.extend(part.kept.into_iter().rev());
-            seen.push(part.seen);
+            seen.push((part.seen, part.carried));
             hi = lo - 1;
         }
         kept.reverse();
@@ -311,10 +384,11 @@ impl Loaded {
             self.evidence.first = Some(first.record.recorded_at);
         }
         let mut records = 0;
-        for part in seen.into_iter().rev() {
+        for (part, carried) in seen.into_iter().rev() {
             records += self.commit(Part {
                 seen: part,
                 kept: Vec::new(),
+                carried,
             });
         }
         if self.evidence.records.is_empty() {

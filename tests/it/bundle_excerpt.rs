@@ -306,3 +306,74 @@ fn a_bundle_of_a_past_period_reports_what_it_carries_and_verifies() {
         assert_eq!(without_basis(&remade), without_basis(&bundled), "{name}");
     }
 }
+
+#[test]
+fn a_record_committed_while_a_sealed_bundle_is_made_is_not_carried_unevaluated() {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+
+    let l = long_chain();
+    let config = signing_config(&l);
+    // A period that ends tomorrow, evaluated now: a record committed while the bundle is
+    // being made lies inside it, after the evaluation time.
+    let tomorrow =
+        evidenced::human::fmt_time(time::OffsetDateTime::now_utc() + time::Duration::days(1));
+    let out = l.dir.join("race.tar.gz");
+    let mut cmd = Command::new(crate::support::bin());
+    cmd.args([
+        "--config",
+        &config,
+        "--store",
+        &l.store,
+        "bundle",
+        "--catalog",
+        &l.catalog,
+        "--from",
+        &l.from,
+        "--to",
+        &tomorrow,
+        "--format",
+        "json",
+        "-o",
+        out.to_str().unwrap(),
+    ])
+    .env_remove("EVIDENCED_CONFIG")
+    .env("EVIDENCED_FAILPOINT", "bundle-after-read")
+    .stdin(Stdio::piped())
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped());
+    let mut child = cmd.spawn().expect("spawn evidenced");
+    let mut err = BufReader::new(child.stderr.take().unwrap());
+    let mut line = String::new();
+    while line.trim() != "failpoint bundle-after-read reached" {
+        line.clear();
+        assert!(
+            err.read_line(&mut line).unwrap() > 0,
+            "exited before the failpoint"
+        );
+    }
+    // The bundle has read the store; another writer commits a record.
+    let drill = write(
+        &l.dir,
+        "late.toml",
+        &crate::store_local::restore_test("late-1"),
+    );
+    ok(run(&["--store", &l.store, "submit", &drill]));
+    drop(child.stdin.take());
+    let o = child.wait_with_output().unwrap();
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut err, &mut rest).unwrap();
+    assert!(o.status.success(), "{rest}");
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    // It carries the records its report read, to the head as it read it, and no record
+    // its report did not read: it verifies, and its report is re-made from it.
+    assert_eq!(meta(&out)["last_seq"], LAST, "{v:#}");
+    let (code, text) = crate::bundle::verify(&out, &[]);
+    assert_eq!(code, Some(0), "{text}");
+    let bundled = members(&out)
+        .into_iter()
+        .find(|(n, _)| n == "report/report.json")
+        .map(|(_, b)| String::from_utf8(b).unwrap())
+        .unwrap();
+    assert_eq!(without_basis(&bundle_report(&out)), without_basis(&bundled));
+}
