@@ -9,7 +9,6 @@
 
 use std::collections::BTreeSet;
 
-use futures::stream::{self, StreamExt, TryStreamExt};
 use time::OffsetDateTime;
 
 use super::catalog::Catalog;
@@ -17,7 +16,6 @@ use super::evidence::{Evidence, EvidenceRecord};
 use crate::chain::segments::{first_of, segment_of};
 use crate::chain::{
     blob_key, record_key, ChainError, EvidenceStore, StoredRecord, CLOCK_TOLERANCE,
-    READ_CONCURRENCY,
 };
 use crate::digest::Digest;
 use crate::record::Provenance;
@@ -469,17 +467,9 @@ impl Loaded {
                 }
             }
         }
-        let objects = store.objects();
-        let objects = &objects;
-        let read: Vec<(Digest, Option<Vec<u8>>)> = stream::iter(digests)
-            .map(|d| async move {
-                let bytes = objects.get(&blob_key(&d)).await?;
-                Ok::<_, ChainError>((d, bytes))
-            })
-            .buffer_unordered(READ_CONCURRENCY)
-            .try_collect()
-            .await?;
-        for (d, bytes) in read {
+        let keys: Vec<String> = digests.iter().map(blob_key).collect();
+        let read = store.objects().get_many(&keys).await?;
+        for (d, bytes) in digests.into_iter().zip(read) {
             let key = blob_key(&d);
             let c = &mut self.checked;
             match bytes {

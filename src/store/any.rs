@@ -158,6 +158,15 @@ impl ObjectStore for AnyStore {
             AnyStore::S3(s) => s.get(key).await,
         }
     }
+    async fn get_many(&self, keys: &[String]) -> Result<Vec<Option<Vec<u8>>>, StoreError> {
+        for _ in keys {
+            count(Op::Get);
+        }
+        match self {
+            AnyStore::Local(s) => s.get_many(keys).await,
+            AnyStore::S3(s) => s.get_many(keys).await,
+        }
+    }
     async fn put_if_absent(&self, key: &str, bytes: &[u8]) -> Result<PutOutcome, StoreError> {
         count(Op::Put);
         match self {

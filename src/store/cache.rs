@@ -155,6 +155,48 @@ impl ReadCache {
         Ok(Some(bytes))
     }
 
+    /// [`ReadCache::get`] of each of `keys`, in that order: what the cache holds from it,
+    /// the rest from `store` in one [`ObjectStore::get_many`].
+    pub async fn get_many<S: ObjectStore>(
+        &self,
+        store: &S,
+        keys: &[String],
+    ) -> Result<Vec<Option<Vec<u8>>>, StoreError> {
+        let mut out: Vec<Option<Option<Vec<u8>>>> = keys
+            .iter()
+            .map(|k| {
+                if !is_immutable(k) {
+                    return None;
+                }
+                if let Some(bytes) = self.remembered(k) {
+                    return Some(Some(bytes));
+                }
+                let bytes = self.read_disk(k)?;
+                self.remember(k, &bytes);
+                Some(Some(bytes))
+            })
+            .collect();
+        let misses: Vec<String> = keys
+            .iter()
+            .zip(&out)
+            .filter(|(_, o)| o.is_none())
+            .map(|(k, _)| k.clone())
+            .collect();
+        let mut fetched = store.get_many(&misses).await?.into_iter();
+        for (k, o) in keys.iter().zip(out.iter_mut()) {
+            if o.is_some() {
+                continue;
+            }
+            let bytes = fetched.next().flatten();
+            if let Some(b) = bytes.as_deref().filter(|_| is_immutable(k)) {
+                self.remember(k, b);
+                self.write_disk(k, b);
+            }
+            *o = Some(bytes);
+        }
+        Ok(out.into_iter().map(Option::flatten).collect())
+    }
+
     /// Whether `key` can be answered without the store.
     fn holds(&self, key: &str) -> bool {
         is_immutable(key)
@@ -193,6 +235,12 @@ impl<S: ObjectStore> ObjectStore for Cached<'_, S> {
         match self.cache {
             Some(c) => c.get(self.store, key).await,
             None => self.store.get(key).await,
+        }
+    }
+    async fn get_many(&self, keys: &[String]) -> Result<Vec<Option<Vec<u8>>>, StoreError> {
+        match self.cache {
+            Some(c) => c.get_many(self.store, keys).await,
+            None => self.store.get_many(keys).await,
         }
     }
     async fn put_if_absent(&self, key: &str, bytes: &[u8]) -> Result<PutOutcome, StoreError> {
@@ -268,6 +316,41 @@ mod tests {
         cached.get("ids/k/i/claim.json").await.unwrap();
         cached.get("ids/k/i/claim.json").await.unwrap();
         assert_eq!(store.other_gets.load(Ordering::SeqCst), 2);
+    }
+
+    #[tokio::test]
+    async fn a_batch_is_answered_in_order_from_the_cache_and_then_one_read_of_the_misses() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Counting::new(dir.path());
+        let cache = ReadCache::new(DEFAULT_MEMORY_BUDGET, None);
+        let cached = Cached {
+            store: &store,
+            cache: Some(&cache),
+        };
+        let blobs: Vec<Vec<u8>> = (0..5).map(|i| format!("blob {i}").into_bytes()).collect();
+        let keys: Vec<String> = blobs.iter().map(|b| blob_key(&Digest::of(b))).collect();
+        // Blob 4 is never stored; blob 1 is read (and so held) before the batch.
+        for (k, b) in keys.iter().zip(&blobs).take(4) {
+            store.put_if_absent(k, b).await.unwrap();
+        }
+        cached.get(&keys[1]).await.unwrap();
+        store.reset();
+        let got = cached.get_many(&keys).await.unwrap();
+        let want: Vec<Option<&[u8]>> = vec![
+            Some(&blobs[0]),
+            Some(&blobs[1]),
+            Some(&blobs[2]),
+            Some(&blobs[3]),
+            None,
+        ];
+        assert_eq!(got.iter().map(|b| b.as_deref()).collect::<Vec<_>>(), want);
+        // Four misses reach the store; the held one does not.
+        assert_eq!(store.blob_gets.load(Ordering::SeqCst), 4);
+        // The batch's reads are held; the absent one is not, and is asked for again.
+        store.reset();
+        let again = cached.get_many(&keys).await.unwrap();
+        assert_eq!(again, got);
+        assert_eq!(store.blob_gets.load(Ordering::SeqCst), 1);
     }
 
     #[tokio::test]

@@ -48,17 +48,29 @@ impl Counting {
     }
 }
 
-impl ObjectStore for Counting {
-    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        let counter = if key.starts_with(crate::chain::RECORDS_PREFIX) {
+impl Counting {
+    /// The counter of GETs of `key`'s kind.
+    fn counter(&self, key: &str) -> &AtomicUsize {
+        if key.starts_with(crate::chain::RECORDS_PREFIX) {
             &self.record_gets
         } else if key.starts_with(crate::chain::BLOBS_PREFIX) {
             &self.blob_gets
         } else {
             &self.other_gets
-        };
-        counter.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+}
+
+impl ObjectStore for Counting {
+    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        self.counter(key).fetch_add(1, Ordering::SeqCst);
         self.inner.get(key).await
+    }
+    async fn get_many(&self, keys: &[String]) -> Result<Vec<Option<Vec<u8>>>, StoreError> {
+        for key in keys {
+            self.counter(key).fetch_add(1, Ordering::SeqCst);
+        }
+        self.inner.get_many(keys).await
     }
     async fn put_if_absent(&self, key: &str, bytes: &[u8]) -> Result<PutOutcome, StoreError> {
         self.inner.put_if_absent(key, bytes).await

@@ -15,6 +15,9 @@ pub mod stats;
 
 use std::future::Future;
 
+/// Objects [`ObjectStore::get_many`] asks for at once, by default.
+pub const GET_MANY_CONCURRENCY: usize = 32;
+
 pub use any::{check_bucket_name, AnyStore, StoreLocation, StoreSettings};
 pub use blob_writer::{SpoolWriter, SpooledBlob};
 pub use cache::{is_immutable, Cached, ReadCache, DEFAULT_MEMORY_BUDGET};
@@ -64,6 +67,20 @@ pub enum StoreError {
 pub trait ObjectStore: Send + Sync {
     /// The object's bytes, or `None` when absent.
     fn get(&self, key: &str) -> impl Future<Output = Result<Option<Vec<u8>>, StoreError>> + Send;
+
+    /// The objects at `keys`, in that order (`None` for one that is absent), several at a
+    /// time; one GET each. A backend may read them in fewer, larger steps (the local
+    /// directory reads a batch in one blocking task, not one task per file).
+    fn get_many(
+        &self,
+        keys: &[String],
+    ) -> impl Future<Output = Result<Vec<Option<Vec<u8>>>, StoreError>> + Send {
+        use futures::stream::{self, StreamExt, TryStreamExt};
+        stream::iter(keys)
+            .map(|k| self.get(k))
+            .buffered(GET_MANY_CONCURRENCY)
+            .try_collect()
+    }
 
     /// Create the object unless one exists at `key`. Atomic: concurrent callers never both
     /// get [`PutOutcome::Created`], and a reader never sees a partial object.
