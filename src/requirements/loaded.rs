@@ -54,8 +54,9 @@ pub struct Carried {
     pub bytes: Vec<u8>,
 }
 
-impl From<StoredRecord> for Carried {
-    fn from(r: StoredRecord) -> Carried {
+impl Carried {
+    /// `r`, its bytes taken (`r.bytes` is left empty).
+    fn take(r: &mut StoredRecord) -> Carried {
         Carried {
             seq: r.seq,
             hash: r.hash,
@@ -66,8 +67,14 @@ impl From<StoredRecord> for Carried {
                 .iter()
                 .map(|i| (i.media_type.clone(), i.digest))
                 .collect(),
-            bytes: r.bytes,
+            bytes: std::mem::take(&mut r.bytes),
         }
+    }
+}
+
+impl From<StoredRecord> for Carried {
+    fn from(mut r: StoredRecord) -> Carried {
+        Carried::take(&mut r)
     }
 }
 
@@ -281,18 +288,7 @@ impl Loaded {
                 recorded_at: r.record.recorded_at,
             });
             if carry {
-                part.carried.push(Carried {
-                    seq: r.seq,
-                    hash: r.hash,
-                    recorded_at: r.record.recorded_at,
-                    items: r
-                        .record
-                        .items
-                        .iter()
-                        .map(|i| (i.media_type.clone(), i.digest))
-                        .collect(),
-                    bytes: std::mem::take(&mut r.bytes),
-                });
+                part.carried.push(Carried::take(&mut r));
             }
             if !keep(&r) {
                 continue;

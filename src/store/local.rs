@@ -482,7 +482,10 @@ mod tests {
             let want = (i != 3).then(|| k.as_bytes().to_vec());
             assert_eq!(b, &want, "{k}");
         }
-        assert_eq!(store.get_many(&[]).await.unwrap(), Vec::<Option<Vec<u8>>>::new());
+        assert_eq!(
+            store.get_many(&[]).await.unwrap(),
+            Vec::<Option<Vec<u8>>>::new()
+        );
         let bad = vec![keys[0].clone(), "../outside".to_string()];
         assert!(store.get_many(&bad).await.is_err());
     }

@@ -141,6 +141,15 @@ fn bundle_report(b: &Path) -> String {
     ]))
 }
 
+/// The JSON report a bundle carries (`report/report.json`).
+fn bundled_json(b: &Path) -> String {
+    members(b)
+        .into_iter()
+        .find(|(n, _)| n == "report/report.json")
+        .map(|(_, bytes)| String::from_utf8(bytes).unwrap())
+        .unwrap()
+}
+
 /// A configuration with a new checkpoint signing key (`evidenced keygen`).
 fn signing_config(l: &Long) -> String {
     let key = l.dir.join("signing.pem");
@@ -285,11 +294,7 @@ fn a_bundle_of_a_past_period_reports_what_it_carries_and_verifies() {
         assert!(last < LAST - 300, "{v:#}");
         let (code, out) = crate::bundle::verify(&b, &[]);
         assert_eq!(code, Some(0), "{name}: {out}");
-        let bundled = members(&b)
-            .into_iter()
-            .find(|(n, _)| n == "report/report.json")
-            .map(|(_, b)| String::from_utf8(b).unwrap())
-            .unwrap();
+        let bundled = bundled_json(&b);
         assert!(
             !bundled.contains("recorded after --at"),
             "{name}: {bundled}"
@@ -370,10 +375,6 @@ fn a_record_committed_while_a_sealed_bundle_is_made_is_not_carried_unevaluated()
     assert_eq!(meta(&out)["last_seq"], LAST, "{v:#}");
     let (code, text) = crate::bundle::verify(&out, &[]);
     assert_eq!(code, Some(0), "{text}");
-    let bundled = members(&out)
-        .into_iter()
-        .find(|(n, _)| n == "report/report.json")
-        .map(|(_, b)| String::from_utf8(b).unwrap())
-        .unwrap();
+    let bundled = bundled_json(&out);
     assert_eq!(without_basis(&bundle_report(&out)), without_basis(&bundled));
 }
