@@ -53,9 +53,9 @@ pub struct BundleSpec<'a> {
     /// The evidence the report reads: records from the window's horizon
     /// ([`crate::requirements::Evidence::load_since`]).
     pub evidence: &'a Evidence,
-    /// The records that reading read, as their stored bytes ([`crate::requirements::loaded::Loaded::carrying`]): a
-    /// sealed bundle carries these, not a second reading of the store. Empty: the records
-    /// are read from the store.
+    /// The records that reading read, as their stored bytes
+    /// ([`crate::requirements::loaded::Loaded::carrying`]): a sealed bundle carries these,
+    /// not a second reading of the store. Empty: the records are read from the store.
     pub carried: &'a [Carried],
     /// Signs a checkpoint of the bundle's last record (when a signing key is configured),
     /// so that the bundle's whole chain is vouched for.
