@@ -104,6 +104,9 @@ async fn main() {
             "{n} accounts: {} records ({} complete), wall {wall:.2} s, peak RSS {rss_mib:.1} MiB, {} requests, {} throttled, at most {} Backup requests in flight",
             row.2, row.3, row.6, row.7, row.8
         );
+        for (op, count) in mock.counts.operations() {
+            println!("  {op}: {count}");
+        }
         rows.push(row);
         std::fs::remove_dir_all(&dir).unwrap();
     }

@@ -5,6 +5,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use aws_config::identity::IdentityCache;
 use aws_config::retry::RetryConfig;
 use aws_config::sts::AssumeRoleProvider;
 use aws_config::timeout::TimeoutConfig;
@@ -208,9 +209,13 @@ pub async fn targets(
             role = role.external_id(x);
         }
         let provider = role.build().await;
+        // Each account caches its credentials on its own, shared by its regions. The
+        // cache the base configuration carries holds 64 providers, and would evict and
+        // assume the role again, over and over, in a collection of more accounts.
         let sdk = base
             .to_builder()
             .credentials_provider(SharedCredentialsProvider::new(provider))
+            .identity_cache(IdentityCache::lazy().build())
             .build();
         accounts.push((a.id.clone(), sdk));
     }

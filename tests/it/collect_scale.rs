@@ -143,6 +143,22 @@ include = ["jobs"]
     assert_eq!(log["throttled"].as_u64(), Some(throttled), "{log}");
     assert_eq!(log["requests"].as_u64(), Some(requests), "{log}");
 
+    // Each account's role was assumed once and its identity looked up once, whatever the
+    // number of accounts and regions: the credentials of every account stay cached.
+    let sts: Vec<(String, u64)> = mock
+        .counts
+        .operations()
+        .into_iter()
+        .filter(|(op, _)| op.starts_with("sts:"))
+        .collect();
+    assert_eq!(
+        sts,
+        [
+            ("sts:AssumeRole".to_string(), ACCOUNTS as u64),
+            ("sts:GetCallerIdentity".to_string(), ACCOUNTS as u64)
+        ]
+    );
+
     // Never more Backup requests in flight than the limit, as the mock saw them; and the
     // limit was reached (the scopes ran together).
     let max = backup

@@ -45,6 +45,7 @@ pub struct ServiceCounts {
 #[derive(Debug, Default)]
 pub struct Counts {
     services: Mutex<HashMap<String, Arc<ServiceCounts>>>,
+    operations: Mutex<HashMap<String, u64>>,
     all: AtomicU64,
 }
 
@@ -56,6 +57,33 @@ impl Counts {
             .entry(name.to_string())
             .or_default()
             .clone()
+    }
+
+    /// Requests per operation (`sts:AssumeRole`, `backup:GET /backup-jobs`, ...), sorted.
+    pub fn operations(&self) -> Vec<(String, u64)> {
+        let mut ops: Vec<(String, u64)> = self
+            .operations
+            .lock()
+            .expect("counts")
+            .iter()
+            .map(|(k, v)| (k.clone(), *v))
+            .collect();
+        ops.sort();
+        ops
+    }
+
+    fn count_operation(&self, req: &Request, service: &str) {
+        let path = req.target.split('?').next().unwrap_or("");
+        let op = match service {
+            "sts" => req.form("Action").unwrap_or_default(),
+            _ => format!("{} {path}", req.method),
+        };
+        *self
+            .operations
+            .lock()
+            .expect("counts")
+            .entry(format!("{service}:{op}"))
+            .or_default() += 1;
     }
 }
 
@@ -179,6 +207,7 @@ async fn serve(sock: TcpStream, shape: Shape, counts: Arc<Counts>) -> std::io::R
     while let Some(req) = read_request(&mut r).await? {
         let (_, _, service) = req.scope();
         let svc = counts.service(&service);
+        counts.count_operation(&req, &service);
         let now = svc.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
         svc.max_in_flight.fetch_max(now, Ordering::SeqCst);
         let nth = svc.requests.fetch_add(1, Ordering::SeqCst) + 1;
