@@ -182,7 +182,10 @@ pub(super) fn create_via_temp(
     result
 }
 
-fn list_sync(root: &Path, prefix: &str) -> Result<Vec<String>, StoreError> {
+/// The keys under `prefix` that sort after `after` (all of them for `""`), sorted. A
+/// file's key is built in one reused buffer and copied out only when it is kept, so a
+/// listing that keeps few of a large directory's names costs the directory read.
+fn list_sync(root: &Path, prefix: &str, after: &str) -> Result<Vec<String>, StoreError> {
     let mut out = Vec::new();
     // Start from the deepest directory the prefix names, then filter by the full prefix.
     let dir_part = match prefix.rfind('/') {
@@ -194,6 +197,7 @@ fn list_sync(root: &Path, prefix: &str) -> Result<Vec<String>, StoreError> {
     } else {
         root.join(dir_part)
     };
+    let mut key = String::new();
     let mut stack = vec![(start, dir_part.to_string())];
     while let Some((dir, rel)) = stack.pop() {
         let entries = match fs::read_dir(&dir) {
@@ -203,24 +207,26 @@ fn list_sync(root: &Path, prefix: &str) -> Result<Vec<String>, StoreError> {
         };
         for entry in entries {
             let entry = entry.map_err(io_err("list", &rel))?;
-            let name = entry.file_name().to_string_lossy().into_owned();
+            let name = entry.file_name();
+            let name = name.to_string_lossy();
             if name.starts_with(TMP_PREFIX) {
                 continue;
             }
-            let key = if rel.is_empty() {
-                name
-            } else {
-                format!("{rel}/{name}")
-            };
+            key.clear();
+            if !rel.is_empty() {
+                key.push_str(&rel);
+                key.push('/');
+            }
+            key.push_str(&name);
             let ft = entry.file_type().map_err(io_err("list", &key))?;
             if ft.is_dir() {
-                stack.push((entry.path(), key));
-            } else if key.starts_with(prefix) {
-                out.push(key);
+                stack.push((entry.path(), key.clone()));
+            } else if key.starts_with(prefix) && key.as_str() > after {
+                out.push(key.clone());
             }
         }
     }
-    out.sort();
+    out.sort_unstable();
     Ok(out)
 }
 
@@ -428,7 +434,13 @@ impl ObjectStore for LocalStore {
     async fn list(&self, prefix: &str) -> Result<Vec<String>, StoreError> {
         let root = self.root.clone();
         let p = prefix.to_string();
-        blocking("list", prefix, move || list_sync(&root, &p)).await
+        blocking("list", prefix, move || list_sync(&root, &p, "")).await
+    }
+
+    async fn list_after(&self, prefix: &str, start_after: &str) -> Result<Vec<String>, StoreError> {
+        let root = self.root.clone();
+        let (p, a) = (prefix.to_string(), start_after.to_string());
+        blocking("list", prefix, move || list_sync(&root, &p, &a)).await
     }
 
     async fn head(&self, key: &str) -> Result<Option<u64>, StoreError> {
@@ -508,6 +520,27 @@ mod tests {
         assert_eq!(s.get("a/c").await.unwrap(), None);
         let leftovers: Vec<_> = fs::read_dir(dir.path().join("a")).unwrap().collect();
         assert_eq!(leftovers.len(), 1, "temporary files left behind");
+    }
+
+    #[tokio::test]
+    async fn a_listing_after_a_key_keeps_only_the_keys_after_it_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = LocalStore::new(dir.path());
+        for key in ["r/0003", "r/0001", "r/0004", "r/0002", "r/x/0001", "q/0009"] {
+            s.put_if_absent(key, b"x").await.unwrap();
+        }
+        temp_file(dir.path(), &format!("r/{TMP_PREFIX}0005"), Duration::ZERO);
+        assert_eq!(
+            s.list_after("r/", "r/0002").await.unwrap(),
+            ["r/0003", "r/0004", "r/x/0001"]
+        );
+        assert_eq!(s.list_after("r/", "r/0004").await.unwrap(), ["r/x/0001"]);
+        assert!(s.list_after("r/", "r/y").await.unwrap().is_empty());
+        assert_eq!(
+            s.list_after("r/", "").await.unwrap(),
+            s.list("r/").await.unwrap()
+        );
+        assert_eq!(s.list("r/").await.unwrap().len(), 5);
     }
 
     /// Create a temporary file at `rel` last modified `age` ago.
