@@ -10,6 +10,7 @@
 use std::collections::BTreeSet;
 
 use futures::stream::{self, StreamExt, TryStreamExt};
+use rayon::prelude::*;
 
 use super::{record_key, stored, ChainError, EvidenceStore, StoredRecord, READ_CONCURRENCY};
 use crate::digest::Digest;
@@ -239,38 +240,17 @@ impl<S: ObjectStore> EvidenceStore<S> {
                 return None;
             }
         };
-        let lines = match split(&key, &bytes) {
-            Ok(l) => l,
+        let seqs = seqs.to_vec();
+        // Hashing and parsing a thousand records is the work of a cold read: it runs on
+        // every core, off the async workers.
+        let parsed = tokio::task::spawn_blocking(move || parse_lines(&key, &bytes, last, &seqs));
+        match parsed.await {
+            Ok(records) => records,
             Err(e) => {
-                tracing::warn!(error = %e, "Unreadable segment; reading its records one by one.");
-                return None;
+                tracing::warn!(segment = %segment_key(last), error = %e, "Parsing a segment failed; reading its records one by one.");
+                None
             }
-        };
-        let first = first_of(last);
-        let mut out = Vec::with_capacity(seqs.len());
-        let mut prev: Option<Digest> = None;
-        let wanted: BTreeSet<u64> = seqs.iter().copied().collect();
-        for (i, line) in lines.iter().enumerate() {
-            let seq = first + i as u64;
-            if seq > *seqs.last()? {
-                break;
-            }
-            let hash = Digest::of_record(line);
-            if seq >= seqs[0] {
-                let r = match stored(seq, record_key(seq), line.to_vec()) {
-                    Ok(r) if r.record.seq == seq && prev.is_none_or(|p| r.record.prev == p) => r,
-                    _ => {
-                        tracing::warn!(segment = %key, seq, "A segment line is not the record of its place; reading its records one by one.");
-                        return None;
-                    }
-                };
-                if wanted.contains(&seq) {
-                    out.push(r);
-                }
-            }
-            prev = Some(hash);
         }
-        Some(out)
     }
 
     /// Write the segment ending at `last` from the record objects, unless it exists.
@@ -334,6 +314,53 @@ impl<S: ObjectStore> EvidenceStore<S> {
             tracing::warn!(segment = %segment_key(seq), error = %e, "Could not write the segment this record completes; `evidenced segments` writes it later.");
         }
     }
+}
+
+/// The records `seqs` (sorted, inside the segment) of segment `key` ending at `last`, when
+/// its lines are the records of those places, each linking to the line before; `None`
+/// (after a warning) otherwise. The lines are hashed and parsed in parallel, then checked
+/// in order.
+fn parse_lines(key: &str, bytes: &[u8], last: u64, seqs: &[u64]) -> Option<Vec<StoredRecord>> {
+    let lines = match split(key, bytes) {
+        Ok(l) => l,
+        Err(e) => {
+            tracing::warn!(error = %e, "Unreadable segment; reading its records one by one.");
+            return None;
+        }
+    };
+    let first = first_of(last);
+    let (lo, hi) = (*seqs.first()?, *seqs.last()?);
+    let from = usize::try_from(lo.checked_sub(first)?).ok()?;
+    let to = usize::try_from(hi - first + 1).ok()?.min(lines.len());
+    let lines_read = lines.get(from..to).unwrap_or_default();
+    let mut prev: Option<Digest> = from
+        .checked_sub(1)
+        .and_then(|i| lines.get(i))
+        .map(|l| Digest::of_record(l));
+    let parsed: Vec<(u64, Result<StoredRecord, ChainError>)> = lines_read
+        .par_iter()
+        .enumerate()
+        .map(|(i, line)| {
+            let seq = lo + i as u64;
+            (seq, stored(seq, record_key(seq), line.to_vec()))
+        })
+        .collect();
+    let wanted: BTreeSet<u64> = seqs.iter().copied().collect();
+    let mut out = Vec::with_capacity(seqs.len());
+    for (seq, r) in parsed {
+        let r = match r {
+            Ok(r) if r.record.seq == seq && prev.is_none_or(|p| r.record.prev == p) => r,
+            _ => {
+                tracing::warn!(segment = %key, seq, "A segment line is not the record of its place; reading its records one by one.");
+                return None;
+            }
+        };
+        prev = Some(r.hash);
+        if wanted.contains(&seq) {
+            out.push(r);
+        }
+    }
+    Some(out)
 }
 
 #[cfg(test)]

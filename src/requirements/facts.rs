@@ -3,12 +3,13 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 
+use rayon::prelude::*;
 use serde_json::Value;
 use time::OffsetDateTime;
 
 use super::catalog::{Matcher, Select};
 use super::conditions::{first_failure, lookup};
-use super::evidence::Evidence;
+use super::evidence::{Evidence, EvidenceRecord};
 use crate::digest::Digest;
 use crate::human::CANONICAL_MEDIA_TYPE;
 use crate::record::Scope;
@@ -84,6 +85,12 @@ pub struct View<'a> {
     by_media: HashMap<&'a str, Vec<(usize, usize)>>,
     extracted: Mutex<HashMap<String, Arc<Extracted>>>,
 }
+
+/// The facts of one document, each with its key.
+type ItemFacts = Vec<(Option<String>, Fact)>;
+
+/// Documents parsed in parallel at a time.
+const PARSE_BATCH: usize = 256;
 
 /// The facts of one extraction (media type, human kind, items, key, time, selection and
 /// cutoff), before a matcher's `where`, `require` and `what`.
@@ -203,93 +210,33 @@ fn extract(m: &Matcher, view: &View, cutoff: OffsetDateTime) -> Extracted {
         hits = latest.into_values().collect();
         hits.sort();
     }
-    // Latest recorded state per scope and key (records are in sequence order): the same
-    // name in two accounts or regions is two facts.
+    // Each document is parsed and turned into facts on every core, a batch at a time (so
+    // that no more than a batch's superseded states are held); they are then taken in
+    // sequence order, so the latest recorded state per scope and key wins (the same name
+    // in two accounts or regions is two facts).
     let mut keyed: BTreeMap<(Option<String>, Option<String>, String), Fact> = BTreeMap::new();
     let mut unkeyed: Vec<Fact> = Vec::new();
-    for (ri, ii) in hits {
-        let r = &ev.records[ri];
-        let item = &r.record.items[ii];
-        let Some(bytes) = ev.blobs.get(&item.digest) else {
-            x.unreadable.push(format!(
-                "record {} item {} ({}) is not available",
-                r.seq, item.name, item.digest
-            ));
-            continue;
-        };
-        let mut doc: Value = match serde_json::from_slice(bytes) {
-            Ok(v) => v,
-            Err(e) => {
-                x.unreadable.push(format!(
-                    "record {} item {} is not JSON: {e}",
-                    r.seq, item.name
-                ));
-                continue;
-            }
-        };
-        let elements: Vec<Value> = match &m.items {
-            None => vec![doc],
-            Some(path) => match lookup_mut(&mut doc, path) {
-                Some(Value::Array(a)) => std::mem::take(a),
-                _ => {
-                    x.unreadable.push(format!(
-                        "record {} item {}: `{path}` is not an array",
-                        r.seq, item.name
-                    ));
+    for batch in hits.chunks(PARSE_BATCH) {
+        let per_item: Vec<Result<ItemFacts, String>> = batch
+            .par_iter()
+            .map(|&(ri, ii)| item_facts(m, &ev.records[ri], ii, ev))
+            .collect();
+        for facts in per_item {
+            let facts = match facts {
+                Ok(f) => f,
+                Err(why) => {
+                    x.unreadable.push(why);
                     continue;
                 }
-            },
-        };
-        let place = place(&r.record.scope);
-        for value in elements {
-            let key = m
-                .key
-                .as_deref()
-                .and_then(|k| lookup(&value, k))
-                .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_string));
-            let observed_at = match &m.time {
-                None => Some(item.observed_at),
-                Some(field) => lookup(&value, field).and_then(Value::as_str).and_then(|s| {
-                    OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339).ok()
-                }),
             };
-            let period = m
-                .period_field
-                .as_deref()
-                .and_then(|f| lookup(&value, f))
-                .and_then(Value::as_str)
-                .map(str::to_string);
-            let mut label = label(m, &value, key.as_deref(), &item.name);
-            if m.human.is_none() && !place.is_empty() {
-                label = format!("{label} ({place})");
-            }
-            let scope = r.record.scope.clone();
-            let fact = Fact {
-                seq: r.seq,
-                record_hash: r.hash,
-                item: item.name.clone(),
-                digest: item.digest,
-                // A fact without its time cannot place itself in a period; it is dropped
-                // below.
-                observed_at: observed_at.unwrap_or(OffsetDateTime::UNIX_EPOCH),
-                recorded_at: r.record.recorded_at,
-                label,
-                value: if observed_at.is_some() {
-                    value
-                } else {
-                    Value::Null
-                },
-                scope: scope.clone(),
-                rejected: None,
-                groups: Vec::new(),
-                period,
-                noun: None,
-            };
-            match key {
-                Some(k) => {
-                    keyed.insert((scope.account, scope.region, k), fact);
+            for (key, fact) in facts {
+                match key {
+                    Some(k) => {
+                        let scope = (fact.scope.account.clone(), fact.scope.region.clone());
+                        keyed.insert((scope.0, scope.1, k), fact);
+                    }
+                    None => unkeyed.push(fact),
                 }
-                None => unkeyed.push(fact),
             }
         }
     }
@@ -319,6 +266,85 @@ fn extract(m: &Matcher, view: &View, cutoff: OffsetDateTime) -> Extracted {
     }
     x.facts.sort_by_key(|f| (f.observed_at, f.seq));
     x
+}
+
+/// The facts of item `ii` of record `r`, each with its key, in the document's order; or
+/// why the document cannot be read.
+fn item_facts(
+    m: &Matcher,
+    r: &EvidenceRecord,
+    ii: usize,
+    ev: &Evidence,
+) -> Result<ItemFacts, String> {
+    let item = &r.record.items[ii];
+    let Some(bytes) = ev.blobs.get(&item.digest) else {
+        return Err(format!(
+            "record {} item {} ({}) is not available",
+            r.seq, item.name, item.digest
+        ));
+    };
+    let mut doc: Value = serde_json::from_slice(bytes)
+        .map_err(|e| format!("record {} item {} is not JSON: {e}", r.seq, item.name))?;
+    let elements: Vec<Value> = match &m.items {
+        None => vec![doc],
+        Some(path) => match lookup_mut(&mut doc, path) {
+            Some(Value::Array(a)) => std::mem::take(a),
+            _ => {
+                return Err(format!(
+                    "record {} item {}: `{path}` is not an array",
+                    r.seq, item.name
+                ))
+            }
+        },
+    };
+    let place = place(&r.record.scope);
+    let mut out = Vec::with_capacity(elements.len());
+    for value in elements {
+        let key = m
+            .key
+            .as_deref()
+            .and_then(|k| lookup(&value, k))
+            .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_string));
+        let observed_at = match &m.time {
+            None => Some(item.observed_at),
+            Some(field) => lookup(&value, field).and_then(Value::as_str).and_then(|s| {
+                OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339).ok()
+            }),
+        };
+        let period = m
+            .period_field
+            .as_deref()
+            .and_then(|f| lookup(&value, f))
+            .and_then(Value::as_str)
+            .map(str::to_string);
+        let mut label = label(m, &value, key.as_deref(), &item.name);
+        if m.human.is_none() && !place.is_empty() {
+            label = format!("{label} ({place})");
+        }
+        let fact = Fact {
+            seq: r.seq,
+            record_hash: r.hash,
+            item: item.name.clone(),
+            digest: item.digest,
+            // A fact without its time cannot place itself in a period; it is dropped by
+            // the caller.
+            observed_at: observed_at.unwrap_or(OffsetDateTime::UNIX_EPOCH),
+            recorded_at: r.record.recorded_at,
+            label,
+            value: if observed_at.is_some() {
+                value
+            } else {
+                Value::Null
+            },
+            scope: r.record.scope.clone(),
+            rejected: None,
+            groups: Vec::new(),
+            period,
+            noun: None,
+        };
+        out.push((key, fact));
+    }
+    Ok(out)
 }
 
 fn lookup_mut<'v>(v: &'v mut Value, path: &str) -> Option<&'v mut Value> {
