@@ -232,8 +232,9 @@ fn extract(m: &Matcher, view: &View, cutoff: OffsetDateTime) -> Extracted {
             for (key, fact) in facts {
                 match key {
                     Some(k) => {
-                        let scope = (fact.scope.account.clone(), fact.scope.region.clone());
-                        keyed.insert((scope.0, scope.1, k), fact);
+                        let (account, region) =
+                            (fact.scope.account.clone(), fact.scope.region.clone());
+                        keyed.insert((account, region, k), fact);
                     }
                     None => unkeyed.push(fact),
                 }
