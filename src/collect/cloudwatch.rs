@@ -9,10 +9,13 @@ use aws_sdk_cloudwatch::types::{AlarmType, HistoryItemType};
 use aws_smithy_types::date_time::Format;
 use aws_smithy_types::DateTime;
 use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
 
-use super::doc::ts_opt;
-use super::{ts, AwsCollector, CallLog, CollectError, Collected, Evidence, PrevState};
+use super::doc::{ts_opt, ListSpool, SpoolError};
+use super::spill::{Spill, DEFAULT_BUDGET};
+use super::{ts, AwsCollector, CallLog, CollectError, Collected, PrevState, Streamed};
 use super::{Problems, Target};
+use crate::canonical;
 use crate::collect::pipeline::Prefetch;
 use crate::config::CloudwatchOptions;
 
@@ -22,14 +25,6 @@ pub const CURSOR: &str = "cloudwatch/alarm-history-cursor.json";
 
 /// History is re-read this far behind the newest entry seen, for entries AWS records late.
 const OVERLAP_SECS: i64 = 3600;
-
-#[derive(Debug, Serialize)]
-pub struct AlarmsDoc {
-    pub account: String,
-    pub region: String,
-    pub metric_alarms: Vec<MetricAlarm>,
-    pub composite_alarms: Vec<CompositeAlarm>,
-}
 
 #[derive(Debug, Serialize)]
 pub struct MetricAlarm {
@@ -132,9 +127,10 @@ impl AwsCollector for CloudwatchOptions {
     ) -> Result<Collected, CollectError> {
         let problems = Problems::new(Some(target.region.clone()));
         let mut out = Collected::default();
-        if let Some(doc) = alarms(target, log, &problems).await {
-            out.evidence
-                .push(Evidence::json(ALARMS, &doc, super::observed_now())?);
+        let mut docs: Vec<Written> = Vec::new();
+        if let Some(listing) = alarms(target, log, &problems).await {
+            let now = super::observed_now();
+            docs.push(Box::new(move || listing.into_streamed(now)));
         }
         if self.history {
             let cursor: Cursor = prev
@@ -143,16 +139,141 @@ impl AwsCollector for CloudwatchOptions {
                 .unwrap_or_default();
             if let Some((doc, next)) = history(self, target, log, &problems, cursor).await {
                 let now = super::observed_now();
-                out.evidence.push(Evidence::json(HISTORY, &doc, now)?);
-                out.evidence.push(Evidence::json(CURSOR, &next, now)?);
+                let (doc, next) = (canonical::to_vec(&doc)?, canonical::to_vec(&next)?);
+                docs.push(Box::new(move || {
+                    ListSpool::whole(HISTORY, &doc, now).map_err(|e| (HISTORY, e))
+                }));
+                docs.push(Box::new(move || {
+                    ListSpool::whole(CURSOR, &next, now).map_err(|e| (CURSOR, e))
+                }));
             }
+        }
+        // Written to spools in this order (file I/O, off the runtime).
+        let written =
+            tokio::task::spawn_blocking(move || docs.into_iter().map(|d| d()).collect::<Vec<_>>())
+                .await;
+        match written {
+            Ok(docs) => {
+                for d in docs {
+                    match d {
+                        Ok(d) => out.streamed.push(d),
+                        Err((name, e)) => problems.add(&e.to_call_error(name)),
+                    }
+                }
+            }
+            Err(e) => problems.add(&super::CallError {
+                operation: "evidenced:spool".into(),
+                code: None,
+                message: format!("writing the cloudwatch documents failed: {e}"),
+            }),
         }
         out.errors = problems.take();
         Ok(out)
     }
 }
 
-async fn alarms(target: &Target, log: &CallLog, problems: &Problems) -> Option<AlarmsDoc> {
+/// A document written to a spool, or the name of the one that failed and why.
+type Written = Box<dyn FnOnce() -> Result<Streamed, (&'static str, SpoolError)> + Send>;
+
+/// Every alarm listed, each one's canonical document spilled by name (so that the alarms of
+/// a large account are never held whole).
+pub struct AlarmsListing {
+    pub account: String,
+    pub region: String,
+    pub metric: Spill,
+    pub composite: Spill,
+}
+
+impl AlarmsListing {
+    fn new(account: &str, region: &str, budget: usize) -> AlarmsListing {
+        AlarmsListing {
+            account: account.to_string(),
+            region: region.to_string(),
+            metric: Spill::new(budget),
+            composite: Spill::new(budget),
+        }
+    }
+
+    fn push_metric(&mut self, a: &MetricAlarm) -> Result<(), SpoolError> {
+        Ok(self
+            .metric
+            .push(a.name.as_bytes().to_vec(), canonical::to_vec(a)?)?)
+    }
+
+    fn push_composite(&mut self, a: &CompositeAlarm) -> Result<(), SpoolError> {
+        Ok(self
+            .composite
+            .push(a.name.as_bytes().to_vec(), canonical::to_vec(a)?)?)
+    }
+
+    /// `cloudwatch/alarms.json`: `{"account","composite_alarms","metric_alarms","region"}`,
+    /// each list sorted by alarm name (alarms of equal names in listing order). Blocking.
+    pub fn into_streamed(self, at: OffsetDateTime) -> Result<Streamed, (&'static str, SpoolError)> {
+        let fields = [
+            ("account", serde_json::Value::String(self.account)),
+            ("region", serde_json::Value::String(self.region)),
+        ];
+        let lists = vec![
+            ("metric_alarms", self.metric),
+            ("composite_alarms", self.composite),
+        ];
+        ListSpool::sorted_lists(ALARMS, &fields, lists, at).map_err(|e| (ALARMS, e))
+    }
+}
+
+fn metric_alarm(a: &aws_sdk_cloudwatch::types::MetricAlarm) -> MetricAlarm {
+    let mut dimensions: Vec<Dimension> = a
+        .dimensions()
+        .iter()
+        .map(|d| Dimension {
+            name: d.name().unwrap_or_default().to_string(),
+            value: d.value().unwrap_or_default().to_string(),
+        })
+        .collect();
+    dimensions.sort();
+    MetricAlarm {
+        name: a.alarm_name().unwrap_or_default().to_string(),
+        arn: a.alarm_arn().map(String::from),
+        description: a.alarm_description().map(String::from),
+        namespace: a.namespace().map(String::from),
+        metric_name: a.metric_name().map(String::from),
+        dimensions,
+        statistic: a.statistic().map(|s| s.as_str().to_string()),
+        extended_statistic: a.extended_statistic().map(String::from),
+        period: a.period(),
+        evaluation_periods: a.evaluation_periods(),
+        datapoints_to_alarm: a.datapoints_to_alarm(),
+        threshold: a.threshold(),
+        comparison_operator: a.comparison_operator().map(|s| s.as_str().to_string()),
+        treat_missing_data: a.treat_missing_data().map(String::from),
+        metric_queries: a
+            .metrics()
+            .iter()
+            .map(|m| m.id().unwrap_or_default().to_string())
+            .collect(),
+        actions_enabled: a.actions_enabled(),
+        alarm_actions: sorted(a.alarm_actions()),
+        ok_actions: sorted(a.ok_actions()),
+        insufficient_data_actions: sorted(a.insufficient_data_actions()),
+        state: a.state_value().map(|s| s.as_str().to_string()),
+    }
+}
+
+fn composite_alarm(a: &aws_sdk_cloudwatch::types::CompositeAlarm) -> CompositeAlarm {
+    CompositeAlarm {
+        name: a.alarm_name().unwrap_or_default().to_string(),
+        arn: a.alarm_arn().map(String::from),
+        description: a.alarm_description().map(String::from),
+        alarm_rule: a.alarm_rule().map(String::from),
+        actions_enabled: a.actions_enabled(),
+        alarm_actions: sorted(a.alarm_actions()),
+        ok_actions: sorted(a.ok_actions()),
+        insufficient_data_actions: sorted(a.insufficient_data_actions()),
+        state: a.state_value().map(|s| s.as_str().to_string()),
+    }
+}
+
+async fn alarms(target: &Target, log: &CallLog, problems: &Problems) -> Option<AlarmsListing> {
     let mut pages = Prefetch::new(
         target
             .clients
@@ -163,12 +284,7 @@ async fn alarms(target: &Target, log: &CallLog, problems: &Problems) -> Option<A
             .into_paginator()
             .send(),
     );
-    let mut doc = AlarmsDoc {
-        account: target.account.clone(),
-        region: target.region.clone(),
-        metric_alarms: Vec::new(),
-        composite_alarms: Vec::new(),
-    };
+    let mut listing = AlarmsListing::new(&target.account, &target.region, DEFAULT_BUDGET);
     loop {
         let page = match log.page("cloudwatch:DescribeAlarms", pages.next()).await {
             Ok(Some(p)) => p,
@@ -178,60 +294,21 @@ async fn alarms(target: &Target, log: &CallLog, problems: &Problems) -> Option<A
                 return None;
             }
         };
-        for a in page.metric_alarms() {
-            let mut dimensions: Vec<Dimension> = a
-                .dimensions()
-                .iter()
-                .map(|d| Dimension {
-                    name: d.name().unwrap_or_default().to_string(),
-                    value: d.value().unwrap_or_default().to_string(),
-                })
-                .collect();
-            dimensions.sort();
-            doc.metric_alarms.push(MetricAlarm {
-                name: a.alarm_name().unwrap_or_default().to_string(),
-                arn: a.alarm_arn().map(String::from),
-                description: a.alarm_description().map(String::from),
-                namespace: a.namespace().map(String::from),
-                metric_name: a.metric_name().map(String::from),
-                dimensions,
-                statistic: a.statistic().map(|s| s.as_str().to_string()),
-                extended_statistic: a.extended_statistic().map(String::from),
-                period: a.period(),
-                evaluation_periods: a.evaluation_periods(),
-                datapoints_to_alarm: a.datapoints_to_alarm(),
-                threshold: a.threshold(),
-                comparison_operator: a.comparison_operator().map(|s| s.as_str().to_string()),
-                treat_missing_data: a.treat_missing_data().map(String::from),
-                metric_queries: a
-                    .metrics()
+        let pushed = page
+            .metric_alarms()
+            .iter()
+            .try_for_each(|a| listing.push_metric(&metric_alarm(a)))
+            .and_then(|()| {
+                page.composite_alarms()
                     .iter()
-                    .map(|m| m.id().unwrap_or_default().to_string())
-                    .collect(),
-                actions_enabled: a.actions_enabled(),
-                alarm_actions: sorted(a.alarm_actions()),
-                ok_actions: sorted(a.ok_actions()),
-                insufficient_data_actions: sorted(a.insufficient_data_actions()),
-                state: a.state_value().map(|s| s.as_str().to_string()),
+                    .try_for_each(|a| listing.push_composite(&composite_alarm(a)))
             });
-        }
-        for a in page.composite_alarms() {
-            doc.composite_alarms.push(CompositeAlarm {
-                name: a.alarm_name().unwrap_or_default().to_string(),
-                arn: a.alarm_arn().map(String::from),
-                description: a.alarm_description().map(String::from),
-                alarm_rule: a.alarm_rule().map(String::from),
-                actions_enabled: a.actions_enabled(),
-                alarm_actions: sorted(a.alarm_actions()),
-                ok_actions: sorted(a.ok_actions()),
-                insufficient_data_actions: sorted(a.insufficient_data_actions()),
-                state: a.state_value().map(|s| s.as_str().to_string()),
-            });
+        if let Err(e) = pushed {
+            problems.add(&e.to_call_error(ALARMS));
+            return None;
         }
     }
-    doc.metric_alarms.sort_by(|a, b| a.name.cmp(&b.name));
-    doc.composite_alarms.sort_by(|a, b| a.name.cmp(&b.name));
-    Some(doc)
+    Some(listing)
 }
 
 fn parse_ts(s: &str) -> Option<DateTime> {
@@ -332,4 +409,113 @@ async fn history(
         },
         next,
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::collect::Evidence;
+
+    /// The document as it was built before it was streamed: whole, in memory.
+    #[derive(Serialize)]
+    struct AlarmsDoc<'a> {
+        account: &'a str,
+        region: &'a str,
+        metric_alarms: Vec<&'a MetricAlarm>,
+        composite_alarms: Vec<&'a CompositeAlarm>,
+    }
+
+    fn metric(name: &str, i: u32) -> MetricAlarm {
+        MetricAlarm {
+            name: name.to_string(),
+            arn: Some(format!(
+                "arn:aws:cloudwatch:us-east-1:111122223333:alarm:{name}"
+            )),
+            description: (i % 3 == 0).then(|| format!("alarm {i} \u{e9}\u{1F600}")),
+            namespace: Some("AWS/EC2".into()),
+            metric_name: Some("CPUUtilization".into()),
+            dimensions: vec![Dimension {
+                name: "InstanceId".into(),
+                value: format!("i-{i:08x}"),
+            }],
+            statistic: Some("Average".into()),
+            extended_statistic: None,
+            period: Some(60),
+            evaluation_periods: Some(3),
+            datapoints_to_alarm: None,
+            threshold: Some(f64::from(i) / 4.0 + 0.1),
+            comparison_operator: Some("GreaterThanThreshold".into()),
+            treat_missing_data: Some("missing".into()),
+            metric_queries: Vec::new(),
+            actions_enabled: Some(i % 2 == 0),
+            alarm_actions: vec![format!("arn:aws:sns:us-east-1:111122223333:t{i}")],
+            ok_actions: Vec::new(),
+            insufficient_data_actions: Vec::new(),
+            state: Some("OK".into()),
+        }
+    }
+
+    fn composite(name: &str, i: u32) -> CompositeAlarm {
+        CompositeAlarm {
+            name: name.to_string(),
+            arn: None,
+            description: None,
+            alarm_rule: Some(format!("ALARM(m{i})")),
+            actions_enabled: Some(true),
+            alarm_actions: Vec::new(),
+            ok_actions: Vec::new(),
+            insufficient_data_actions: Vec::new(),
+            state: None,
+        }
+    }
+
+    #[test]
+    fn streamed_alarms_equal_the_document_built_in_memory() {
+        let at = OffsetDateTime::UNIX_EPOCH;
+        // Names out of order, some repeated (listed twice: the listing order is kept), some
+        // whose UTF-8 and UTF-16 orders differ.
+        let mut names: Vec<String> = (0..3000u32)
+            .map(|i| format!("alarm-{:05}", (i * 7919) % 2801))
+            .collect();
+        names.extend(["alarm-\u{FFFD}".into(), "alarm-\u{1F600}".into()]);
+        let metrics: Vec<MetricAlarm> = names.iter().zip(0..).map(|(n, i)| metric(n, i)).collect();
+        let composites: Vec<CompositeAlarm> = names
+            .iter()
+            .step_by(7)
+            .zip(0..)
+            .map(|(n, i)| composite(n, i))
+            .collect();
+        let mut doc = AlarmsDoc {
+            account: "111122223333",
+            region: "us-east-1",
+            metric_alarms: metrics.iter().collect(),
+            composite_alarms: composites.iter().collect(),
+        };
+        doc.metric_alarms.sort_by(|a, b| a.name.cmp(&b.name));
+        doc.composite_alarms.sort_by(|a, b| a.name.cmp(&b.name));
+        let expected = Evidence::json(ALARMS, &doc, at).unwrap();
+        // With a budget that spills many runs, and with one that spills none.
+        for budget in [16 << 10, usize::MAX] {
+            let mut listing = AlarmsListing::new("111122223333", "us-east-1", budget);
+            for m in &metrics {
+                listing.push_metric(m).unwrap();
+            }
+            for c in &composites {
+                listing.push_composite(c).unwrap();
+            }
+            if budget < usize::MAX {
+                assert!(listing.metric.runs() > 10, "the small budget did not spill");
+            }
+            let s = listing.into_streamed(at).unwrap();
+            assert_eq!(s.evidence.name, ALARMS);
+            assert_eq!(s.evidence.media_type, expected.media_type);
+            assert_eq!(
+                String::from_utf8_lossy(&s.spool.read().unwrap()),
+                String::from_utf8_lossy(&expected.blob.to_bytes()),
+                "budget {budget}"
+            );
+            assert_eq!(s.evidence.item().digest, expected.blob.digest());
+            assert!(s.evidence.blob.is_stored());
+        }
+    }
 }

@@ -99,12 +99,24 @@ pub fn list_frame(
     fields: &[(&str, serde_json::Value)],
     list_key: &str,
 ) -> Result<(Vec<u8>, Vec<u8>), CanonicalError> {
+    let mut pieces = lists_frame(fields, &[list_key])?;
+    let suffix = pieces.pop().unwrap_or_default();
+    let prefix = pieces.pop().unwrap_or_default();
+    Ok((prefix, suffix))
+}
+
+/// [`list_frame`] for an object with several lists: `list_keys.len() + 1` pieces, the
+/// lists between them in the byte order of their keys (RFC 8785's order for ASCII keys).
+/// Piece 0 ends with the first list's `[`, the last starts with the last list's `]`.
+pub fn lists_frame(
+    fields: &[(&str, serde_json::Value)],
+    list_keys: &[&str],
+) -> Result<Vec<Vec<u8>>, CanonicalError> {
     // Keys are ASCII, so byte order is RFC 8785's UTF-16 order.
     let mut keys: Vec<&str> = fields.iter().map(|(k, _)| *k).collect();
-    keys.push(list_key);
+    keys.extend_from_slice(list_keys);
     keys.sort_unstable();
-    let (mut prefix, mut suffix) = (b"{".to_vec(), Vec::new());
-    let mut out = &mut prefix;
+    let (mut pieces, mut out) = (Vec::new(), b"{".to_vec());
     for (i, key) in keys.iter().enumerate() {
         if i > 0 {
             out.push(b',');
@@ -117,13 +129,13 @@ pub fn list_frame(
             Some((_, v)) => out.extend(canonical::value_to_vec(v)?),
             None => {
                 out.push(b'[');
-                out = &mut suffix;
-                out.push(b']');
+                pieces.push(std::mem::replace(&mut out, b"]".to_vec()));
             }
         }
     }
     out.push(b'}');
-    Ok((prefix, suffix))
+    pieces.push(out);
+    Ok(pieces)
 }
 
 /// A document written to a spool file as it was made instead of being held in memory;
@@ -216,6 +228,44 @@ impl ListSpool {
         doc.finish(name, at)
     }
 
+    /// A document of small `fields` and several lists, each the entries of its spill in key
+    /// order (see [`lists_frame`]). Blocking (file I/O).
+    pub fn sorted_lists(
+        name: &str,
+        fields: &[(&str, serde_json::Value)],
+        mut lists: Vec<(&str, Spill)>,
+        at: OffsetDateTime,
+    ) -> Result<Streamed, SpoolError> {
+        lists.sort_by(|a, b| a.0.cmp(b.0));
+        let keys: Vec<&str> = lists.iter().map(|(k, _)| *k).collect();
+        let mut pieces = lists_frame(fields, &keys)?.into_iter();
+        let mut out = SpoolWriter::new()?;
+        for (_, spill) in lists {
+            out.write(&pieces.next().unwrap_or_default())?;
+            let mut sorted = spill.sorted()?;
+            let mut first = true;
+            while let Some((_, item)) = sorted.next_entry()? {
+                if !first {
+                    out.write(b",")?;
+                }
+                first = false;
+                out.write(&item)?;
+            }
+        }
+        for rest in pieces {
+            out.write(&rest)?;
+        }
+        Ok(Streamed::new(name, out.finish()?, at))
+    }
+
+    /// A small document, already canonical, as a spool (so that it keeps its place among
+    /// streamed documents).
+    pub fn whole(name: &str, bytes: &[u8], at: OffsetDateTime) -> Result<Streamed, SpoolError> {
+        let mut out = SpoolWriter::new()?;
+        out.write(bytes)?;
+        Ok(Streamed::new(name, out.finish()?, at))
+    }
+
     pub fn finish(mut self, name: &str, at: OffsetDateTime) -> Result<Streamed, SpoolError> {
         self.out.write(&self.suffix)?;
         Ok(Streamed::new(name, self.out.finish()?, at))
@@ -273,6 +323,40 @@ mod tests {
             &e.blob.to_bytes()[..],
             canonical::value_to_vec(&whole).unwrap()
         );
+    }
+
+    #[test]
+    fn documents_of_several_lists_equal_whole_serialization() {
+        let at = OffsetDateTime::UNIX_EPOCH;
+        let fields = [
+            ("region", serde_json::json!("us-east-1")),
+            ("account", serde_json::json!("1")),
+        ];
+        let items = |n: u32| -> Vec<serde_json::Value> {
+            (0..n).map(|i| serde_json::json!({"n": i})).collect()
+        };
+        for (zs, bs) in [(3, 2), (0, 4), (0, 0)] {
+            let spill = |v: &[serde_json::Value]| {
+                let mut s = Spill::new(16);
+                for (i, d) in v.iter().enumerate().rev() {
+                    s.push(vec![i as u8], canonical::to_vec(d).unwrap())
+                        .unwrap();
+                }
+                s
+            };
+            let (z, b) = (items(zs), items(bs));
+            // Given out of key order: the document orders them.
+            let lists = vec![("zeta", spill(&z)), ("beta", spill(&b))];
+            let doc = ListSpool::sorted_lists("a/b.json", &fields, lists, at).unwrap();
+            let whole =
+                serde_json::json!({"region": "us-east-1", "account": "1", "zeta": z, "beta": b});
+            let bytes = doc.spool.read().unwrap();
+            assert_eq!(
+                String::from_utf8_lossy(&bytes),
+                String::from_utf8_lossy(&canonical::value_to_vec(&whole).unwrap())
+            );
+            assert_eq!(doc.evidence.item().digest, Blob::new(bytes).digest());
+        }
     }
 
     #[test]
