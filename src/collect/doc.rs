@@ -182,6 +182,20 @@ impl SpoolError {
 }
 
 /// A list document (see [`list_frame`]) written to a spool item by item.
+/// Every entry of `spill`, in key order, separated by commas. Blocking (file I/O).
+pub fn write_joined(out: &mut SpoolWriter, spill: Spill) -> Result<(), SpoolError> {
+    let mut sorted = spill.sorted()?;
+    let mut first = true;
+    while let Some((_, entry)) = sorted.next_entry()? {
+        if !first {
+            out.write(b",")?;
+        }
+        first = false;
+        out.write(&entry)?;
+    }
+    Ok(())
+}
+
 pub struct ListSpool {
     out: SpoolWriter,
     suffix: Vec<u8>,
@@ -242,15 +256,7 @@ impl ListSpool {
         let mut out = SpoolWriter::new()?;
         for (_, spill) in lists {
             out.write(&pieces.next().unwrap_or_default())?;
-            let mut sorted = spill.sorted()?;
-            let mut first = true;
-            while let Some((_, item)) = sorted.next_entry()? {
-                if !first {
-                    out.write(b",")?;
-                }
-                first = false;
-                out.write(&item)?;
-            }
+            write_joined(&mut out, spill)?;
         }
         for rest in pieces {
             out.write(&rest)?;

@@ -291,15 +291,7 @@ fn stream_state(kinds: Vec<KindOut>, at: OffsetDateTime) -> Result<Streamed, Spo
                 w.write(b"{\"cursor\":")?;
                 w.write(&canonical::to_vec(&cursor)?)?;
                 w.write(b",\"jobs\":{")?;
-                let mut sorted = entries.sorted()?;
-                let mut first = true;
-                while let Some((_, member)) = sorted.next_entry()? {
-                    if !first {
-                        w.write(b",")?;
-                    }
-                    first = false;
-                    w.write(&member)?;
-                }
+                crate::collect::doc::write_joined(&mut w, entries)?;
                 w.write(b"}}")?;
             }
         }
