@@ -127,11 +127,10 @@ impl AwsCollector for CloudwatchOptions {
     ) -> Result<Collected, CollectError> {
         let problems = Problems::new(Some(target.region.clone()));
         let mut out = Collected::default();
-        let mut docs: Vec<Written> = Vec::new();
-        if let Some(listing) = alarms(target, log, &problems).await {
-            let now = super::observed_now();
-            docs.push(Box::new(move || listing.into_streamed(now)));
-        }
+        let listing = alarms(target, log, &problems)
+            .await
+            .map(|l| (l, super::observed_now()));
+        let mut small = Vec::new();
         if self.history {
             let cursor: Cursor = prev
                 .get(CURSOR)
@@ -139,19 +138,20 @@ impl AwsCollector for CloudwatchOptions {
                 .unwrap_or_default();
             if let Some((doc, next)) = history(self, target, log, &problems, cursor).await {
                 let now = super::observed_now();
-                let (doc, next) = (canonical::to_vec(&doc)?, canonical::to_vec(&next)?);
-                docs.push(Box::new(move || {
-                    ListSpool::whole(HISTORY, &doc, now).map_err(|e| (HISTORY, e))
-                }));
-                docs.push(Box::new(move || {
-                    ListSpool::whole(CURSOR, &next, now).map_err(|e| (CURSOR, e))
-                }));
+                small.push((HISTORY, canonical::to_vec(&doc)?, now));
+                small.push((CURSOR, canonical::to_vec(&next)?, now));
             }
         }
-        // Written to spools in this order (file I/O, off the runtime).
-        let written =
-            tokio::task::spawn_blocking(move || docs.into_iter().map(|d| d()).collect::<Vec<_>>())
-                .await;
+        // All three as spools, so that they are recorded in this order (file I/O, off the
+        // runtime).
+        let written = tokio::task::spawn_blocking(move || {
+            let alarms = listing.map(|(l, at)| l.into_streamed(at));
+            let small = small
+                .into_iter()
+                .map(|(name, bytes, at)| ListSpool::whole(name, &bytes, at).map_err(|e| (name, e)));
+            alarms.into_iter().chain(small).collect::<Vec<_>>()
+        })
+        .await;
         match written {
             Ok(docs) => {
                 for d in docs {
@@ -171,9 +171,6 @@ impl AwsCollector for CloudwatchOptions {
         Ok(out)
     }
 }
-
-/// A document written to a spool, or the name of the one that failed and why.
-type Written = Box<dyn FnOnce() -> Result<Streamed, (&'static str, SpoolError)> + Send>;
 
 /// Every alarm listed, each one's canonical document spilled by name (so that the alarms of
 /// a large account are never held whole).

@@ -181,7 +181,6 @@ impl SpoolError {
     }
 }
 
-/// A list document (see [`list_frame`]) written to a spool item by item.
 /// Every entry of `spill`, in key order, separated by commas. Blocking (file I/O).
 pub fn write_joined(out: &mut SpoolWriter, spill: Spill) -> Result<(), SpoolError> {
     let mut sorted = spill.sorted()?;
@@ -196,6 +195,8 @@ pub fn write_joined(out: &mut SpoolWriter, spill: Spill) -> Result<(), SpoolErro
     Ok(())
 }
 
+/// A list document (see [`list_frame`]) written to a spool item by item, and the
+/// documents made from sorted spills.
 pub struct ListSpool {
     out: SpoolWriter,
     suffix: Vec<u8>,
@@ -226,6 +227,11 @@ impl ListSpool {
         Ok(self.out.write(bytes)?)
     }
 
+    pub fn finish(mut self, name: &str, at: OffsetDateTime) -> Result<Streamed, SpoolError> {
+        self.out.write(&self.suffix)?;
+        Ok(Streamed::new(name, self.out.finish()?, at))
+    }
+
     /// The list document of every entry of `spill`, in key order. Blocking (file I/O).
     pub fn sorted(
         name: &str,
@@ -234,12 +240,7 @@ impl ListSpool {
         spill: Spill,
         at: OffsetDateTime,
     ) -> Result<Streamed, SpoolError> {
-        let mut doc = ListSpool::new(fields, list_key)?;
-        let mut sorted = spill.sorted()?;
-        while let Some((_, item)) = sorted.next_entry()? {
-            doc.item(&item)?;
-        }
-        doc.finish(name, at)
+        ListSpool::sorted_lists(name, fields, vec![(list_key, spill)], at)
     }
 
     /// A document of small `fields` and several lists, each the entries of its spill in key
@@ -270,11 +271,6 @@ impl ListSpool {
         let mut out = SpoolWriter::new()?;
         out.write(bytes)?;
         Ok(Streamed::new(name, out.finish()?, at))
-    }
-
-    pub fn finish(mut self, name: &str, at: OffsetDateTime) -> Result<Streamed, SpoolError> {
-        self.out.write(&self.suffix)?;
-        Ok(Streamed::new(name, self.out.finish()?, at))
     }
 }
 
