@@ -16,7 +16,7 @@
 mod segment_tests;
 pub mod segments;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 
@@ -218,6 +218,10 @@ pub struct EvidenceStore<S> {
     cache: Option<ReadCache>,
     /// The segments present (last record of each), once listed.
     segments: Mutex<Option<BTreeSet<u64>>>,
+    /// The bytes of the records of the segment not yet written that this process committed,
+    /// or read while finding the head (at most [`SEGMENT_RECORDS`]): the commit that
+    /// completes the segment reads only the others.
+    own_unsegmented: Mutex<BTreeMap<u64, Vec<u8>>>,
 }
 
 impl<S: ObjectStore> EvidenceStore<S> {
@@ -228,6 +232,7 @@ impl<S: ObjectStore> EvidenceStore<S> {
             ids_backfilled: AtomicBool::new(false),
             cache: None,
             segments: Mutex::new(None),
+            own_unsegmented: Mutex::new(BTreeMap::new()),
         }
     }
 
@@ -282,7 +287,10 @@ impl<S: ObjectStore> EvidenceStore<S> {
         loop {
             let key = record_key(head.seq + 1);
             match self.objects().get(&key).await? {
-                Some(bytes) => head = Head::of(head.seq + 1, &bytes),
+                Some(bytes) => {
+                    head = Head::of(head.seq + 1, &bytes);
+                    self.hold_unsegmented(head.seq, bytes);
+                }
                 None => break,
             }
         }
@@ -424,6 +432,7 @@ impl<S: ObjectStore> EvidenceStore<S> {
                     recorded_at: Some(record.recorded_at),
                 });
                 tracing::debug!(seq = record.seq, %hash, collector = %record.collector, "Record committed.");
+                self.hold_unsegmented(record.seq, bytes);
                 self.segment_after_commit(record.seq).await;
                 return Ok(Appended::Committed(Box::new(Committed {
                     seq: record.seq,

@@ -116,6 +116,77 @@ async fn a_cold_read_of_the_chain_takes_a_request_per_segment_plus_the_records_a
     );
 }
 
+/// What a writer's commit reads, in a process that holds nothing yet (a `submit`).
+async fn gets_of_one_commit(root: &Path, n: u64) -> usize {
+    let store = counted(root);
+    store.append(draft(n), &[]).await.unwrap();
+    store.backend().gets()
+}
+
+#[tokio::test]
+async fn the_commit_that_completes_a_segment_reads_that_segment_s_records_and_no_more() {
+    let dir = tempfile::tempdir().unwrap();
+    chain_of(dir.path(), 2 * SEGMENT_RECORDS - 1).await;
+    let completing = gets_of_one_commit(dir.path(), 2 * SEGMENT_RECORDS).await;
+    assert!(
+        dir.path().join(segment_key(2 * SEGMENT_RECORDS)).is_file(),
+        "the commit of record 2,000 writes the segment it completes"
+    );
+    let ordinary = gets_of_one_commit(dir.path(), 2 * SEGMENT_RECORDS + 1).await;
+    let next = gets_of_one_commit(dir.path(), 2 * SEGMENT_RECORDS + 2).await;
+    assert_eq!(
+        ordinary, next,
+        "an ordinary commit reads a constant number of objects"
+    );
+    assert_eq!(
+        completing - ordinary,
+        SEGMENT_RECORDS as usize - 1,
+        "the segment's other records are read once, its own not at all, and nothing before the segment"
+    );
+}
+
+#[tokio::test]
+async fn a_writer_completing_a_segment_reads_back_only_the_records_others_committed() {
+    let dir = tempfile::tempdir().unwrap();
+    let half = SEGMENT_RECORDS / 2;
+    // One process (a daemon) commits the first half of the segment; another (submits)
+    // the rest but one; the first commits the record that completes it.
+    let daemon = counted(dir.path());
+    for i in 0..half {
+        daemon.append(draft(i), &[]).await.unwrap();
+    }
+    let other = counted(dir.path());
+    for i in half..SEGMENT_RECORDS - 1 {
+        other.append(draft(i), &[]).await.unwrap();
+    }
+    daemon.backend().reset();
+    daemon.append(draft(SEGMENT_RECORDS), &[]).await.unwrap();
+    let completing = daemon.backend().gets();
+    daemon.backend().reset();
+    daemon
+        .append(draft(SEGMENT_RECORDS + 1), &[])
+        .await
+        .unwrap();
+    let ordinary = daemon.backend().gets();
+    assert_eq!(
+        completing - ordinary,
+        (SEGMENT_RECORDS - half - 1) as usize,
+        "the records the other process committed, each read once (finding the head), and none of its own"
+    );
+    let expected = encode(
+        (1..=SEGMENT_RECORDS)
+            .map(|s| object(dir.path(), &record_key(s)))
+            .collect::<Vec<_>>()
+            .iter()
+            .map(Vec::as_slice),
+    );
+    assert_eq!(object(dir.path(), &segment_key(SEGMENT_RECORDS)), expected);
+    let report = crate::verify::verify(&LocalStore::new(dir.path()), 2, &crate::verify::Silent)
+        .await
+        .unwrap();
+    assert!(report.ok, "{:?}", report.problems);
+}
+
 #[tokio::test]
 async fn a_segment_that_differs_from_the_chain_is_never_used_and_verify_names_it() {
     let dir = tempfile::tempdir().unwrap();

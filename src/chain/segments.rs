@@ -7,7 +7,7 @@
 //! and the last record it returns is pinned to its own object; anything else and it reads
 //! the objects instead, with a warning. `verify` compares every segment with the chain.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use futures::stream::{self, StreamExt, TryStreamExt};
 use rayon::prelude::*;
@@ -20,6 +20,9 @@ use crate::store::{ObjectStore, PutOutcome};
 pub const SEGMENTS_PREFIX: &str = "chain/segments/";
 /// Records in one segment: segment `n` holds records `(n - 1) * 1000 + 1` to `n * 1000`.
 pub const SEGMENT_RECORDS: u64 = 1000;
+/// The most bytes of the records of the segment not yet written that a writer holds for
+/// writing it ([`EvidenceStore::hold_unsegmented`]).
+const HELD_BYTES: usize = 4 << 20;
 /// A run of fewer records than this from one segment is read as single objects.
 const MIN_FROM_SEGMENT: usize = 8;
 
@@ -253,13 +256,54 @@ impl<S: ObjectStore> EvidenceStore<S> {
         }
     }
 
-    /// Write the segment ending at `last` from the record objects, unless it exists.
-    /// Refuses (an error naming the record) when the objects do not form a linked run.
-    pub async fn write_segment(&self, last: u64) -> Result<PutOutcome, ChainError> {
-        let keys: Vec<_> = (first_of(last)..=last)
+    /// Hold the bytes of record `seq`, which this process just committed (or read while
+    /// finding the head), until the segment it belongs to is written; what is held of
+    /// earlier segments is dropped. Past [`HELD_BYTES`] a record is not held (the segment
+    /// reads it back).
+    pub(super) fn hold_unsegmented(&self, seq: u64, bytes: Vec<u8>) {
+        let mut own = self
+            .own_unsegmented
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        *own = own.split_off(&first_of(segment_of(seq)));
+        let held: usize = own.values().map(Vec::len).sum();
+        if held + bytes.len() <= HELD_BYTES {
+            own.insert(seq, bytes);
+        }
+    }
+
+    /// The records of the segment ending at `last`: those this process holds from the
+    /// bytes it put or read, the others read from their objects.
+    async fn segment_records(&self, last: u64) -> Result<Vec<StoredRecord>, ChainError> {
+        let mut own: BTreeMap<u64, Vec<u8>> = {
+            let mut held = self
+                .own_unsegmented
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
+            let mut run = held.split_off(&first_of(last));
+            *held = run.split_off(&(last + 1));
+            run
+        };
+        let missing: Vec<_> = (first_of(last)..=last)
+            .filter(|s| !own.contains_key(s))
             .map(|s| (s, record_key(s)))
             .collect();
-        let records = self.read_objects(&keys).await?;
+        let mut read = self.read_objects(&missing).await?.into_iter().peekable();
+        let mut records = Vec::with_capacity(SEGMENT_RECORDS as usize);
+        for seq in first_of(last)..=last {
+            match own.remove(&seq) {
+                Some(bytes) => records.push(stored(seq, record_key(seq), bytes)?),
+                None => records.extend(read.next_if(|r| r.seq == seq)),
+            }
+        }
+        Ok(records)
+    }
+
+    /// Write the segment ending at `last` from the records (the bytes this process holds,
+    /// and the record objects of the others), unless it exists. Refuses (an error naming the
+    /// record) when they do not form a linked run.
+    pub async fn write_segment(&self, last: u64) -> Result<PutOutcome, ChainError> {
+        let records = self.segment_records(last).await?;
         for w in records.windows(2) {
             if w[1].record.prev != w[0].hash {
                 return Err(ChainError::Corrupt {
