@@ -39,16 +39,10 @@ echo "awscli: $("$AWS" --version 2>&1)" >&2
 echo "moto: $(.venv/bin/python -c 'import moto; print(moto.__version__)')" >&2
 echo "load average at start: $(uptime | sed 's/.*load average: //')" >&2
 
-PORTFILE="$WORK/moto.port"
-: > "$PORTFILE"
-exec 3> >(exec .venv/bin/python tests/support/moto_launcher.py > "$PORTFILE" 2> /dev/null)
-MOTO_PID=$!
-trap 'exec 3>&-; wait "$MOTO_PID" 2>/dev/null || true' EXIT
-for _ in $(seq 1 200); do [ -s "$PORTFILE" ] && break; sleep 0.05; done
-[ -s "$PORTFILE" ] || { echo "bench-s3-sync: moto did not start" >&2; exit 1; }
-ENDPOINT="http://127.0.0.1:$(head -n1 "$PORTFILE")"
-export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_REGION=us-east-1 \
-  AWS_DEFAULT_REGION=us-east-1 AWS_EC2_METADATA_DISABLED=true
+# shellcheck source=scripts/moto.sh
+. scripts/moto.sh
+start_moto "$WORK/moto.port"
+export AWS_DEFAULT_REGION=us-east-1
 export EVIDENCED_STORE__ENDPOINT_URL="$ENDPOINT" EVIDENCED_STORE__FORCE_PATH_STYLE=true
 # No profile or config file of the machine's user changes the peer's behaviour.
 export AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null

@@ -52,14 +52,9 @@ submit() {
 
 ENDPOINT=
 if [[ " $KINDS " == *" s3 "* ]]; then
-  bash scripts/setup.sh > /dev/null
-  PORTFILE="$WORK/moto.port"; : > "$PORTFILE"
-  exec 3> >(exec .venv/bin/python tests/support/moto_launcher.py > "$PORTFILE" 2> /dev/null)
-  MOTO_PID=$!
-  trap 'exec 3>&-; wait "$MOTO_PID" 2>/dev/null || true' EXIT
-  for _ in $(seq 1 200); do [ -s "$PORTFILE" ] && break; sleep 0.05; done
-  ENDPOINT="http://127.0.0.1:$(head -n1 "$PORTFILE")"
-  export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_REGION=us-east-1 AWS_EC2_METADATA_DISABLED=true
+  # shellcheck source=scripts/moto.sh
+  . scripts/moto.sh
+  start_moto "$WORK/moto.port"
 fi
 
 : > "$WORK/results"
