@@ -219,8 +219,8 @@ pub struct EvidenceStore<S> {
     /// The segments present (last record of each), once listed.
     segments: Mutex<Option<BTreeSet<u64>>>,
     /// The bytes of the records of the segment not yet written that this process committed,
-    /// or read while finding the head (at most [`SEGMENT_RECORDS`]): the commit that
-    /// completes the segment reads only the others.
+    /// or read while finding the head (that one segment's, and no more than 4 MiB of them):
+    /// the commit that completes the segment reads only the others.
     own_unsegmented: Mutex<BTreeMap<u64, Vec<u8>>>,
 }
 
