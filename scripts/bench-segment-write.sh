@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Benchmark: what the commit that completes a segment costs (docs/FORMAT.md, section 7a).
-# After committing record n x 1,000 the writer reads the segment's 1,000 record objects
-# back and writes the segment: the one write in a thousand that is not constant work.
+# After committing record n x 1,000 the writer reads back the segment's record objects that
+# it does not hold (those other processes committed) and writes the segment: the one write
+# in a thousand that is not constant work.
 #
 # For each store kind (a local directory, and S3 on moto), a chain of N - 1 records is
 # generated (scripts/gen-chain.py; N a multiple of 1,000, default 10,000) with its earlier
@@ -32,7 +33,6 @@ if [ ! -d "$src/chain" ]; then
   "$BIN" --store "$src" segments > /dev/null
 fi
 
-median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 drill() {
   local f=$WORK/drill-$1.toml
   printf 'kind = "tabletop"\nid = "segment-bench-%s"\nstarted_at = "2026-01-02T09:00:00Z"\nended_at = "2026-01-02T10:00:00Z"\nscenario = "Region loss"\noutcome = "pass"\nparticipants = ["ops"]\n' "$1" > "$f"

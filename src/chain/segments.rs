@@ -288,12 +288,13 @@ impl<S: ObjectStore> EvidenceStore<S> {
             .filter(|s| !own.contains_key(s))
             .map(|s| (s, record_key(s)))
             .collect();
-        let mut read = self.read_objects(&missing).await?.into_iter().peekable();
+        // `read_objects` returns a record for each key, in order, or fails.
+        let mut read = self.read_objects(&missing).await?.into_iter();
         let mut records = Vec::with_capacity(SEGMENT_RECORDS as usize);
         for seq in first_of(last)..=last {
             match own.remove(&seq) {
                 Some(bytes) => records.push(stored(seq, record_key(seq), bytes)?),
-                None => records.extend(read.next_if(|r| r.seq == seq)),
+                None => records.extend(read.next()),
             }
         }
         Ok(records)
